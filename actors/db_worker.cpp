@@ -1,0 +1,125 @@
+#include "actors/db_worker.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/make_message.hpp>
+#include <caf/stateful_actor.hpp>
+#include <chrono>
+#include <iostream>
+#include <pqxx/pqxx>
+
+#include "persistence/database.hpp"
+#include "protocols/errors.hpp"
+#include "protocols/persistence.hpp"
+
+namespace wassally {
+namespace {
+
+struct db_worker_state {
+  std::string url;
+  int connect_timeout_s = 2;
+  std::unique_ptr<pqxx::connection> conn;
+  static inline const char* name = "db_worker";
+};
+
+caf::message error_message(api_error e) { return caf::make_message(to_caf_error(std::move(e))); }
+
+/// What one failed command answers. Constraint violations that reach here are bugs in the
+/// command's own validation, but they must still fail alone and cleanly.
+api_error classify(const pqxx::sql_error& e) {
+  if (dynamic_cast<const pqxx::unique_violation*>(&e))
+    return errors::conflict("conflict", "a conflicting record exists");
+  if (dynamic_cast<const pqxx::check_violation*>(&e))
+    return errors::conflict("conflict", "the change would break a data rule");
+  if (dynamic_cast<const pqxx::foreign_key_violation*>(&e))
+    return errors::conflict("conflict", "a referenced record does not exist");
+  std::cerr << "wassally: database error: " << e.what() << " (query: " << e.query() << ")\n";
+  return errors::internal("database error");
+}
+
+caf::message run_one(pqxx::dbtransaction& tx, const db_command& cmd) {
+  try {
+    return cmd.run(tx);
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const api_exception& e) {
+    return error_message(e.error);
+  } catch (const pqxx::sql_error& e) {
+    return error_message(classify(e));
+  }
+}
+
+db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
+  db_batch_result out;
+  auto fail_all = [&](const api_error& e) {
+    out.results.assign(batch.commands.size(), error_message(e));
+    out.committed = false;
+    return out;
+  };
+  try {
+    if (!st.conn || !st.conn->is_open()) st.conn = db::connect(st.url, st.connect_timeout_s);
+  } catch (const std::exception& e) {
+    st.conn.reset();
+    return fail_all(errors::unavailable());
+  }
+  auto started = std::chrono::steady_clock::now();
+  try {
+    std::unique_ptr<pqxx::dbtransaction> tx;
+    if (batch.write)
+      tx = std::make_unique<pqxx::work>(*st.conn);
+    else
+      tx = std::make_unique<pqxx::read_transaction>(*st.conn);
+    if (batch.commands.size() == 1) {
+      // Alone in its transaction, a command needs no savepoint: its failure aborts only it.
+      out.results.push_back(run_one(*tx, batch.commands.front()));
+      if (out.results.back().match_elements<caf::error>()) {
+        tx->abort();
+        return out;
+      }
+    } else {
+      for (auto& cmd : batch.commands) {
+        pqxx::subtransaction sp(*tx, "cmd");
+        auto result = run_one(sp, cmd);
+        if (result.match_elements<caf::error>())
+          sp.abort();
+        else
+          sp.commit();
+        out.results.push_back(std::move(result));
+      }
+    }
+    tx->commit();
+    out.committed = true;
+  } catch (const pqxx::broken_connection&) {
+    st.conn.reset();
+    return fail_all(errors::unavailable());
+  } catch (const pqxx::in_doubt_error&) {
+    st.conn.reset();
+    return fail_all(errors::unavailable("the commit outcome is unknown; retry"));
+  } catch (const std::exception& e) {
+    std::cerr << "wassally: batch failed: " << e.what() << "\n";
+    if (st.conn && !st.conn->is_open()) st.conn.reset();
+    return fail_all(errors::unavailable("the transaction failed; retry"));
+  }
+  out.commit_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
+caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string url,
+                        int connect_timeout_s) {
+  self->state.url = std::move(url);
+  self->state.connect_timeout_s = connect_timeout_s;
+  return {
+      [=](db_batch& batch) { return run_batch(self->state, batch); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url,
+                           int connect_timeout_s) {
+  return sys.spawn<caf::detached>(db_worker, std::move(database_url), connect_timeout_s);
+}
+
+}  // namespace wassally

@@ -1,0 +1,104 @@
+#include "actors/registry.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <vector>
+
+#include "protocols/errors.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally {
+namespace {
+
+struct entry {
+  caf::actor handle;
+  bool passivating = false;
+  std::vector<std::pair<caf::response_promise, caf::message>> waiting;
+};
+
+struct registry_state {
+  std::map<std::string, entity_factory> factories;
+  std::map<entity_key, entry> live;
+  std::map<caf::actor_addr, entity_key> by_addr;
+  std::map<std::string, kind_stats> stats;
+  static inline const char* name = "registry";
+};
+
+using self_ptr = caf::stateful_actor<registry_state>*;
+
+entry* activate(self_ptr self, const entity_key& key) {
+  auto& st = self->state;
+  auto f = st.factories.find(key.kind);
+  if (f == st.factories.end()) return nullptr;
+  auto handle = f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id);
+  self->monitor(handle);
+  st.by_addr[handle.address()] = key;
+  auto& ks = st.stats[key.kind];
+  ks.kind = key.kind;
+  ++ks.activations;
+  ++ks.live;
+  auto& e = st.live[key];
+  e.handle = handle;
+  return &e;
+}
+
+}  // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_factory> kinds) {
+  return sys.spawn([kinds = std::move(kinds)](self_ptr self) -> caf::behavior {
+    self->state.factories = kinds;
+    for (auto& [kind, f] : kinds) self->state.stats[kind].kind = kind;
+    self->set_down_handler([self](caf::down_msg& dm) {
+      auto& st = self->state;
+      auto it = st.by_addr.find(dm.source);
+      if (it == st.by_addr.end()) return;
+      auto key = it->second;
+      st.by_addr.erase(it);
+      auto e = st.live.find(key);
+      if (e == st.live.end()) return;
+      auto waiting = std::move(e->second.waiting);
+      st.live.erase(e);
+      auto& ks = st.stats[key.kind];
+      --ks.live;
+      ++ks.passivations;
+      if (waiting.empty()) return;
+      auto* fresh = activate(self, key);
+      for (auto& [promise, msg] : waiting) promise.delegate(fresh->handle, std::move(msg));
+    });
+    return {
+        [=](entity_key& key, caf::message& payload) {
+          auto& st = self->state;
+          auto promise = self->make_response_promise();
+          auto it = st.live.find(key);
+          entry* e = it != st.live.end() ? &it->second : activate(self, key);
+          if (!e) {
+            promise.deliver(to_caf_error(errors::not_found("no actor kind " + key.kind)));
+            return;
+          }
+          if (e->passivating)
+            e->waiting.emplace_back(std::move(promise), std::move(payload));
+          else
+            promise.delegate(e->handle, std::move(payload));
+        },
+        [=](passivate_atom, const entity_key& key) -> caf::result<passivate_atom> {
+          auto& st = self->state;
+          auto it = st.live.find(key);
+          auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+          if (it == st.live.end() || it->second.handle.address() != sender)
+            return to_caf_error(errors::not_found("not live"));
+          it->second.passivating = true;
+          return passivate_atom::value;
+        },
+        [=](stats_atom) {
+          registry_stats out;
+          for (auto& [kind, ks] : self->state.stats) out.kinds.push_back(ks);
+          return out;
+        },
+    };
+  });
+}
+
+}  // namespace wassally

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace wassally {
+
+/// Spawns the entity actor of one kind for `id`; it loads its own state, and when idle asks the
+/// registry `(passivate_atom, entity_key)`, quitting after the answer once nothing is in flight.
+using entity_factory = std::function<caf::actor(caf::actor_system&, const caf::actor& registry,
+                                                int64_t id)>;
+
+/// The registry: `(entity_key, message)` delivers the message to the entity's one live actor,
+/// activating it on first use; the entity's reply goes straight back to the requester. While an
+/// entity is passivating, messages for it wait in the registry and go to the next activation.
+/// `stats_atom` answers registry_stats.
+caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_factory> kinds);
+
+}  // namespace wassally

@@ -1,0 +1,179 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace wassally {
+namespace {
+
+struct key_spec {
+  const char* name;
+  const char* help;
+  std::function<void(config&, const std::string&)> apply;
+};
+
+long long parse_int(const std::string& key, const std::string& value, long long lo, long long hi) {
+  std::size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || v < lo || v > hi)
+    throw std::invalid_argument("config key '" + key + "': expected an integer in [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                                value + "'");
+  return v;
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
+  if (value == "0" || value == "false" || value == "no" || value == "off") return false;
+  throw std::invalid_argument("config key '" + key + "': expected true/false, got '" + value +
+                              "'");
+}
+
+template <class T>
+std::function<void(config&, const std::string&)> int_field(T config::*field, long long lo,
+                                                          long long hi, const char* name) {
+  return [=](config& c, const std::string& v) {
+    c.*field = static_cast<T>(parse_int(name, v, lo, hi));
+  };
+}
+
+std::function<void(config&, const std::string&)> string_field(std::string config::*field) {
+  return [=](config& c, const std::string& v) { c.*field = v; };
+}
+
+const std::vector<key_spec>& specs() {
+  static const std::vector<key_spec> all = {
+      {"host", "address the HTTP edge binds (WASSALLY_HOST)", string_field(&config::host)},
+      {"port", "HTTP port (WASSALLY_PORT)", int_field(&config::port, 0, 65535, "port")},
+      {"http_threads", "Pistache reactor threads",
+       int_field(&config::http_threads, 1, 256, "http_threads")},
+      {"max_body_bytes", "largest accepted request body; larger gets 413",
+       int_field(&config::max_body_bytes, 1024, 64 << 20, "max_body_bytes")},
+      {"request_timeout_ms", "per-request deadline; past it the answer is 504",
+       int_field(&config::request_timeout_ms, 10, 600000, "request_timeout_ms")},
+      {"keepalive_timeout_s", "idle keep-alive connections are closed after this",
+       int_field(&config::keepalive_timeout_s, 1, 86400, "keepalive_timeout_s")},
+      {"scheduler_threads", "CAF scheduler worker threads",
+       int_field(&config::scheduler_threads, 1, 256, "scheduler_threads")},
+      {"idle_passivation_s", "entity actors idle this long are passivated",
+       int_field(&config::idle_passivation_s, 1, 86400 * 7, "idle_passivation_s")},
+      {"database_url", "PostgreSQL URL (DATABASE_URL)", string_field(&config::database_url)},
+      {"db_pool_size", "database connections (one per persistence worker)",
+       int_field(&config::db_pool_size, 1, 128, "db_pool_size")},
+      {"db_connect_timeout_s", "seconds to wait for a database connection",
+       int_field(&config::db_connect_timeout_s, 1, 60, "db_connect_timeout_s")},
+      {"batch_max_size", "most write commands committed in one transaction",
+       int_field(&config::batch_max_size, 1, 10000, "batch_max_size")},
+      {"batch_max_wait_us", "how long a write may wait for companions (0: only while busy)",
+       int_field(&config::batch_max_wait_us, 0, 1000000, "batch_max_wait_us")},
+      {"token_secret", "HMAC secret for access tokens (generated into var_dir when empty)",
+       string_field(&config::token_secret)},
+      {"access_ttl_s", "access token lifetime (WASSALLY_ACCESS_TTL_S)",
+       int_field(&config::access_ttl_s, 1, 86400 * 30, "access_ttl_s")},
+      {"refresh_ttl_s", "refresh token lifetime (WASSALLY_REFRESH_TTL_S)",
+       int_field(&config::refresh_ttl_s, 1, 86400 * 365, "refresh_ttl_s")},
+      {"password_ops_limit", "argon2id passes (>= 1)",
+       int_field(&config::password_ops_limit, 1, 64, "password_ops_limit")},
+      {"password_mem_limit_kib", "argon2id memory in KiB (>= 8)",
+       int_field(&config::password_mem_limit_kib, 8, 4 << 20, "password_mem_limit_kib")},
+      {"hash_workers", "threads that hash and verify passwords",
+       int_field(&config::hash_workers, 1, 64, "hash_workers")},
+      {"login_max_failures", "failed logins per username or address per window before 429",
+       int_field(&config::login_max_failures, 1, 1000000, "login_max_failures")},
+      {"login_window_s", "the login rate-limit window",
+       int_field(&config::login_window_s, 1, 86400, "login_window_s")},
+      {"delivery_fee", "delivery fee added to every order (decimal string)",
+       string_field(&config::delivery_fee)},
+      {"coins_per_order", "coins a crew earns per delivered order",
+       int_field(&config::coins_per_order, 0, 1000000, "coins_per_order")},
+      {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
+      {"bootstrap_staff", "username:password of a staff account created at start if missing",
+       string_field(&config::bootstrap_staff)},
+      {"run_migrations", "apply pending migrations at start",
+       [](config& c, const std::string& v) { c.run_migrations = parse_bool("run_migrations", v); }},
+  };
+  return all;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "WASSALLY_";
+  for (char c : key) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+void config::set(const std::string& key, const std::string& value) {
+  for (const auto& s : specs()) {
+    if (key == s.name) {
+      s.apply(*this, value);
+      return;
+    }
+  }
+  throw std::invalid_argument("unknown config key '" + key + "'");
+}
+
+std::vector<std::pair<std::string, std::string>> config::describe() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : specs()) out.emplace_back(s.name, s.help);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_config_text(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    auto t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    auto eq = t.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument("config line " + std::to_string(number) + ": expected key = value");
+    out.emplace_back(trim(t.substr(0, eq)), trim(t.substr(eq + 1)));
+  }
+  return out;
+}
+
+config load_config(const std::string& path, char** envp) {
+  config c;
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (in) {
+      std::stringstream buf;
+      buf << in.rdbuf();
+      for (const auto& [k, v] : parse_config_text(buf.str())) c.set(k, v);
+    }
+  }
+  std::map<std::string, std::string> env;
+  for (char** e = envp; e && *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (auto it = env.find("DATABASE_URL"); it != env.end() && !it->second.empty())
+    c.database_url = it->second;
+  for (const auto& s : specs()) {
+    if (auto it = env.find(env_name(s.name)); it != env.end()) s.apply(c, it->second);
+  }
+  return c;
+}
+
+}  // namespace wassally

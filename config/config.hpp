@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace wassally {
+
+/// Every tunable of the server. Defaults live in config.cpp (and in the documented
+/// config/wassally.conf); a config file overrides them, then WASSALLY_* environment variables.
+struct config {
+  // HTTP edge
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int http_threads = 2;
+  std::size_t max_body_bytes = 1024 * 1024;
+  int request_timeout_ms = 5000;
+  int keepalive_timeout_s = 75;
+
+  // Actor system
+  int scheduler_threads = 2;
+  int idle_passivation_s = 300;
+
+  // Database
+  std::string database_url;
+  int db_pool_size = 4;
+  int db_connect_timeout_s = 2;
+  int batch_max_size = 64;
+  int batch_max_wait_us = 0;
+
+  // Accounts and tokens
+  std::string token_secret;
+  int access_ttl_s = 900;
+  int refresh_ttl_s = 604800;
+  int password_ops_limit = 2;          // argon2id passes
+  int password_mem_limit_kib = 65536;  // argon2id memory
+  int hash_workers = 2;
+  int login_max_failures = 5;
+  int login_window_s = 60;
+
+  // Business rules
+  std::string delivery_fee = "10.00";
+  int coins_per_order = 10;
+
+  // Files and start-up
+  std::string var_dir = "var";
+  std::string bootstrap_staff;  // "username:password"
+  bool run_migrations = true;
+
+  /// Applies one `key = value` setting; keys are the field names above. Throws on unknown
+  /// keys or unparsable values, naming the key.
+  void set(const std::string& key, const std::string& value);
+
+  /// Names of every key, for --help.
+  static std::vector<std::pair<std::string, std::string>> describe();
+};
+
+/// Loads defaults, then `path` (if not empty and present), then the environment:
+/// WASSALLY_<KEY> for every key (upper-cased), plus DATABASE_URL.
+config load_config(const std::string& path, char** envp);
+
+/// Parses "key = value" lines (# comments) into pairs; throws with a line number on error.
+std::vector<std::pair<std::string, std::string>> parse_config_text(const std::string& text);
+
+}  // namespace wassally

@@ -1,0 +1,15 @@
+#pragma once
+// JSON body → protocol message, one function per request type. Every field is checked and every
+// problem named (validation_error with `fields`); nothing here decides business outcomes.
+
+#include <nlohmann/json.hpp>
+
+#include "protocols/accounts.hpp"
+
+namespace wassally::http {
+
+register_user decode_register(const nlohmann::json& body, const std::string& role);
+login_request decode_login(const nlohmann::json& body);
+refresh_request decode_refresh(const nlohmann::json& body);
+
+}  // namespace wassally::http

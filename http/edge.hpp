@@ -1,0 +1,119 @@
+#pragma once
+// What every route handler sees: the parsed request, the caller, the services, and a responder.
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "http/json_body.hpp"
+#include "http/responder.hpp"
+#include "protocols/errors.hpp"
+#include "security/tokens.hpp"
+
+namespace wassally::http {
+
+/// Actor handles and settings the routes talk to.
+struct services {
+  caf::actor_system* system = nullptr;
+  caf::actor persistence;
+  caf::actor registry;
+  caf::actor event_bus;
+  caf::actor accounts;
+  std::chrono::milliseconds timeout{5000};
+  http_metrics* metrics = nullptr;
+  const security::token_signer* signer = nullptr;
+  std::string openapi_json;
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+struct request_context {
+  std::string method;
+  std::string path;
+  std::string route;  // the matched template
+  std::map<std::string, std::string> params;
+  std::map<std::string, std::string> query;
+  std::string host;  // Host header, for absolute pagination links
+  std::string body;
+  std::string client_address;
+  bool loopback = false;
+  std::optional<security::principal> caller;
+  const services* svc = nullptr;
+  responder_ptr out;
+
+  /// The body as a JSON object (400 malformed_json otherwise).
+  nlohmann::json json_body() const { return parse_object(body); }
+  /// A path parameter as a positive id; anything else is 404 (an id that cannot exist).
+  int64_t id_param(const std::string& name) const;
+  int64_t user_id() const { return caller ? caller->user_id : 0; }
+};
+
+/// Sends `msg...` to `target` with the request deadline and completes the exchange from the
+/// reply: `on_reply` gets the reply of type `Reply`; any error (the actor's api_error, a timeout → 504,
+/// a dead actor → 503) is rendered to the client. No thread waits: a one-shot actor awaits the
+/// reply and runs the continuation.
+template <class Reply, class OnReply, class... Ts>
+void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply, Ts&&... msg) {
+  auto out = ctx.out;
+  auto timeout = ctx.svc->timeout;
+  ctx.svc->system->spawn([=](caf::event_based_actor* self) {
+    self->request(target, timeout, msg...)
+        .then(
+            [=](Reply& reply) {
+              try {
+                on_reply(reply);
+              } catch (const api_exception& e) {
+                out->error(e.error);
+              } catch (const std::exception& e) {
+                out->error(errors::internal(e.what()));
+              }
+            },
+            [=](caf::error& err) { out->error(from_caf_error(err)); });
+  });
+}
+
+/// The roles a route admits; empty means anyone, authenticated or not.
+using role_set = std::set<std::string>;
+
+struct route {
+  std::string method;
+  std::string pattern;  // "/api/v1/orders/{id}"
+  role_set roles;
+  std::function<void(request_context&)> handle;
+  std::string summary;
+};
+
+/// The route table: every handler registers here; matching gives 404 / 405.
+class router {
+ public:
+  void add(std::string method, std::string pattern, role_set roles,
+           std::function<void(request_context&)> handle, std::string summary = {});
+  /// The route for (method, path) with path parameters, or an error: 404 when no pattern
+  /// matches the path, 405 when one does with another method.
+  const route* match(const std::string& method, const std::string& path,
+                     std::map<std::string, std::string>& params, api_error& error) const;
+  const std::vector<route>& routes() const { return routes_; }
+
+ private:
+  struct compiled {
+    std::vector<std::string> segments;
+  };
+  std::vector<route> routes_;
+  std::vector<compiled> compiled_;
+};
+
+/// Route registration per API area (http/routes_*.cpp).
+void add_service_routes(router& r);
+void add_account_routes(router& r);
+
+/// Roles shorthand.
+extern const role_set any_role;
+extern const role_set staff_only;
+
+}  // namespace wassally::http

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace wassally::http {
+
+/// Request counts by (route template, method, status) and latency histograms by route.
+class http_metrics {
+ public:
+  void observe(const std::string& route, const std::string& method, int status, double seconds);
+  /// Prometheus text of the http_* families.
+  std::string render() const;
+  static const std::vector<double>& latency_bounds();
+
+ private:
+  struct histogram {
+    std::vector<long long> buckets;
+    double sum = 0;
+    long long count = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int>, long long> requests_;
+  std::map<std::string, histogram> latency_;
+};
+
+}  // namespace wassally::http

@@ -1,0 +1,77 @@
+#include "http/responder.hpp"
+
+#include <pistache/http.h>
+
+#include "http/metrics.hpp"
+
+namespace wassally::http {
+namespace {
+std::atomic<int64_t> open_requests{0};
+}
+
+nlohmann::json render_error(const api_error& e) {
+  nlohmann::json err = {{"code", e.code}, {"message", e.message}};
+  if (!e.fields.empty()) err["fields"] = e.fields;
+  for (auto& [k, v] : e.extra) err[k] = v;
+  return {{"error", err}};
+}
+
+responder::responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics,
+                     std::string method)
+    : writer_(std::make_unique<Pistache::Http::ResponseWriter>(std::move(writer))),
+      metrics_(metrics),
+      method_(std::move(method)),
+      started_(std::chrono::steady_clock::now()) {
+  ++open_requests;
+}
+
+responder::~responder() {
+  // An exchange nobody answered (a bug) still gets an answer rather than a hung connection.
+  if (!done_.load()) error(errors::internal("the request was dropped"));
+}
+
+int64_t responder::in_flight() { return open_requests.load(); }
+
+bool responder::claim() {
+  bool expected = false;
+  return done_.compare_exchange_strong(expected, true);
+}
+
+void responder::send(int status, const std::string& body, const std::string& content_type,
+                     const std::map<std::string, std::string>& headers) {
+  if (!claim()) return;
+  if (!content_type.empty())
+    writer_->headers().add<Pistache::Http::Header::ContentType>(
+        Pistache::Http::Mime::MediaType::fromString(content_type));
+  for (auto& [name, value] : headers)
+    writer_->headers().addRaw(Pistache::Http::Header::Raw(name, value));
+  writer_->send(static_cast<Pistache::Http::Code>(status), body);
+  if (metrics_) {
+    auto seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    metrics_->observe(route_, method_, status, seconds);
+  }
+  --open_requests;
+}
+
+void responder::json(int status, const nlohmann::json& body) {
+  send(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+       "application/json", {});
+}
+
+void responder::error(const api_error& e) {
+  std::map<std::string, std::string> headers;
+  if (auto it = e.extra.find("retry_after"); it != e.extra.end())
+    headers["Retry-After"] = std::to_string(it->second);
+  send(e.status, render_error(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+       "application/json", headers);
+}
+
+void responder::empty(int status) { send(status, "", "", {}); }
+
+void responder::text(int status, const std::string& body, const std::string& content_type,
+                     const std::map<std::string, std::string>& headers) {
+  send(status, body, content_type, headers);
+}
+
+}  // namespace wassally::http

@@ -1,0 +1,57 @@
+#pragma once
+// Completing one HTTP exchange from any thread (Pistache queues the write to the connection's
+// reactor), exactly once, with the API.md error shape for failures.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "protocols/errors.hpp"
+
+namespace Pistache::Http {
+class ResponseWriter;
+}
+
+namespace wassally::http {
+
+/// Renders `{"error": {"code", "message", "fields"?, ...extra}}`.
+nlohmann::json render_error(const api_error& e);
+
+class http_metrics;
+
+class responder {
+ public:
+  responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics, std::string method);
+  ~responder();
+
+  void json(int status, const nlohmann::json& body);
+  void error(const api_error& e);
+  void empty(int status);  // e.g. 204
+  void text(int status, const std::string& body, const std::string& content_type,
+            const std::map<std::string, std::string>& headers = {});
+
+  /// The route template, for metrics ("/api/v1/me").
+  void set_route(std::string route) { route_ = std::move(route); }
+  bool done() const { return done_.load(); }
+  /// Requests not yet answered, over the whole process (graceful shutdown waits for 0).
+  static int64_t in_flight();
+
+ private:
+  bool claim();
+  void send(int status, const std::string& body, const std::string& content_type,
+            const std::map<std::string, std::string>& headers);
+  std::unique_ptr<Pistache::Http::ResponseWriter> writer_;
+  http_metrics* metrics_;
+  std::string method_;
+  std::string route_ = "unmatched";
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> done_{false};
+};
+
+using responder_ptr = std::shared_ptr<responder>;
+
+}  // namespace wassally::http

@@ -1,0 +1,72 @@
+#include "http/edge.hpp"
+
+#include "protocols/accounts.hpp"
+
+namespace wassally::http {
+
+const role_set any_role = {roles::customer, roles::shop_owner, roles::delivery_crew, roles::staff};
+const role_set staff_only = {roles::staff};
+
+namespace {
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t pos = 1;
+  while (pos <= path.size()) {
+    auto slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    out.push_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+}  // namespace
+
+int64_t request_context::id_param(const std::string& name) const {
+  auto it = params.find(name);
+  if (it == params.end() || it->second.empty() || it->second.size() > 18)
+    throw api_exception(errors::not_found());
+  int64_t v = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9') throw api_exception(errors::not_found());
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) throw api_exception(errors::not_found());
+  return v;
+}
+
+void router::add(std::string method, std::string pattern, role_set roles,
+                 std::function<void(request_context&)> handle, std::string summary) {
+  compiled_.push_back({split_path(pattern)});
+  routes_.push_back({std::move(method), std::move(pattern), std::move(roles), std::move(handle),
+                     std::move(summary)});
+}
+
+const route* router::match(const std::string& method, const std::string& path,
+                           std::map<std::string, std::string>& params, api_error& error) const {
+  auto segments = split_path(path);
+  // A trailing slash names the same resource.
+  if (segments.size() > 1 && segments.back().empty()) segments.pop_back();
+  bool path_known = false;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& pat = compiled_[i].segments;
+    if (pat.size() != segments.size()) continue;
+    std::map<std::string, std::string> found;
+    bool ok = true;
+    for (std::size_t k = 0; k < pat.size() && ok; ++k) {
+      if (pat[k].size() > 2 && pat[k].front() == '{' && pat[k].back() == '}')
+        found[pat[k].substr(1, pat[k].size() - 2)] = segments[k];
+      else
+        ok = pat[k] == segments[k];
+    }
+    if (!ok) continue;
+    path_known = true;
+    if (routes_[i].method == method) {
+      params = std::move(found);
+      return &routes_[i];
+    }
+  }
+  error = path_known ? errors::method_not_allowed() : errors::not_found("no such endpoint");
+  return nullptr;
+}
+
+}  // namespace wassally::http

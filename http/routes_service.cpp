@@ -1,0 +1,117 @@
+// Service endpoints: /health, /ready, /metrics, /api/openapi.json, /api/docs.
+#include <sstream>
+
+#include "actors/persistence_actor.hpp"
+#include "http/edge.hpp"
+#include "http/metrics.hpp"
+#include "persistence/migrations.hpp"
+#include "protocols/accounts.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally::embedded {
+extern const char* const openapi_json;
+extern const char* const docs_html;
+}  // namespace wassally::embedded
+
+namespace wassally::http {
+namespace {
+
+std::string render_actor_metrics(const registry_stats& rs, const persistence_stats& ps,
+                                 int64_t subscribers) {
+  std::ostringstream out;
+  out << "# HELP wassally_actors_live Live entity actors by kind.\n"
+         "# TYPE wassally_actors_live gauge\n";
+  for (auto& k : rs.kinds) out << "wassally_actors_live{kind=\"" << k.kind << "\"} " << k.live << "\n";
+  out << "# HELP wassally_actor_activations_total Entity actor activations by kind.\n"
+         "# TYPE wassally_actor_activations_total counter\n";
+  for (auto& k : rs.kinds)
+    out << "wassally_actor_activations_total{kind=\"" << k.kind << "\"} " << k.activations << "\n";
+  out << "# HELP wassally_actor_passivations_total Entity actor passivations by kind.\n"
+         "# TYPE wassally_actor_passivations_total counter\n";
+  for (auto& k : rs.kinds)
+    out << "wassally_actor_passivations_total{kind=\"" << k.kind << "\"} " << k.passivations
+        << "\n";
+  out << "# HELP wassally_persistence_queue_depth Database commands waiting for a worker.\n"
+         "# TYPE wassally_persistence_queue_depth gauge\n"
+      << "wassally_persistence_queue_depth " << ps.queue_depth << "\n";
+  out << "# HELP wassally_db_pool_in_use Database connections running a batch.\n"
+         "# TYPE wassally_db_pool_in_use gauge\n"
+      << "wassally_db_pool_in_use " << ps.busy_workers << "\n"
+      << "# HELP wassally_db_pool_size Database connections.\n"
+         "# TYPE wassally_db_pool_size gauge\n"
+      << "wassally_db_pool_size " << ps.workers << "\n";
+  out << "# HELP wassally_persistence_batch_size Commands per database transaction.\n"
+         "# TYPE wassally_persistence_batch_size histogram\n";
+  int64_t cumulative = 0;
+  for (int i = 0; i < batch_size_bound_count; ++i) {
+    cumulative += ps.batch_size_buckets[i];
+    out << "wassally_persistence_batch_size_bucket{le=\"" << batch_size_bounds[i] << "\"} "
+        << cumulative << "\n";
+  }
+  cumulative += ps.batch_size_buckets.back();
+  out << "wassally_persistence_batch_size_bucket{le=\"+Inf\"} " << cumulative << "\n"
+      << "wassally_persistence_batch_size_sum " << ps.commands << "\n"
+      << "wassally_persistence_batch_size_count " << ps.batches << "\n";
+  out << "# HELP wassally_persistence_commit_seconds Latency of committed write batches.\n"
+         "# TYPE wassally_persistence_commit_seconds histogram\n";
+  cumulative = 0;
+  for (int i = 0; i < commit_latency_bound_count; ++i) {
+    cumulative += ps.commit_latency_buckets[i];
+    out << "wassally_persistence_commit_seconds_bucket{le=\"" << commit_latency_bounds[i]
+        << "\"} " << cumulative << "\n";
+  }
+  cumulative += ps.commit_latency_buckets.back();
+  out << "wassally_persistence_commit_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n"
+      << "wassally_persistence_commit_seconds_sum " << ps.commit_seconds_total << "\n"
+      << "wassally_persistence_commit_seconds_count " << cumulative << "\n";
+  out << "# HELP wassally_persistence_failed_batches_total Batches that did not commit.\n"
+         "# TYPE wassally_persistence_failed_batches_total counter\n"
+      << "wassally_persistence_failed_batches_total " << ps.failed_batches << "\n";
+  out << "# HELP wassally_event_bus_subscriptions Event bus subscriptions.\n"
+         "# TYPE wassally_event_bus_subscriptions gauge\n"
+      << "wassally_event_bus_subscriptions " << subscribers << "\n";
+  out << "# HELP wassally_http_requests_in_flight HTTP requests not yet answered.\n"
+         "# TYPE wassally_http_requests_in_flight gauge\n"
+      << "wassally_http_requests_in_flight " << responder::in_flight() << "\n";
+  return out.str();
+}
+
+}  // namespace
+
+void add_service_routes(router& r) {
+  r.add("GET", "/health", {}, [](request_context& ctx) { ctx.out->json(200, {{"status", "ok"}}); },
+        "Liveness");
+
+  r.add("GET", "/ready", {}, [](request_context& ctx) {
+    auto out = ctx.out;
+    ask<done>(ctx, ctx.svc->persistence, [out](done&) { out->json(200, {{"status", "ready"}}); },
+              db::schema_check());
+  }, "Readiness: database reachable and migrated");
+
+  r.add("GET", "/metrics", {}, [](request_context& ctx) {
+    // Loopback, or a staff token.
+    if (!ctx.loopback) {
+      if (!ctx.caller) throw api_exception(errors::unauthenticated());
+      if (ctx.caller->role != roles::staff) throw api_exception(errors::forbidden());
+    }
+    auto c = ctx;
+    ask<registry_stats>(ctx, ctx.svc->registry, [c](registry_stats& rs) {
+      ask<persistence_stats>(c, c.svc->persistence, [c, rs](persistence_stats& ps) {
+        ask<int64_t>(c, c.svc->event_bus, [c, rs, ps](int64_t& subs) {
+          c.out->text(200, c.svc->metrics->render() + render_actor_metrics(rs, ps, subs),
+                      "text/plain; version=0.0.4");
+        }, stats_atom::value);
+      }, stats_atom::value);
+    }, stats_atom::value);
+  }, "Prometheus metrics (loopback or staff)");
+
+  r.add("GET", "/api/openapi.json", {}, [](request_context& ctx) {
+    ctx.out->text(200, embedded::openapi_json, "application/json");
+  }, "This API as OpenAPI 3");
+
+  r.add("GET", "/api/docs", {}, [](request_context& ctx) {
+    ctx.out->text(200, embedded::docs_html, "text/html; charset=utf-8");
+  }, "API documentation page");
+}
+
+}  // namespace wassally::http

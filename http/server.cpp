@@ -1,0 +1,180 @@
+#include "http/server.hpp"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include <atomic>
+
+#include "http/metrics.hpp"
+
+namespace wassally::http {
+namespace {
+
+using namespace Pistache;
+
+struct edge_state {
+  router routes;
+  services svc;
+  std::atomic<bool> draining{false};
+};
+
+bool has_body_method(const std::string& m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+
+std::string bearer_token(const Http::Request& req) {
+  if (auto auth = req.headers().tryGet<Http::Header::Authorization>()) {
+    auto value = auth->value();
+    if (value.rfind("Bearer ", 0) == 0) return value.substr(7);
+  }
+  if (auto q = req.query().get("access_token")) return url_decode(*q);
+  return {};
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class edge_handler : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(edge_handler)
+
+  explicit edge_handler(std::shared_ptr<edge_state> st) : st_(std::move(st)) {}
+
+  void onRequest(const Http::Request& req, Http::ResponseWriter response) override {
+    auto method = Http::methodString(req.method());
+    auto out = std::make_shared<responder>(std::move(response), st_->svc.metrics, method);
+    try {
+      handle(req, out, method);
+    } catch (const api_exception& e) {
+      out->error(e.error);
+    } catch (const std::exception& e) {
+      out->error(errors::internal(e.what()));
+    }
+  }
+
+ private:
+  void handle(const Http::Request& req, const responder_ptr& out, const std::string& method) {
+    if (st_->draining.load()) {
+      out->error(errors::unavailable("the server is shutting down"));
+      return;
+    }
+    request_context ctx;
+    ctx.svc = &st_->svc;
+    ctx.out = out;
+    ctx.method = method;
+    ctx.path = req.resource();
+    if (!valid_utf8(ctx.path)) throw api_exception(errors::not_found("no such endpoint"));
+    for (const auto& name : req.query().parameters())
+      if (auto v = req.query().get(name)) ctx.query[name] = url_decode(*v);
+    if (auto host = req.headers().tryGet<Http::Header::Host>()) {
+      ctx.host = host->host();
+      auto port = host->port().toString();
+      if (!port.empty() && port != "80" && port != "0") ctx.host += ":" + port;
+    }
+    ctx.client_address = req.address().host();
+    ctx.loopback = ctx.client_address == "127.0.0.1" || ctx.client_address == "::1" ||
+                   ctx.client_address.rfind("127.", 0) == 0;
+    api_error not_matched;
+    auto* r = st_->routes.match(method, ctx.path, ctx.params, not_matched);
+    if (!r) {
+      out->error(not_matched);
+      return;
+    }
+    ctx.route = r->pattern;
+    out->set_route(r->pattern);
+
+    if (has_body_method(method) && !req.body().empty()) {
+      if (req.body().size() > st_->svc.max_body_bytes)
+        throw api_exception(errors::payload_too_large(st_->svc.max_body_bytes));
+      auto type = req.headers().tryGet<Http::Header::ContentType>();
+      auto mime = type ? type->mime().toString() : std::string();
+      if (mime.rfind("application/json", 0) != 0)
+        throw api_exception(errors::unsupported_media_type());
+      if (!valid_utf8(req.body()))
+        throw api_exception(errors::malformed_json("the body is not valid UTF-8"));
+    }
+    ctx.body = req.body();
+
+    auto token = bearer_token(req);
+    if (!token.empty()) ctx.caller = st_->svc.signer->verify_access(token, unix_now());
+    if (!r->roles.empty()) {
+      if (!ctx.caller)
+        throw api_exception(errors::unauthenticated(
+            token.empty() ? "authentication required" : "the access token is invalid or expired"));
+      if (!r->roles.count(ctx.caller->role))
+        throw api_exception(errors::forbidden("your role may not do this"));
+    }
+    r->handle(ctx);
+  }
+
+  std::shared_ptr<edge_state> st_;
+};
+
+}  // namespace
+
+std::string url_decode(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+struct server::impl {
+  server_options opts;
+  std::shared_ptr<edge_state> state = std::make_shared<edge_state>();
+  std::unique_ptr<Http::Endpoint> endpoint;
+};
+
+server::server(server_options opts, services svc) : impl_(std::make_unique<impl>()) {
+  impl_->opts = std::move(opts);
+  impl_->state->svc = std::move(svc);
+  impl_->state->svc.max_body_bytes = impl_->opts.max_body_bytes;
+  add_service_routes(impl_->state->routes);
+  add_account_routes(impl_->state->routes);
+}
+
+server::~server() { stop(); }
+
+void server::start() {
+  Address addr(impl_->opts.host, Port(impl_->opts.port));
+  impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
+  // Headers may add up to 16 KiB beyond the largest body we accept; anything larger is
+  // refused by Pistache itself with 413 before it is buffered further.
+  auto options = Http::Endpoint::options()
+                     .threads(impl_->opts.threads)
+                     .flags(Tcp::Options::ReuseAddr)
+                     .maxRequestSize(impl_->opts.max_body_bytes + 16 * 1024)
+                     .maxResponseSize(64 * 1024 * 1024)
+                     .keepaliveTimeout(std::chrono::seconds(impl_->opts.keepalive_timeout_s));
+  impl_->endpoint->init(options);
+  impl_->endpoint->setHandler(std::make_shared<edge_handler>(impl_->state));
+  impl_->endpoint->serveThreaded();
+}
+
+void server::drain() { impl_->state->draining = true; }
+
+void server::stop() {
+  if (impl_ && impl_->endpoint) {
+    impl_->endpoint->shutdown();
+    impl_->endpoint.reset();
+  }
+}
+
+uint16_t server::port() const {
+  return impl_->endpoint ? static_cast<uint16_t>(impl_->endpoint->getPort()) : impl_->opts.port;
+}
+
+const router& server::routes() const { return impl_->state->routes; }
+
+}  // namespace wassally::http

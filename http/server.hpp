@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/edge.hpp"
+
+namespace wassally::http {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 2;
+  std::size_t max_body_bytes = 1 << 20;
+  int keepalive_timeout_s = 75;
+};
+
+/// The Pistache endpoint serving the route table. Handlers run on Pistache's reactor threads,
+/// never wait on actors, and complete responses from actor replies.
+class server {
+ public:
+  server(server_options opts, services svc);
+  ~server();
+  /// Binds and serves on background threads; throws if the address is taken.
+  void start();
+  /// Stops taking new work (answers 503 + Connection: close) — in-flight requests complete.
+  void drain();
+  void stop();
+  uint16_t port() const;
+  const router& routes() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Percent-decoding for query values ('+' is a space); invalid escapes stay as they are.
+std::string url_decode(const std::string& s);
+
+}  // namespace wassally::http

@@ -1,0 +1,17 @@
+# Generates a C++ source holding every migration file, so the binary carries its schema.
+# Inputs: MIGRATIONS_DIR, OUTPUT.
+file(GLOB files "${MIGRATIONS_DIR}/*.sql")
+list(SORT files)
+set(body "#include \"persistence/migrations.hpp\"\nnamespace wassally::db {\n")
+string(APPEND body "const std::vector<migration>& embedded_migrations() {\n")
+string(APPEND body "  static const std::vector<migration> all = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version "${name}")
+  math(EXPR version "${version}")
+  file(READ "${f}" sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"wassally_sql(${sql})wassally_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n}  // namespace wassally::db\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,33 @@
+#pragma once
+// SQL of the user aggregate: users, delivery_crews rows of crew users, refresh tokens.
+
+#include <cstdint>
+#include <string>
+
+#include "protocols/accounts.hpp"
+#include "protocols/persistence.hpp"
+
+namespace wassally {
+
+namespace users_sql {
+
+/// Inserts the user (and its delivery_crews row for a crew) → user_record.
+/// Duplicate username / phone: 409 conflict with the field named.
+db_command insert(const register_user& u, const std::string& password_hash);
+/// Like insert, but an existing username answers the existing user unchanged.
+db_command insert_if_absent(const register_user& u, const std::string& password_hash);
+/// Active user by username → user_credentials; unknown: 404 (callers map it to 401).
+db_command find_credentials(const std::string& username);
+/// User by id with role-specific members → user_record; unknown or inactive: 404.
+db_command find(int64_t id);
+
+/// Stores a refresh token's hash → done.
+db_command insert_refresh_token(int64_t user_id, const std::string& token_hash,
+                                int64_t ttl_s);
+/// Owner of a valid refresh token → refresh_owner; else 401 unauthenticated.
+db_command find_refresh_owner(const std::string& token_hash);
+/// Revokes the token if it belongs to user_id → done (idempotent; unknown: 401).
+db_command revoke_refresh_token(int64_t user_id, const std::string& token_hash);
+
+}  // namespace users_sql
+}  // namespace wassally

@@ -1,0 +1,43 @@
+#pragma once
+// The persistence protocol: entity and service actors send db_command to the persistence actor.
+// A command is built by the aggregate's query module in persistence/ (the SQL lives there); the
+// persistence actor runs it inside a batch transaction on a worker's connection, each command in
+// its own savepoint, and replies with the command's result once the batch has committed.
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/message.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <pqxx/types.hxx>  // forward declarations
+
+namespace wassally {
+
+struct db_command {
+  /// For metrics and logs, e.g. "users.insert".
+  std::string name;
+  /// Writes join group-commit batches; reads run in read-only batches.
+  bool write = true;
+  /// Runs the command's SQL; returns the reply message or throws api_exception / pqxx errors.
+  std::function<caf::message(pqxx::dbtransaction&)> run;
+};
+
+/// What a persistence worker gets: the commands of one transaction.
+struct db_batch {
+  bool write = true;
+  std::vector<db_command> commands;
+};
+
+/// One result per command, in order: the reply, or a message holding a caf::error.
+struct db_batch_result {
+  std::vector<caf::message> results;
+  bool committed = false;
+  double commit_seconds = 0;
+};
+
+}  // namespace wassally
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::db_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::db_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::db_batch_result)

@@ -1,0 +1,70 @@
+#pragma once
+// Addressing entity actors by (kind, id) through the registry, and the event bus protocol.
+
+#include <caf/atom.hpp>
+#include <cstdint>
+#include <string>
+
+#include "protocols/fields.hpp"
+
+namespace wassally {
+
+/// Names an entity actor: kind is "order", "shop", "crew", "cart", ...
+struct entity_key {
+  std::string kind;
+  int64_t id = 0;
+
+  friend bool operator==(const entity_key& a, const entity_key& b) {
+    return a.id == b.id && a.kind == b.kind;
+  }
+  friend bool operator<(const entity_key& a, const entity_key& b) {
+    return a.kind < b.kind || (a.kind == b.kind && a.id < b.id);
+  }
+  WASSALLY_FIELDS(entity_key, kind, id)
+};
+
+// Registry: `(entity_key, message)` routes the message to the entity (activating it);
+// an entity that has been idle asks `(passivate_atom, entity_key)`; the registry answers
+// `passivate_atom` and stops routing to it; the entity quits once nothing is in flight.
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+
+/// Live entity actors of one kind, for /admin/actors and /metrics.
+struct kind_stats {
+  std::string kind;
+  int64_t live = 0;
+  int64_t activations = 0;
+  int64_t passivations = 0;
+  WASSALLY_FIELDS(kind_stats, kind, live, activations, passivations)
+};
+
+struct registry_stats {
+  std::vector<kind_stats> kinds;
+  WASSALLY_FIELDS(registry_stats, kinds)
+};
+
+struct persistence_stats {
+  int64_t queue_depth = 0;
+  int64_t batches = 0;
+  int64_t commands = 0;
+  int64_t failed_batches = 0;
+  int64_t workers = 0;
+  int64_t busy_workers = 0;
+  double commit_seconds_total = 0;
+  // batch size histogram: counts for sizes <=1, <=2, <=4, ... <=256, +Inf
+  std::vector<int64_t> batch_size_buckets;
+  // commit latency histogram buckets (seconds): see persistence_actor.cpp
+  std::vector<int64_t> commit_latency_buckets;
+  WASSALLY_FIELDS(persistence_stats, queue_depth, batches, commands, failed_batches, workers,
+                  busy_workers, commit_seconds_total, batch_size_buckets, commit_latency_buckets)
+};
+
+// Event bus: `(subscribe_atom, topic)` from the subscriber, `(unsubscribe_atom, topic)`,
+// `(publish_atom, topic, message)` fans the message out to the topic's subscribers.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+}  // namespace wassally

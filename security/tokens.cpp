@@ -1,0 +1,147 @@
+#include "security/tokens.hpp"
+
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <vector>
+
+namespace wassally::security {
+namespace {
+
+void ensure_sodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) throw std::runtime_error("libsodium failed to initialise");
+}
+
+const std::string& header_b64() {
+  static const std::string h = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+  return h;
+}
+
+}  // namespace
+
+std::string base64url_encode(const std::string& bytes) {
+  ensure_sodium();
+  const auto variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), variant);
+  out.resize(std::char_traits<char>::length(out.c_str()));
+  return out;
+}
+
+std::optional<std::string> base64url_decode(const std::string& text) {
+  ensure_sodium();
+  std::string out(text.size(), '\0');
+  std::size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size())
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+token_signer::token_signer(std::string secret) : secret_(std::move(secret)) {
+  ensure_sodium();
+  if (secret_.size() < 16) throw std::invalid_argument("token secret must be at least 16 bytes");
+}
+
+std::string token_signer::sign(const std::string& signing_input) const {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret_.data()),
+                              secret_.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(signing_input.data()),
+                                signing_input.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return base64url_encode(std::string(reinterpret_cast<char*>(mac), sizeof mac));
+}
+
+std::string token_signer::issue_access(int64_t user_id, const std::string& role, int64_t now,
+                                       int64_t ttl_s) const {
+  nlohmann::json payload = {
+      {"sub", user_id}, {"role", role}, {"iat", now}, {"exp", now + ttl_s}, {"typ", "access"}};
+  auto input = header_b64() + "." + base64url_encode(payload.dump());
+  return input + "." + sign(input);
+}
+
+std::optional<principal> token_signer::verify_access(const std::string& token, int64_t now,
+                                                     token_error* why) const {
+  auto fail = [&](token_error e) -> std::optional<principal> {
+    if (why) *why = e;
+    return std::nullopt;
+  };
+  auto dot1 = token.find('.');
+  if (dot1 == std::string::npos || token.size() > 4096) return fail(token_error::malformed);
+  auto dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string::npos || token.find('.', dot2 + 1) != std::string::npos)
+    return fail(token_error::malformed);
+  auto header = base64url_decode(token.substr(0, dot1));
+  if (!header) return fail(token_error::malformed);
+  try {
+    auto h = nlohmann::json::parse(*header);
+    if (!h.is_object() || h.value("alg", "") != "HS256") return fail(token_error::bad_algorithm);
+  } catch (const std::exception&) {
+    return fail(token_error::malformed);
+  }
+  auto expected = sign(token.substr(0, dot2));
+  if (!constant_time_equal(expected, token.substr(dot2 + 1)))
+    return fail(token_error::bad_signature);
+  auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload) return fail(token_error::malformed);
+  try {
+    auto p = nlohmann::json::parse(*payload);
+    if (!p.is_object() || p.value("typ", "") != "access") return fail(token_error::wrong_type);
+    principal out;
+    out.user_id = p.at("sub").get<int64_t>();
+    out.role = p.at("role").get<std::string>();
+    out.expires_at = p.at("exp").get<int64_t>();
+    if (out.expires_at <= now) return fail(token_error::expired);
+    return out;
+  } catch (const std::exception&) {
+    return fail(token_error::malformed);
+  }
+}
+
+std::string new_refresh_token() {
+  ensure_sodium();
+  std::string bytes(32, '\0');
+  randombytes_buf(bytes.data(), bytes.size());
+  return base64url_encode(bytes);
+}
+
+std::string hash_refresh_token(const std::string& token) {
+  ensure_sodium();
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::string random_digits(int digits) {
+  ensure_sodium();
+  std::string out;
+  for (int i = 0; i < digits; ++i) out += static_cast<char>('0' + randombytes_uniform(10));
+  return out;
+}
+
+std::string random_secret() {
+  ensure_sodium();
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return hex;
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace wassally::security
