@@ -78,13 +78,15 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
         return out;
       }
     } else {
+      // Savepoints by hand: libpqxx 6.4's subtransaction sends SAVEPOINT lazily and skips it
+      // for exec_params, so it cannot isolate parameterised commands.
       for (auto& cmd : batch.commands) {
-        pqxx::subtransaction sp(*tx, "cmd");
-        auto result = run_one(sp, cmd);
+        tx->exec("SAVEPOINT wassally_cmd");
+        auto result = run_one(*tx, cmd);
         if (result.match_elements<caf::error>())
-          sp.abort();
+          tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
         else
-          sp.commit();
+          tx->exec("RELEASE SAVEPOINT wassally_cmd");
         out.results.push_back(std::move(result));
       }
     }

@@ -35,6 +35,7 @@ entry* activate(self_ptr self, const entity_key& key) {
   if (f == st.factories.end()) return nullptr;
   auto handle = f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id);
   self->monitor(handle);
+  self->link_to(handle);  // entities end with the registry
   st.by_addr[handle.address()] = key;
   auto& ks = st.stats[key.kind];
   ks.kind = key.kind;
@@ -51,6 +52,12 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
   return sys.spawn([kinds = std::move(kinds)](self_ptr self) -> caf::behavior {
     self->state.factories = kinds;
     for (auto& [kind, f] : kinds) self->state.stats[kind].kind = kind;
+    // Entities' own exits (passivation or failure) are handled by the down handler; an
+    // anonymous exit request (shutdown) ends the registry, and through the links every live
+    // entity with it.
+    self->set_exit_handler([self](caf::exit_msg& em) {
+      if (!em.source) self->quit(em.reason);
+    });
     self->set_down_handler([self](caf::down_msg& dm) {
       auto& st = self->state;
       auto it = st.by_addr.find(dm.source);

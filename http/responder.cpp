@@ -7,7 +7,23 @@
 namespace wassally::http {
 namespace {
 std::atomic<int64_t> open_requests{0};
-}
+
+/// Pistache writes only typed headers; this one carries any name and value (Retry-After, ...).
+class named_header : public Pistache::Http::Header::Header {
+ public:
+  named_header(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+}  // namespace
 
 nlohmann::json render_error(const api_error& e) {
   nlohmann::json err = {{"code", e.code}, {"message", e.message}};
@@ -17,10 +33,11 @@ nlohmann::json render_error(const api_error& e) {
 }
 
 responder::responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics,
-                     std::string method)
+                     std::string method, bool keep_alive)
     : writer_(std::make_unique<Pistache::Http::ResponseWriter>(std::move(writer))),
       metrics_(metrics),
       method_(std::move(method)),
+      keep_alive_(keep_alive),
       started_(std::chrono::steady_clock::now()) {
   ++open_requests;
 }
@@ -44,7 +61,12 @@ void responder::send(int status, const std::string& body, const std::string& con
     writer_->headers().add<Pistache::Http::Header::ContentType>(
         Pistache::Http::Mime::MediaType::fromString(content_type));
   for (auto& [name, value] : headers)
-    writer_->headers().addRaw(Pistache::Http::Header::Raw(name, value));
+    writer_->headers().add(std::make_shared<named_header>(name, value));
+  // HTTP/1.1 connections persist unless the client said otherwise; Pistache closes every
+  // connection whose response does not say Keep-Alive.
+  if (keep_alive_ && writer_->headers().remove<Pistache::Http::Header::Connection>())
+    writer_->headers().add<Pistache::Http::Header::Connection>(
+        Pistache::Http::ConnectionControl::KeepAlive);
   writer_->send(static_cast<Pistache::Http::Code>(status), body);
   if (metrics_) {
     auto seconds =

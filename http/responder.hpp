@@ -25,7 +25,10 @@ class http_metrics;
 
 class responder {
  public:
-  responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics, std::string method);
+  /// `keep_alive`: the connection stays open after the response (HTTP/1.1 without
+  /// `Connection: close`, or HTTP/1.0 asking for keep-alive).
+  responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics, std::string method,
+            bool keep_alive);
   ~responder();
 
   void json(int status, const nlohmann::json& body);
@@ -47,6 +50,7 @@ class responder {
   std::unique_ptr<Pistache::Http::ResponseWriter> writer_;
   http_metrics* metrics_;
   std::string method_;
+  bool keep_alive_;
   std::string route_ = "unmatched";
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> done_{false};

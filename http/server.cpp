@@ -43,7 +43,11 @@ class edge_handler : public Http::Handler {
 
   void onRequest(const Http::Request& req, Http::ResponseWriter response) override {
     auto method = Http::methodString(req.method());
-    auto out = std::make_shared<responder>(std::move(response), st_->svc.metrics, method);
+    auto connection = req.headers().tryGet<Http::Header::Connection>();
+    bool keep_alive = connection ? connection->control() == Http::ConnectionControl::KeepAlive
+                                 : req.version() == Http::Version::Http11;
+    auto out =
+        std::make_shared<responder>(std::move(response), st_->svc.metrics, method, keep_alive);
     try {
       handle(req, out, method);
     } catch (const api_exception& e) {

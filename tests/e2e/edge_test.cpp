@@ -1,0 +1,104 @@
+// The HTTP edge end to end: service endpoints, unknown routes, methods, shutdown, odd bytes.
+#include <signal.h>
+
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/server_fixture.hpp"
+
+using namespace wassally::test;
+using nlohmann::json;
+
+namespace {
+server_process::options fast() {
+  server_process::options o;
+  o.env = {{"WASSALLY_PASSWORD_OPS_LIMIT", "1"}, {"WASSALLY_PASSWORD_MEM_LIMIT_KIB", "8"}};
+  return o;
+}
+struct edge_fixture {
+  server_process server{fast()};
+  http_client client = server.client();
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(edge, edge_fixture)
+
+BOOST_AUTO_TEST_CASE(health_and_ready) {
+  auto h = client.get("/health");
+  BOOST_TEST(h.status == 200);
+  BOOST_TEST(h.json()["status"] == "ok");
+  BOOST_TEST(client.get("/ready").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_routes_and_methods_get_json_errors) {
+  auto r = client.get("/api/v1/no-such-thing");
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(r.json()["error"]["code"] == "not_found");
+  auto m = client.del("/api/v1/me");
+  BOOST_TEST(m.status == 405);
+  BOOST_TEST(m.json()["error"]["code"] == "method_not_allowed");
+  auto p = client.request("PUT", "/health", "{}", {{"Content-Type", "application/json"}});
+  BOOST_TEST(p.status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(openapi_document_and_docs_page) {
+  auto r = client.get("/api/openapi.json");
+  BOOST_REQUIRE(r.status == 200);
+  auto doc = r.json();
+  BOOST_TEST(doc["openapi"].get<std::string>().rfind("3.", 0) == 0u);
+  BOOST_TEST(doc["paths"].contains("/api/v1/auth/login"));
+  auto docs = client.get("/api/docs");
+  BOOST_TEST(docs.status == 200);
+  BOOST_TEST(docs.header("content-type").find("text/html") == 0u);
+  BOOST_TEST(docs.body.find("/api/openapi.json") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_expose_the_promised_families) {
+  client.get("/health");
+  client.get("/api/v1/nope");
+  client.post_json("/api/v1/auth/login", {{"username", "nobody.here"}, {"password", "whatever1"}});
+  auto r = client.get("/metrics");
+  BOOST_REQUIRE(r.status == 200);
+  BOOST_TEST(r.header("content-type").find("text/plain") == 0u);
+  for (auto family :
+       {"wassally_http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"}",
+        "wassally_http_requests_total{route=\"/api/v1/auth/login\",method=\"POST\",status=\"401\"}",
+        "wassally_http_request_duration_seconds_bucket", "wassally_actors_live",
+        "wassally_persistence_batch_size_bucket", "wassally_persistence_commit_seconds_bucket",
+        "wassally_db_pool_in_use", "wassally_persistence_queue_depth"})
+    BOOST_TEST(r.body.find(family) != std::string::npos, family);
+  // Every sample line is "name{labels} value" or "name value" with a numeric value.
+  std::istringstream lines(r.body);
+  std::string line;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    BOOST_REQUIRE(space != std::string::npos);
+    BOOST_CHECK_NO_THROW(std::stod(line.substr(space + 1)));
+    ++samples;
+  }
+  BOOST_TEST(samples > 20);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_on_the_port_does_not_take_the_server_down) {
+  for (const std::string& bytes : std::vector<std::string>{std::string("\x00\x01\x02\r\n\r\n", 7), std::string("GET\r\n\r\n"),
+                            std::string("GET / HTTP/9.9\r\n\r\n"),
+                            "GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(2 << 20, 'a') +
+                                "\r\n\r\n",
+                            std::string("GET /api/v1/") + std::string(20000, 'x') +
+                                " HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+    auto reply = client.raw(bytes, std::chrono::milliseconds(2000));
+    if (!reply.empty()) BOOST_TEST(reply.rfind("HTTP/1.1 4", 0) == 0u, reply.substr(0, 40));
+  }
+  auto fresh = server.client();
+  BOOST_TEST(fresh.get("/health").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_drains_and_exits_zero) {
+  BOOST_TEST(client.get("/health").status == 200);
+  BOOST_TEST(server.stop_and_status() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

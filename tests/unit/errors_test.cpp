@@ -1,0 +1,59 @@
+#include <boost/test/unit_test.hpp>
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
+
+#include "http/responder.hpp"
+#include "protocols/errors.hpp"
+
+using namespace wassally;
+
+BOOST_AUTO_TEST_SUITE(error_shape)
+
+BOOST_AUTO_TEST_CASE(validation_errors_render_with_fields) {
+  auto j = http::render_error(errors::validation({{"location.latitude", "must be between -90 and 90"}}));
+  BOOST_TEST(j["error"]["code"] == "validation_error");
+  BOOST_TEST(j["error"]["fields"]["location.latitude"] == "must be between -90 and 90");
+  BOOST_TEST(j["error"]["message"].is_string());
+  BOOST_TEST(j.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(non_validation_errors_have_no_fields_member) {
+  auto j = http::render_error(errors::not_found());
+  BOOST_TEST(j["error"]["code"] == "not_found");
+  BOOST_TEST(!j["error"].contains("fields"));
+  BOOST_TEST(errors::not_found().status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(extra_members_sit_beside_code) {
+  auto e = errors::conflict("out_of_stock", "not enough stock");
+  e.extra["product_id"] = 17;
+  auto j = http::render_error(e);
+  BOOST_TEST(j["error"]["code"] == "out_of_stock");
+  BOOST_TEST(j["error"]["product_id"] == 17);
+}
+
+BOOST_AUTO_TEST_CASE(generic_codes_have_their_statuses) {
+  BOOST_TEST(errors::malformed_json("x").status == 400);
+  BOOST_TEST(errors::unauthenticated().status == 401);
+  BOOST_TEST(errors::invalid_credentials().code == "invalid_credentials");
+  BOOST_TEST(errors::forbidden().status == 403);
+  BOOST_TEST(errors::method_not_allowed().status == 405);
+  BOOST_TEST(errors::payload_too_large(10).status == 413);
+  BOOST_TEST(errors::unsupported_media_type().status == 415);
+  BOOST_TEST(errors::rate_limited(7).status == 429);
+  BOOST_TEST(errors::rate_limited(7).extra.at("retry_after") == 7);
+  BOOST_TEST(errors::unavailable().status == 503);
+  BOOST_TEST(errors::timeout().status == 504);
+}
+
+BOOST_AUTO_TEST_CASE(api_errors_survive_the_trip_through_caf_errors) {
+  auto e = errors::validation("username", "taken");
+  auto back = from_caf_error(to_caf_error(e));
+  BOOST_TEST(back.status == 400);
+  BOOST_TEST(back.code == "validation_error");
+  BOOST_TEST(back.fields.at("username") == "taken");
+  BOOST_TEST(from_caf_error(caf::make_error(caf::sec::request_timeout)).status == 504);
+  BOOST_TEST(from_caf_error(caf::make_error(caf::sec::request_receiver_down)).status == 503);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,84 @@
+#include <boost/test/unit_test.hpp>
+
+#include "security/tokens.hpp"
+
+using namespace wassally::security;
+
+BOOST_AUTO_TEST_SUITE(tokens)
+
+const std::string secret = "0123456789abcdef0123456789abcdef";
+
+BOOST_AUTO_TEST_CASE(sign_and_verify_round_trip) {
+  token_signer s(secret);
+  auto t = s.issue_access(42, "staff", 1000, 900);
+  auto p = s.verify_access(t, 1001);
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->user_id == 42);
+  BOOST_TEST(p->role == "staff");
+  BOOST_TEST(p->expires_at == 1900);
+}
+
+BOOST_AUTO_TEST_CASE(expired_tokens_are_refused) {
+  token_signer s(secret);
+  auto t = s.issue_access(1, "customer", 1000, 10);
+  token_error why{};
+  BOOST_TEST(!s.verify_access(t, 1010, &why));
+  BOOST_TEST((why == token_error::expired));
+  BOOST_TEST(s.verify_access(t, 1009).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(tampered_payload_or_signature_is_refused) {
+  token_signer s(secret);
+  auto t = s.issue_access(1, "customer", 1000, 900);
+  auto dot1 = t.find('.');
+  auto dot2 = t.rfind('.');
+  // Promote ourselves to staff with the original signature.
+  auto forged_payload = base64url_encode(
+      R"({"exp":1900,"iat":1000,"role":"staff","sub":1,"typ":"access"})");
+  auto forged = t.substr(0, dot1 + 1) + forged_payload + t.substr(dot2);
+  token_error why{};
+  BOOST_TEST(!s.verify_access(forged, 1001, &why));
+  BOOST_TEST((why == token_error::bad_signature));
+  auto flipped = t;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  BOOST_TEST(!s.verify_access(flipped, 1001));
+  // Another server's secret does not verify.
+  token_signer other("ffffffffffffffffffffffffffffffff");
+  BOOST_TEST(!other.verify_access(t, 1001));
+}
+
+BOOST_AUTO_TEST_CASE(alg_none_and_garbage_are_refused) {
+  token_signer s(secret);
+  auto header = base64url_encode(R"({"alg":"none","typ":"JWT"})");
+  auto payload = base64url_encode(R"({"exp":99999999999,"role":"staff","sub":1,"typ":"access"})");
+  token_error why{};
+  BOOST_TEST(!s.verify_access(header + "." + payload + ".", 1, &why));
+  BOOST_TEST((why == token_error::bad_algorithm));
+  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "a.b.c", "a.b", "a.b.c.d", std::string(5000, 'x')})
+    BOOST_TEST(!s.verify_access(bad, 1));
+}
+
+BOOST_AUTO_TEST_CASE(refresh_tokens_and_codes_are_random) {
+  auto a = new_refresh_token();
+  auto b = new_refresh_token();
+  BOOST_TEST(a != b);
+  BOOST_TEST(a.size() >= 43u);  // 256 bits
+  BOOST_TEST(hash_refresh_token(a).size() == 64u);
+  BOOST_TEST(hash_refresh_token(a) == hash_refresh_token(a));
+  auto code = random_digits(8);
+  BOOST_TEST(code.size() == 8u);
+  BOOST_TEST(code.find_first_not_of("0123456789") == std::string::npos);
+  BOOST_TEST(constant_time_equal("abc", "abc"));
+  BOOST_TEST(!constant_time_equal("abc", "abd"));
+  BOOST_TEST(!constant_time_equal("abc", "abcd"));
+}
+
+BOOST_AUTO_TEST_CASE(base64url_round_trip) {
+  std::string bytes = std::string("\x00\xff\x10 hello", 9);
+  auto enc = base64url_encode(bytes);
+  BOOST_TEST(enc.find('=') == std::string::npos);
+  BOOST_TEST(base64url_decode(enc).value() == bytes);
+  BOOST_TEST(!base64url_decode("***").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
