@@ -52,11 +52,11 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
   return sys.spawn([kinds = std::move(kinds)](self_ptr self) -> caf::behavior {
     self->state.factories = kinds;
     for (auto& [kind, f] : kinds) self->state.stats[kind].kind = kind;
-    // Entities' own exits (passivation or failure) are handled by the down handler; an
-    // anonymous exit request (shutdown) ends the registry, and through the links every live
-    // entity with it.
+    // Entities' own exits (passivation or failure) are handled by the down handler; an exit
+    // request addressed to the registry itself (anon_send_exit, i.e. shutdown) ends it, and
+    // through the links every live entity with it.
     self->set_exit_handler([self](caf::exit_msg& em) {
-      if (!em.source) self->quit(em.reason);
+      if (em.source == self->address()) self->quit(em.reason);
     });
     self->set_down_handler([self](caf::down_msg& dm) {
       auto& st = self->state;
