@@ -1,4 +1,5 @@
 // wassally: the server binary. Subcommands: serve (default), migrate, create-staff USER.
+#include <sys/stat.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <pqxx/pqxx>
-#include <sys/stat.h>
 #include <thread>
 
 #include "actors/accounts.hpp"
@@ -32,15 +32,16 @@ namespace wassally {
 namespace {
 
 void print_help() {
-  std::cout << "wassally — multi-vendor delivery platform backend\n\n"
-               "usage: wassally [--config FILE] [serve | migrate | create-staff USERNAME]\n\n"
-               "  serve                 apply migrations and serve the REST API (default)\n"
-               "  migrate               apply pending database migrations and exit\n"
-               "  create-staff USERNAME create a staff account if it does not exist; the password\n"
-               "                        comes from WASSALLY_STAFF_PASSWORD or the first line of stdin\n\n"
-               "Configuration: built-in defaults, then the config file (--config or\n"
-               "WASSALLY_CONFIG), then environment variables WASSALLY_<KEY> (DATABASE_URL for\n"
-               "database_url). Keys:\n";
+  std::cout
+      << "wassally — multi-vendor delivery platform backend\n\n"
+         "usage: wassally [--config FILE] [serve | migrate | create-staff USERNAME]\n\n"
+         "  serve                 apply migrations and serve the REST API (default)\n"
+         "  migrate               apply pending database migrations and exit\n"
+         "  create-staff USERNAME create a staff account if it does not exist; the password\n"
+         "                        comes from WASSALLY_STAFF_PASSWORD or the first line of stdin\n\n"
+         "Configuration: built-in defaults, then the config file (--config or\n"
+         "WASSALLY_CONFIG), then environment variables WASSALLY_<KEY> (DATABASE_URL for\n"
+         "database_url). Keys:\n";
   for (auto& [key, help] : config::describe())
     std::cout << "  " << key << std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') << help
               << "\n";
@@ -84,9 +85,9 @@ struct runtime {
     caf_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
     caf_cfg.set("logger.console", caf::atom("none"));
     system = std::make_unique<caf::actor_system>(caf_cfg);
-    persistence = spawn_persistence(*system, {cfg.database_url, cfg.db_pool_size,
-                                              cfg.db_connect_timeout_s, cfg.batch_max_size,
-                                              cfg.batch_max_wait_us});
+    persistence =
+        spawn_persistence(*system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s,
+                                    cfg.batch_max_size, cfg.batch_max_wait_us});
     event_bus = spawn_event_bus(*system);
     registry = spawn_registry(*system, {});
     hashers = spawn_password_hashers(*system, cfg.hash_workers, cfg.password_ops_limit,
@@ -111,8 +112,8 @@ struct runtime {
 /// Creates the staff account `spec` = "username:password" unless it exists. Throws with the
 /// validation problem.
 void create_staff(runtime& rt, const std::string& username, const std::string& password) {
-  nlohmann::json body = {{"username", username}, {"password", password},
-                         {"phone_number", "+1000000000"}};
+  nlohmann::json body = {
+      {"username", username}, {"password", password}, {"phone_number", "+1000000000"}};
   if (!http::valid_username(username)) throw std::runtime_error("invalid staff username");
   if (password.size() < 8) throw std::runtime_error("the staff password needs 8+ characters");
   register_user u;
@@ -126,8 +127,12 @@ void create_staff(runtime& rt, const std::string& username, const std::string& p
   bool ok = false;
   std::string problem;
   self->request(rt.accounts, std::chrono::seconds(30), u)
-      .receive([&](user_record& r) { ok = r.role == roles::staff; if (!ok) problem = "user " + username + " exists with role " + r.role; },
-               [&](caf::error& e) { problem = from_caf_error(e).message; });
+      .receive(
+          [&](user_record& r) {
+            ok = r.role == roles::staff;
+            if (!ok) problem = "user " + username + " exists with role " + r.role;
+          },
+          [&](caf::error& e) { problem = from_caf_error(e).message; });
   if (!ok) throw std::runtime_error("create-staff failed: " + problem);
   std::cerr << "wassally: staff account '" << username << "' is present\n";
 }
@@ -163,9 +168,8 @@ int run_serve(const config& cfg) {
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;
-  http::server srv({cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes,
-                    cfg.keepalive_timeout_s},
-                   svc);
+  http::server srv(
+      {cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes, cfg.keepalive_timeout_s}, svc);
   srv.start();
   std::cerr << "wassally: serving on http://" << cfg.host << ":" << srv.port() << "\n";
 
@@ -208,8 +212,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
-    } else if (rest.empty() && command == "serve" && (args[i] == "serve" || args[i] == "migrate" ||
-                                                      args[i] == "create-staff")) {
+    } else if (rest.empty() && command == "serve" &&
+               (args[i] == "serve" || args[i] == "migrate" || args[i] == "create-staff")) {
       command = args[i];
       rest.push_back(args[i]);
     } else {
@@ -228,7 +232,8 @@ int main(int argc, char** argv) {
         std::cerr << "usage: wassally create-staff USERNAME\n";
         return 2;
       }
-      std::string password = getenv("WASSALLY_STAFF_PASSWORD") ? getenv("WASSALLY_STAFF_PASSWORD") : "";
+      std::string password =
+          getenv("WASSALLY_STAFF_PASSWORD") ? getenv("WASSALLY_STAFF_PASSWORD") : "";
       if (password.empty()) std::getline(std::cin, password);
       auto conn = connect_with_retry(cfg, 20);
       db::apply_migrations(*conn, db::embedded_migrations());

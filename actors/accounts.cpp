@@ -33,8 +33,7 @@ class login_limiter {
     if (static_cast<int>(it->second.size()) < max_) return 0;
     auto free_at = it->second.front() + window_;
     return std::max<int>(
-        1, static_cast<int>(
-               std::chrono::ceil<std::chrono::seconds>(free_at - now).count()));
+        1, static_cast<int>(std::chrono::ceil<std::chrono::seconds>(free_at - now).count()));
   }
   void fail(const std::string& key, clock_type::time_point now) {
     auto& q = failures_[key];
@@ -86,8 +85,8 @@ void login(self_ptr self, login_request req, caf::response_promise rp) {
   auto now = clock_type::now();
   auto user_key = "user:" + req.username;
   auto addr_key = "addr:" + req.client_address;
-  auto wait = std::max(st.limiter->retry_after(user_key, now),
-                       st.limiter->retry_after(addr_key, now));
+  auto wait =
+      std::max(st.limiter->retry_after(user_key, now), st.limiter->retry_after(addr_key, now));
   if (wait > 0) {
     rp.deliver(to_caf_error(errors::rate_limited(wait)));
     return;

@@ -1,11 +1,11 @@
 #include "actors/persistence_actor.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
-#include <caf/stateful_actor.hpp>
-#include <algorithm>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <chrono>
 #include <deque>
 
@@ -16,8 +16,8 @@
 
 namespace wassally {
 
-const double commit_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                        0.025,  0.05,  0.1,    0.25,  0.5, 1, 2.5};
+const double commit_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
 const int commit_latency_bound_count = sizeof(commit_latency_bounds) / sizeof(double);
 const int batch_size_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 const int batch_size_bound_count = sizeof(batch_size_bounds) / sizeof(int);
@@ -51,7 +51,7 @@ void record(persistence_state& st, std::size_t batch_size, const db_batch_result
   st.stats.commands += static_cast<int64_t>(batch_size);
   if (!r.committed) ++st.stats.failed_batches;
   int b = 0;
-  while (b < batch_size_bound_count && static_cast<int>(batch_size) > batch_size_bounds[b]) ++b;
+  while (b<batch_size_bound_count&& static_cast<int>(batch_size)> batch_size_bounds[b]) ++b;
   ++st.stats.batch_size_buckets[b];
   if (write && r.committed) {
     st.stats.commit_seconds_total += r.commit_seconds;

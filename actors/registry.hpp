@@ -10,8 +10,8 @@ namespace wassally {
 
 /// Spawns the entity actor of one kind for `id`; it loads its own state, and when idle asks the
 /// registry `(passivate_atom, entity_key)`, quitting after the answer once nothing is in flight.
-using entity_factory = std::function<caf::actor(caf::actor_system&, const caf::actor& registry,
-                                                int64_t id)>;
+using entity_factory =
+    std::function<caf::actor(caf::actor_system&, const caf::actor& registry, int64_t id)>;
 
 /// The registry: `(entity_key, message)` delivers the message to the entity's one live actor,
 /// activating it on first use; the entity's reply goes straight back to the requester. While an

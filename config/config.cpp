@@ -34,13 +34,12 @@ long long parse_int(const std::string& key, const std::string& value, long long 
 bool parse_bool(const std::string& key, const std::string& value) {
   if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
   if (value == "0" || value == "false" || value == "no" || value == "off") return false;
-  throw std::invalid_argument("config key '" + key + "': expected true/false, got '" + value +
-                              "'");
+  throw std::invalid_argument("config key '" + key + "': expected true/false, got '" + value + "'");
 }
 
 template <class T>
 std::function<void(config&, const std::string&)> int_field(T config::*field, long long lo,
-                                                          long long hi, const char* name) {
+                                                           long long hi, const char* name) {
   return [=](config& c, const std::string& v) {
     c.*field = static_cast<T>(parse_int(name, v, lo, hi));
   };
@@ -146,7 +145,8 @@ std::vector<std::pair<std::string, std::string>> parse_config_text(const std::st
     if (t.empty() || t[0] == '#') continue;
     auto eq = t.find('=');
     if (eq == std::string::npos)
-      throw std::invalid_argument("config line " + std::to_string(number) + ": expected key = value");
+      throw std::invalid_argument("config line " + std::to_string(number) +
+                                  ": expected key = value");
     out.emplace_back(trim(t.substr(0, eq)), trim(t.substr(eq + 1)));
   }
   return out;

@@ -55,8 +55,8 @@ struct request_context {
 };
 
 /// Sends `msg...` to `target` with the request deadline and completes the exchange from the
-/// reply: `on_reply` gets the reply of type `Reply`; any error (the actor's api_error, a timeout → 504,
-/// a dead actor → 503) is rendered to the client. No thread waits: a one-shot actor awaits the
+/// reply: `on_reply` gets the reply of type `Reply`; any error (the actor's api_error, a timeout →
+/// 504, a dead actor → 503) is rendered to the client. No thread waits: a one-shot actor awaits the
 /// reply and runs the continuation.
 template <class Reply, class OnReply, class... Ts>
 void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply, Ts&&... msg) {

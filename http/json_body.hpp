@@ -29,8 +29,7 @@ class field_reader {
     return string(name, false, 0, max_len).value_or("");
   }
   std::optional<double> number(const std::string& name, bool required, double min, double max);
-  std::optional<int64_t> integer(const std::string& name, bool required, int64_t min,
-                                 int64_t max);
+  std::optional<int64_t> integer(const std::string& name, bool required, int64_t min, int64_t max);
   std::optional<bool> boolean(const std::string& name, bool required);
 
   /// Records an error for `name` (prefixed) unless one is recorded already.

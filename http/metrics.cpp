@@ -5,8 +5,8 @@
 namespace wassally::http {
 
 const std::vector<double>& http_metrics::latency_bounds() {
-  static const std::vector<double> b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                        0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+  static const std::vector<double> b = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,    0.25,  0.5,    1,     2.5,  5};
   return b;
 }
 
@@ -36,8 +36,8 @@ std::string http_metrics::render() const {
     for (std::size_t i = 0; i < latency_bounds().size(); ++i)
       out << "wassally_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
           << latency_bounds()[i] << "\"} " << h.buckets[i] << "\n";
-    out << "wassally_http_request_duration_seconds_bucket{route=\"" << route
-        << "\",le=\"+Inf\"} " << h.count << "\n";
+    out << "wassally_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} "
+        << h.count << "\n";
     out << "wassally_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum
         << "\n";
     out << "wassally_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count

@@ -31,11 +31,11 @@ std::string encode(const std::string& s) {
 }
 
 std::string link(const std::string& host, const std::string& path,
-                 const std::map<std::string, std::string>& query, int64_t page,
-                 int64_t page_size) {
+                 const std::map<std::string, std::string>& query, int64_t page, int64_t page_size) {
   std::string url = "http://" + (host.empty() ? std::string("localhost") : host) + path + "?";
   for (auto& [k, v] : query)
-    if (k != "page" && k != "page_size" && k != "access_token") url += encode(k) + "=" + encode(v) + "&";
+    if (k != "page" && k != "page_size" && k != "access_token")
+      url += encode(k) + "=" + encode(v) + "&";
   return url + "page=" + std::to_string(page) + "&page_size=" + std::to_string(page_size);
 }
 
@@ -57,10 +57,10 @@ nlohmann::json paginate(int64_t count, nlohmann::json results, const page_reques
                     ? nlohmann::json(link(host, path, query, page.page + 1, page.page_size))
                     : nlohmann::json(nullptr);
   auto last_page = std::max<int64_t>(1, (count + page.page_size - 1) / page.page_size);
-  out["previous"] = page.page > 1 ? nlohmann::json(link(host, path, query,
-                                                        std::min(page.page - 1, last_page),
-                                                        page.page_size))
-                                  : nlohmann::json(nullptr);
+  out["previous"] = page.page > 1
+                        ? nlohmann::json(link(host, path, query, std::min(page.page - 1, last_page),
+                                              page.page_size))
+                        : nlohmann::json(nullptr);
   out["results"] = results.is_array() ? std::move(results) : nlohmann::json::array();
   return out;
 }

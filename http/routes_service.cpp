@@ -21,7 +21,8 @@ std::string render_actor_metrics(const registry_stats& rs, const persistence_sta
   std::ostringstream out;
   out << "# HELP wassally_actors_live Live entity actors by kind.\n"
          "# TYPE wassally_actors_live gauge\n";
-  for (auto& k : rs.kinds) out << "wassally_actors_live{kind=\"" << k.kind << "\"} " << k.live << "\n";
+  for (auto& k : rs.kinds)
+    out << "wassally_actors_live{kind=\"" << k.kind << "\"} " << k.live << "\n";
   out << "# HELP wassally_actor_activations_total Entity actor activations by kind.\n"
          "# TYPE wassally_actor_activations_total counter\n";
   for (auto& k : rs.kinds)
@@ -57,8 +58,8 @@ std::string render_actor_metrics(const registry_stats& rs, const persistence_sta
   cumulative = 0;
   for (int i = 0; i < commit_latency_bound_count; ++i) {
     cumulative += ps.commit_latency_buckets[i];
-    out << "wassally_persistence_commit_seconds_bucket{le=\"" << commit_latency_bounds[i]
-        << "\"} " << cumulative << "\n";
+    out << "wassally_persistence_commit_seconds_bucket{le=\"" << commit_latency_bounds[i] << "\"} "
+        << cumulative << "\n";
   }
   cumulative += ps.commit_latency_buckets.back();
   out << "wassally_persistence_commit_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n"
@@ -79,39 +80,67 @@ std::string render_actor_metrics(const registry_stats& rs, const persistence_sta
 }  // namespace
 
 void add_service_routes(router& r) {
-  r.add("GET", "/health", {}, [](request_context& ctx) { ctx.out->json(200, {{"status", "ok"}}); },
-        "Liveness");
+  r.add(
+      "GET", "/health", {},
+      [](request_context& ctx) {
+        ctx.out->json(200, {{"status", "ok"}});
+      },
+      "Liveness");
 
-  r.add("GET", "/ready", {}, [](request_context& ctx) {
-    auto out = ctx.out;
-    ask<done>(ctx, ctx.svc->persistence, [out](done&) { out->json(200, {{"status", "ready"}}); },
-              db::schema_check());
-  }, "Readiness: database reachable and migrated");
+  r.add(
+      "GET", "/ready", {},
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<done>(
+            ctx, ctx.svc->persistence,
+            [out](done&) {
+              out->json(200, {{"status", "ready"}});
+            },
+            db::schema_check());
+      },
+      "Readiness: database reachable and migrated");
 
-  r.add("GET", "/metrics", {}, [](request_context& ctx) {
-    // Loopback, or a staff token.
-    if (!ctx.loopback) {
-      if (!ctx.caller) throw api_exception(errors::unauthenticated());
-      if (ctx.caller->role != roles::staff) throw api_exception(errors::forbidden());
-    }
-    auto c = ctx;
-    ask<registry_stats>(ctx, ctx.svc->registry, [c](registry_stats& rs) {
-      ask<persistence_stats>(c, c.svc->persistence, [c, rs](persistence_stats& ps) {
-        ask<int64_t>(c, c.svc->event_bus, [c, rs, ps](int64_t& subs) {
-          c.out->text(200, c.svc->metrics->render() + render_actor_metrics(rs, ps, subs),
-                      "text/plain; version=0.0.4");
-        }, stats_atom::value);
-      }, stats_atom::value);
-    }, stats_atom::value);
-  }, "Prometheus metrics (loopback or staff)");
+  r.add(
+      "GET", "/metrics", {},
+      [](request_context& ctx) {
+        // Loopback, or a staff token.
+        if (!ctx.loopback) {
+          if (!ctx.caller) throw api_exception(errors::unauthenticated());
+          if (ctx.caller->role != roles::staff) throw api_exception(errors::forbidden());
+        }
+        auto c = ctx;
+        ask<registry_stats>(
+            ctx, ctx.svc->registry,
+            [c](registry_stats& rs) {
+              ask<persistence_stats>(
+                  c, c.svc->persistence,
+                  [c, rs](persistence_stats& ps) {
+                    ask<int64_t>(
+                        c, c.svc->event_bus,
+                        [c, rs, ps](int64_t& subs) {
+                          c.out->text(200,
+                                      c.svc->metrics->render() + render_actor_metrics(rs, ps, subs),
+                                      "text/plain; version=0.0.4");
+                        },
+                        stats_atom::value);
+                  },
+                  stats_atom::value);
+            },
+            stats_atom::value);
+      },
+      "Prometheus metrics (loopback or staff)");
 
-  r.add("GET", "/api/openapi.json", {}, [](request_context& ctx) {
-    ctx.out->text(200, embedded::openapi_json, "application/json");
-  }, "This API as OpenAPI 3");
+  r.add(
+      "GET", "/api/openapi.json", {},
+      [](request_context& ctx) { ctx.out->text(200, embedded::openapi_json, "application/json"); },
+      "This API as OpenAPI 3");
 
-  r.add("GET", "/api/docs", {}, [](request_context& ctx) {
-    ctx.out->text(200, embedded::docs_html, "text/html; charset=utf-8");
-  }, "API documentation page");
+  r.add(
+      "GET", "/api/docs", {},
+      [](request_context& ctx) {
+        ctx.out->text(200, embedded::docs_html, "text/html; charset=utf-8");
+      },
+      "API documentation page");
 }
 
 }  // namespace wassally::http

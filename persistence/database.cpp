@@ -9,8 +9,8 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_ti
   if (full.find("connect_timeout") == std::string::npos) {
     bool is_uri = full.rfind("postgres://", 0) == 0 || full.rfind("postgresql://", 0) == 0;
     if (is_uri)
-      full += (full.find('?') == std::string::npos ? "?" : "&") +
-              std::string("connect_timeout=") + std::to_string(connect_timeout_s);
+      full += (full.find('?') == std::string::npos ? "?" : "&") + std::string("connect_timeout=") +
+              std::to_string(connect_timeout_s);
     else
       full += " connect_timeout=" + std::to_string(connect_timeout_s);
   }

@@ -54,8 +54,7 @@ namespace wassally::db {
 
 wassally::db_command schema_check() {
   return {"schema.check", false, [](pqxx::dbtransaction& tx) {
-            auto rows = tx.exec(
-                "SELECT coalesce(max(version), 0) FROM schema_migrations");
+            auto rows = tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations");
             int expected = embedded_migrations().empty() ? 0 : embedded_migrations().back().version;
             if (rows[0][0].as<int>() < expected)
               throw api_exception(errors::unavailable("migrations are not applied"));

@@ -22,8 +22,7 @@ db_command find_credentials(const std::string& username);
 db_command find(int64_t id);
 
 /// Stores a refresh token's hash → done.
-db_command insert_refresh_token(int64_t user_id, const std::string& token_hash,
-                                int64_t ttl_s);
+db_command insert_refresh_token(int64_t user_id, const std::string& token_hash, int64_t ttl_s);
 /// Owner of a valid refresh token → refresh_owner; else 401 unauthenticated.
 db_command find_refresh_owner(const std::string& token_hash);
 /// Revokes the token if it belongs to user_id → done (idempotent; unknown: 401).

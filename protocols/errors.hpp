@@ -40,8 +40,7 @@ api_error invalid_credentials();
 api_error forbidden(const std::string& what = "not allowed");
 api_error not_found(const std::string& what = "not found");
 api_error method_not_allowed();
-api_error conflict(const std::string& code, const std::string& what,
-                   const std::string& field = {});
+api_error conflict(const std::string& code, const std::string& what, const std::string& field = {});
 api_error payload_too_large(std::size_t limit);
 api_error unsupported_media_type();
 api_error rate_limited(int retry_after_s);

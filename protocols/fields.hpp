@@ -13,13 +13,13 @@
 #define WASSALLY_PP_CAT_I(a, b) a##b
 #define WASSALLY_PP_NARG(...) WASSALLY_PP_NARG_I(__VA_ARGS__, WASSALLY_PP_RSEQ())
 #define WASSALLY_PP_NARG_I(...) WASSALLY_PP_ARG_N(__VA_ARGS__)
-#define WASSALLY_PP_ARG_N(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, \
-                          _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, \
-                          N, ...)                                                             \
+#define WASSALLY_PP_ARG_N(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16,   \
+                          _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, N, \
+                          ...)                                                                     \
   N
-#define WASSALLY_PP_RSEQ()                                                                     \
-  30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, \
-      6, 5, 4, 3, 2, 1
+#define WASSALLY_PP_RSEQ()                                                                        \
+  30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, \
+      5, 4, 3, 2, 1
 
 #define WASSALLY_PP_MAP(m, ...) \
   WASSALLY_PP_CAT(WASSALLY_PP_MAP_, WASSALLY_PP_NARG(__VA_ARGS__))(m, __VA_ARGS__)
@@ -52,12 +52,12 @@
 #define WASSALLY_PP_NVP(f) ::cereal::make_nvp(#f, f)
 #define WASSALLY_PP_MEMBER(f) x.f
 
-#define WASSALLY_FIELDS(Type, ...)                                                   \
-  template <class Archive>                                                           \
-  void serialize(Archive& ar) {                                                      \
-    ar(WASSALLY_PP_MAP(WASSALLY_PP_NVP, __VA_ARGS__));                               \
-  }                                                                                  \
-  template <class Inspector>                                                         \
-  friend typename Inspector::result_type inspect(Inspector& f, Type& x) {            \
+#define WASSALLY_FIELDS(Type, ...)                                                             \
+  template <class Archive>                                                                     \
+  void serialize(Archive& ar) {                                                                \
+    ar(WASSALLY_PP_MAP(WASSALLY_PP_NVP, __VA_ARGS__));                                         \
+  }                                                                                            \
+  template <class Inspector>                                                                   \
+  friend typename Inspector::result_type inspect(Inspector& f, Type& x) {                      \
     return f(::caf::meta::type_name(#Type), WASSALLY_PP_MAP(WASSALLY_PP_MEMBER, __VA_ARGS__)); \
   }

@@ -49,7 +49,8 @@ struct accounts_fixture {
     return r.json();
   }
   json login(const std::string& username, const std::string& password = "password-123") {
-    auto r = client.post_json("/api/v1/auth/login", {{"username", username}, {"password", password}});
+    auto r =
+        client.post_json("/api/v1/auth/login", {{"username", username}, {"password", password}});
     BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
     return r.json();
   }
@@ -132,11 +133,14 @@ BOOST_AUTO_TEST_CASE(register_validates_every_field) {
 
   auto body = new_user_body(unique("val"));
   body["password"] = "short";
-  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error", "password");
+  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error",
+               "password");
   body = new_user_body("x");
-  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error", "username");
+  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error",
+               "username");
   body = new_user_body("bad name!");
-  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error", "username");
+  expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error",
+               "username");
   body = new_user_body(unique("val"));
   body["phone_number"] = "12-34";
   expect_error(client.post_json("/api/v1/auth/register", body), 400, "validation_error",
@@ -167,9 +171,9 @@ BOOST_AUTO_TEST_CASE(bodies_that_are_not_json_objects) {
   expect_error(client.request("POST", "/api/v1/auth/register", "username=x",
                               {{"Content-Type", "application/x-www-form-urlencoded"}}),
                415, "unsupported_media_type");
-  expect_error(client.request("POST", "/api/v1/auth/register", "{}",
-                              {{"Content-Type", "text/plain"}}),
-               415, "unsupported_media_type");
+  expect_error(
+      client.request("POST", "/api/v1/auth/register", "{}", {{"Content-Type", "text/plain"}}), 415,
+      "unsupported_media_type");
 }
 
 BOOST_AUTO_TEST_CASE(bodies_over_one_mebibyte_are_refused) {
@@ -196,8 +200,9 @@ BOOST_AUTO_TEST_CASE(login_returns_tokens_and_the_user) {
 BOOST_AUTO_TEST_CASE(bad_credentials_are_401_invalid_credentials) {
   auto name = unique("cred");
   register_user(name);
-  expect_error(client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "wrong-pass"}}),
-               401, "invalid_credentials");
+  expect_error(
+      client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "wrong-pass"}}), 401,
+      "invalid_credentials");
   expect_error(client.post_json("/api/v1/auth/login",
                                 {{"username", unique("ghost")}, {"password", "password-123"}}),
                401, "invalid_credentials");
@@ -244,8 +249,8 @@ BOOST_AUTO_TEST_CASE(refresh_issues_a_new_access_token_and_logout_revokes) {
   expect_error(client.post_json("/api/v1/auth/logout", {{"refresh", tokens["refresh"]}},
                                 bearer(other_tokens["access"])),
                401, "unauthenticated");
-  auto out = client.post_json("/api/v1/auth/logout", {{"refresh", tokens["refresh"]}},
-                              bearer(access));
+  auto out =
+      client.post_json("/api/v1/auth/logout", {{"refresh", tokens["refresh"]}}, bearer(access));
   BOOST_TEST(out.status == 204, out.body);
   BOOST_TEST(out.body.empty());
   expect_error(client.post_json("/api/v1/auth/refresh", {{"refresh", tokens["refresh"]}}), 401,
@@ -253,8 +258,9 @@ BOOST_AUTO_TEST_CASE(refresh_issues_a_new_access_token_and_logout_revokes) {
   // The access token stays valid until it expires (API.md).
   BOOST_TEST(client.get("/api/v1/me", bearer(access)).status == 200);
   // The other user's session is untouched.
-  BOOST_TEST(client.post_json("/api/v1/auth/refresh", {{"refresh", other_tokens["refresh"]}}).status ==
-             200);
+  BOOST_TEST(
+      client.post_json("/api/v1/auth/refresh", {{"refresh", other_tokens["refresh"]}}).status ==
+      200);
 }
 
 BOOST_AUTO_TEST_CASE(bootstrap_staff_can_log_in) {
@@ -294,9 +300,11 @@ BOOST_AUTO_TEST_CASE(repeated_login_failures_are_rate_limited) {
   auto name = unique("limited");
   BOOST_REQUIRE(client.post_json("/api/v1/auth/register", new_user_body(name)).status == 201);
   for (int i = 0; i < 5; ++i)
-    BOOST_TEST(client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "wrong-pass"}})
-                   .status == 401);
-  auto r = client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-123"}});
+    BOOST_TEST(
+        client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "wrong-pass"}})
+            .status == 401);
+  auto r =
+      client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-123"}});
   BOOST_TEST(r.status == 429, r.body);
   BOOST_TEST(r.json()["error"]["code"] == "rate_limited");
   auto retry = std::stoi(r.header("retry-after"));
@@ -310,8 +318,10 @@ BOOST_AUTO_TEST_CASE(failures_per_address_are_limited_across_usernames) {
   server_process server(o);
   auto client = server.client();
   for (int i = 0; i < 3; ++i)
-    client.post_json("/api/v1/auth/login", {{"username", unique("nobody")}, {"password", "x-123456"}});
-  auto r = client.post_json("/api/v1/auth/login", {{"username", unique("nobody")}, {"password", "x"}});
+    client.post_json("/api/v1/auth/login",
+                     {{"username", unique("nobody")}, {"password", "x-123456"}});
+  auto r =
+      client.post_json("/api/v1/auth/login", {{"username", unique("nobody")}, {"password", "x"}});
   BOOST_TEST(r.status == 429, r.body);
   BOOST_TEST(!r.header("retry-after").empty());
 }
@@ -323,7 +333,9 @@ BOOST_AUTO_TEST_CASE(access_tokens_expire) {
   auto client = server.client();
   auto name = unique("expiry");
   BOOST_REQUIRE(client.post_json("/api/v1/auth/register", new_user_body(name)).status == 201);
-  auto tokens = client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-123"}}).json();
+  auto tokens =
+      client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-123"}})
+          .json();
   auto auth = std::map<std::string, std::string>{
       {"Authorization", "Bearer " + tokens["access"].get<std::string>()}};
   BOOST_TEST(client.get("/api/v1/me", auth).status == 200);
@@ -353,7 +365,8 @@ BOOST_AUTO_TEST_CASE(create_staff_command_makes_a_staff_account) {
   o.env["DATABASE_URL"] = url;
   server_process server(o);
   auto client = server.client();
-  auto r = client.post_json("/api/v1/auth/login", {{"username", "cli.staff"}, {"password", "cli-staff-pass"}});
+  auto r = client.post_json("/api/v1/auth/login",
+                            {{"username", "cli.staff"}, {"password", "cli-staff-pass"}});
   BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
   BOOST_TEST(r.json()["user"]["role"] == "staff");
 }

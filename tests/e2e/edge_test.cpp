@@ -83,12 +83,12 @@ BOOST_AUTO_TEST_CASE(metrics_expose_the_promised_families) {
 }
 
 BOOST_AUTO_TEST_CASE(garbage_on_the_port_does_not_take_the_server_down) {
-  for (const std::string& bytes : std::vector<std::string>{std::string("\x00\x01\x02\r\n\r\n", 7), std::string("GET\r\n\r\n"),
-                            std::string("GET / HTTP/9.9\r\n\r\n"),
-                            "GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(2 << 20, 'a') +
-                                "\r\n\r\n",
-                            std::string("GET /api/v1/") + std::string(20000, 'x') +
-                                " HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+  for (const std::string& bytes : std::vector<std::string>{
+           std::string("\x00\x01\x02\r\n\r\n", 7), std::string("GET\r\n\r\n"),
+           std::string("GET / HTTP/9.9\r\n\r\n"),
+           "GET /health HTTP/1.1\r\nHost: x\r\nX: " + std::string(2 << 20, 'a') + "\r\n\r\n",
+           std::string("GET /api/v1/") + std::string(20000, 'x') +
+               " HTTP/1.1\r\nHost: x\r\n\r\n"}) {
     auto reply = client.raw(bytes, std::chrono::milliseconds(2000));
     if (!reply.empty()) BOOST_TEST(reply.rfind("HTTP/1.1 4", 0) == 0u, reply.substr(0, 40));
   }

@@ -23,9 +23,9 @@ BOOST_AUTO_TEST_CASE(apply_creates_the_schema_and_is_idempotent) {
   for (auto table : {"users", "delivery_crews", "refresh_tokens", "shops", "products", "offers",
                      "offer_products", "cart_items", "orders", "order_items", "order_events",
                      "idempotency_keys", "sales_daily"})
-    BOOST_TEST(tx.exec("SELECT to_regclass('" + std::string(table) + "') IS NOT NULL")[0][0]
-                   .as<bool>(),
-               table);
+    BOOST_TEST(
+        tx.exec("SELECT to_regclass('" + std::string(table) + "') IS NOT NULL")[0][0].as<bool>(),
+        table);
   BOOST_TEST(tx.exec("SELECT count(*) FROM schema_migrations")[0][0].as<std::size_t>() ==
              all.size());
 }
@@ -65,18 +65,23 @@ BOOST_AUTO_TEST_CASE(constraints_back_the_invariants) {
       return true;
     }
   };
-  BOOST_TEST(!fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
-                    "('owner1', 'h', 'shop_owner', '+2010000000')"));
-  BOOST_TEST(fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
-                   "('owner1', 'h', 'customer', '+2010000001')"));  // duplicate username
-  BOOST_TEST(fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
-                   "('owner2', 'h', 'customer', '+2010000000')"));  // duplicate phone
-  BOOST_TEST(fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
-                   "('owner3', 'h', 'admin', '+2010000002')"));  // unknown role
+  BOOST_TEST(
+      !fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
+             "('owner1', 'h', 'shop_owner', '+2010000000')"));
+  BOOST_TEST(
+      fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
+            "('owner1', 'h', 'customer', '+2010000001')"));  // duplicate username
+  BOOST_TEST(
+      fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
+            "('owner2', 'h', 'customer', '+2010000000')"));  // duplicate phone
+  BOOST_TEST(
+      fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
+            "('owner3', 'h', 'admin', '+2010000002')"));  // unknown role
   BOOST_TEST(!fails("INSERT INTO shop_categories (name) VALUES ('food')"));
   BOOST_TEST(!fails("INSERT INTO locations (latitude, longitude) VALUES (30, 31)"));
-  BOOST_TEST(!fails("INSERT INTO shops (owner_id, category_id, location_id, name, phone_number) "
-                    "SELECT u.id, 1, 1, 'S', '+2011111111' FROM users u WHERE username='owner1'"));
+  BOOST_TEST(
+      !fails("INSERT INTO shops (owner_id, category_id, location_id, name, phone_number) "
+             "SELECT u.id, 1, 1, 'S', '+2011111111' FROM users u WHERE username='owner1'"));
   BOOST_TEST(fails("INSERT INTO products (shop_id, name, price, stock) VALUES (1, 'p', 1, -1)"));
   BOOST_TEST(fails("INSERT INTO products (shop_id, name, price) VALUES (1, 'p', -0.01)"));
   BOOST_TEST(!fails("INSERT INTO products (shop_id, name, price, stock) VALUES (1, 'p', 1, 2)"));

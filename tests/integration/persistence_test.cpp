@@ -71,8 +71,9 @@ BOOST_AUTO_TEST_CASE(concurrent_commands_share_batches_and_fail_alone) {
   using handle_t = decltype(self->request(p, std::chrono::seconds(10), insert_key("")));
   std::vector<handle_t> pending;
   for (int i = 0; i < n; ++i) {
-    db_command cmd = i == 17 ? insert_key("dup") : i == 23 ? insert_then_fail("ghost")
-                                                           : insert_key("k" + std::to_string(i));
+    db_command cmd = i == 17   ? insert_key("dup")
+                     : i == 23 ? insert_then_fail("ghost")
+                               : insert_key("k" + std::to_string(i));
     pending.push_back(self->request(p, std::chrono::seconds(10), std::move(cmd)));
   }
   int ok = 0;
@@ -83,9 +84,9 @@ BOOST_AUTO_TEST_CASE(concurrent_commands_share_batches_and_fail_alone) {
   BOOST_TEST(ok == n - 2);
   BOOST_REQUIRE(failures.size() == 2u);
   std::sort(failures.begin(), failures.end());
-  BOOST_TEST(failures[0] == "conflict");      // the duplicate key, mapped by the worker
-  BOOST_TEST(failures[1] == "test_failure");  // the command's own error
-  BOOST_TEST(count_rows(url) == n - 2 + 1);   // + the pre-existing 'dup'
+  BOOST_TEST(failures[0] == "conflict");            // the duplicate key, mapped by the worker
+  BOOST_TEST(failures[1] == "test_failure");        // the command's own error
+  BOOST_TEST(count_rows(url) == n - 2 + 1);         // + the pre-existing 'dup'
   BOOST_TEST(count_rows(url, "k = 'ghost'") == 0);  // the failed command's write is gone
   persistence_stats st;
   self->request(p, std::chrono::seconds(5), stats_atom::value)

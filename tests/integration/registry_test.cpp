@@ -127,7 +127,8 @@ struct registry_fixture {
 BOOST_FIXTURE_TEST_SUITE(entity_registry, registry_fixture)
 
 BOOST_AUTO_TEST_CASE(one_live_actor_per_entity_serialises_its_messages) {
-  auto reg = spawn_registry(*sys, {{"counter", counter_factory(persistence, std::chrono::seconds(60))}});
+  auto reg =
+      spawn_registry(*sys, {{"counter", counter_factory(persistence, std::chrono::seconds(60))}});
   caf::scoped_actor self{*sys};
   // 100 concurrent increments through the registry: one actor, no lost update.
   using handle_t = decltype(self->request(reg, std::chrono::seconds(10), entity_key{},
@@ -147,8 +148,8 @@ BOOST_AUTO_TEST_CASE(one_live_actor_per_entity_serialises_its_messages) {
 }
 
 BOOST_AUTO_TEST_CASE(passivated_entities_reload_their_state) {
-  auto reg = spawn_registry(*sys, {{"counter", counter_factory(persistence,
-                                                               std::chrono::milliseconds(200))}});
+  auto reg = spawn_registry(
+      *sys, {{"counter", counter_factory(persistence, std::chrono::milliseconds(200))}});
   caf::scoped_actor self{*sys};
   BOOST_TEST(add(self, reg, 1, 5) == 5);
   BOOST_TEST(add(self, reg, 1, 2) == 7);
@@ -168,8 +169,8 @@ BOOST_AUTO_TEST_CASE(passivated_entities_reload_their_state) {
 }
 
 BOOST_AUTO_TEST_CASE(messages_during_passivation_reach_the_next_activation) {
-  auto reg = spawn_registry(*sys, {{"counter", counter_factory(persistence,
-                                                               std::chrono::milliseconds(50))}});
+  auto reg = spawn_registry(
+      *sys, {{"counter", counter_factory(persistence, std::chrono::milliseconds(50))}});
   caf::scoped_actor self{*sys};
   // Hammer the counter in bursts separated by pauses around the idle timeout, so that
   // requests race passivation; every increment must count exactly once.
@@ -191,7 +192,8 @@ BOOST_AUTO_TEST_CASE(unknown_kinds_are_not_found) {
   std::string code;
   self->request(reg, std::chrono::seconds(5), entity_key{"nope", 1},
                 caf::make_message(get_atom::value))
-      .receive([&](int64_t) { code = "ok"; }, [&](caf::error& e) { code = from_caf_error(e).code; });
+      .receive([&](int64_t) { code = "ok"; },
+               [&](caf::error& e) { code = from_caf_error(e).code; });
   BOOST_TEST(code == "not_found");
   caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
 }

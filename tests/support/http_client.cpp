@@ -28,8 +28,8 @@ int open_connection(const std::string& host, uint16_t port) {
   }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    throw std::runtime_error("connect to " + host + ":" + std::to_string(port) + " failed: " +
-                             std::strerror(errno));
+    throw std::runtime_error("connect to " + host + ":" + std::to_string(port) +
+                             " failed: " + std::strerror(errno));
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -138,7 +138,10 @@ std::string http_response::header(const std::string& name) const {
 http_client::http_client(std::string host, uint16_t port) : host_(std::move(host)), port_(port) {}
 http_client::~http_client() { close_connection(); }
 http_client::http_client(http_client&& o) noexcept
-    : host_(std::move(o.host_)), port_(o.port_), fd_(o.fd_), bearer_(std::move(o.bearer_)),
+    : host_(std::move(o.host_)),
+      port_(o.port_),
+      fd_(o.fd_),
+      bearer_(std::move(o.bearer_)),
       timeout_(o.timeout_) {
   o.fd_ = -1;
 }
@@ -168,7 +171,8 @@ http_response http_client::once(const std::string& wire) {
   std::size_t head_end;
   while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
     auto n = read_some(fd_, buf, deadline);
-    if (n == 0) throw std::runtime_error(buf.empty() ? "closed before a response" : "truncated head");
+    if (n == 0)
+      throw std::runtime_error(buf.empty() ? "closed before a response" : "truncated head");
     if (n < 0) throw std::runtime_error("timed out waiting for a response");
   }
   http_response r;
@@ -202,8 +206,8 @@ http_response http_client::once(const std::string& wire) {
 
 http_response http_client::request(const std::string& method, const std::string& target,
                                    const std::string& body, const header_map& headers) {
-  std::string wire = method + " " + target + " HTTP/1.1\r\nHost: " + host_ + ":" +
-                     std::to_string(port_) + "\r\n";
+  std::string wire =
+      method + " " + target + " HTTP/1.1\r\nHost: " + host_ + ":" + std::to_string(port_) + "\r\n";
   bool has_auth = false;
   for (auto& [k, v] : headers) {
     wire += k + ": " + v + "\r\n";
@@ -337,9 +341,12 @@ std::optional<sse_event> sse_stream::next(std::chrono::milliseconds timeout) {
     auto field = line.substr(0, colon);
     std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
     if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-    if (field == "id") ev.id = value;
-    else if (field == "event") ev.event = value;
-    else if (field == "data") ev.data += (ev.data.empty() ? "" : "\n") + value;
+    if (field == "id")
+      ev.id = value;
+    else if (field == "event")
+      ev.event = value;
+    else if (field == "data")
+      ev.data += (ev.data.empty() ? "" : "\n") + value;
     any = true;
   }
   return std::nullopt;

@@ -42,9 +42,9 @@ std::string admin_database_url() { return env_or_throw("WASSALLY_TEST_DATABASE_U
 std::string create_test_database(const std::string& prefix) {
   static std::atomic<int> counter{0};
   auto admin = admin_database_url();
-  std::string name = "t_" + prefix + "_" + std::to_string(::getpid()) + "_" +
-                     std::to_string(++counter) + "_" +
-                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 100000);
+  std::string name =
+      "t_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" +
+      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 100000);
   for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   {
     pqxx::connection c(admin);
@@ -53,7 +53,8 @@ std::string create_test_database(const std::string& prefix) {
   }
   auto slash = admin.rfind('/');
   auto query = admin.find('?', slash);
-  return admin.substr(0, slash + 1) + name + (query == std::string::npos ? "" : admin.substr(query));
+  return admin.substr(0, slash + 1) + name +
+         (query == std::string::npos ? "" : admin.substr(query));
 }
 
 uint16_t free_port() {

@@ -39,8 +39,8 @@ BOOST_AUTO_TEST_CASE(file_then_environment_override) {
                                    "WASSALLY_REFRESH_TTL_S=120", "UNRELATED=1"};
   auto env = env_of(vars);
   auto c = load_config(path, env.data());
-  BOOST_TEST(c.port == 9100);             // env beats file
-  BOOST_TEST(c.access_ttl_s == 60);       // file beats default
+  BOOST_TEST(c.port == 9100);        // env beats file
+  BOOST_TEST(c.access_ttl_s == 60);  // file beats default
   BOOST_TEST(c.host == "0.0.0.0");
   BOOST_TEST(c.refresh_ttl_s == 120);
   BOOST_TEST(c.database_url == "postgresql://x@y/z");

@@ -22,10 +22,12 @@ api_error error_of(const std::function<void()>& f) {
 BOOST_AUTO_TEST_SUITE(decoders)
 
 BOOST_AUTO_TEST_CASE(register_accepts_a_valid_body) {
-  auto u = http::decode_register(
-      json{{"username", "amr.o+1@x"}, {"password", "12345678"}, {"phone_number", "+201001234567"},
-           {"first_name", "Amr"}, {"email", "a@b.eg"}},
-      "customer");
+  auto u = http::decode_register(json{{"username", "amr.o+1@x"},
+                                      {"password", "12345678"},
+                                      {"phone_number", "+201001234567"},
+                                      {"first_name", "Amr"},
+                                      {"email", "a@b.eg"}},
+                                 "customer");
   BOOST_TEST(u.username == "amr.o+1@x");
   BOOST_TEST(u.role == "customer");
   BOOST_TEST(u.first_name == "Amr");
@@ -34,8 +36,11 @@ BOOST_AUTO_TEST_CASE(register_accepts_a_valid_body) {
 
 BOOST_AUTO_TEST_CASE(register_names_every_bad_field) {
   auto e = error_of([] {
-    http::decode_register(json{{"username", "a b"}, {"password", "short"}, {"phone_number", "12"},
-                               {"email", "nope"}, {"first_name", 5}},
+    http::decode_register(json{{"username", "a b"},
+                               {"password", "short"},
+                               {"phone_number", "12"},
+                               {"email", "nope"},
+                               {"first_name", 5}},
                           "customer");
   });
   BOOST_TEST(e.status == 400);

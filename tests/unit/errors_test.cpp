@@ -10,7 +10,8 @@ using namespace wassally;
 BOOST_AUTO_TEST_SUITE(error_shape)
 
 BOOST_AUTO_TEST_CASE(validation_errors_render_with_fields) {
-  auto j = http::render_error(errors::validation({{"location.latitude", "must be between -90 and 90"}}));
+  auto j =
+      http::render_error(errors::validation({{"location.latitude", "must be between -90 and 90"}}));
   BOOST_TEST(j["error"]["code"] == "validation_error");
   BOOST_TEST(j["error"]["fields"]["location.latitude"] == "must be between -90 and 90");
   BOOST_TEST(j["error"]["message"].is_string());

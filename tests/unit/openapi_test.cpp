@@ -21,7 +21,8 @@ BOOST_AUTO_TEST_CASE(every_route_is_documented_and_nothing_else) {
     std::transform(method.begin(), method.end(), method.begin(), ::tolower);
     BOOST_TEST(doc["paths"].contains(route.pattern), route.pattern);
     if (doc["paths"].contains(route.pattern))
-      BOOST_TEST(doc["paths"][route.pattern].contains(method), route.method << " " << route.pattern);
+      BOOST_TEST(doc["paths"][route.pattern].contains(method),
+                 route.method << " " << route.pattern);
     ++operations;
   }
   std::size_t documented = 0;

@@ -33,8 +33,8 @@ BOOST_AUTO_TEST_CASE(tampered_payload_or_signature_is_refused) {
   auto dot1 = t.find('.');
   auto dot2 = t.rfind('.');
   // Promote ourselves to staff with the original signature.
-  auto forged_payload = base64url_encode(
-      R"({"exp":1900,"iat":1000,"role":"staff","sub":1,"typ":"access"})");
+  auto forged_payload =
+      base64url_encode(R"({"exp":1900,"iat":1000,"role":"staff","sub":1,"typ":"access"})");
   auto forged = t.substr(0, dot1 + 1) + forged_payload + t.substr(dot2);
   token_error why{};
   BOOST_TEST(!s.verify_access(forged, 1001, &why));
@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(alg_none_and_garbage_are_refused) {
   token_error why{};
   BOOST_TEST(!s.verify_access(header + "." + payload + ".", 1, &why));
   BOOST_TEST((why == token_error::bad_algorithm));
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "a.b.c", "a.b", "a.b.c.d", std::string(5000, 'x')})
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "a.b.c", "a.b", "a.b.c.d", std::string(5000, 'x')})
     BOOST_TEST(!s.verify_access(bad, 1));
 }
 
