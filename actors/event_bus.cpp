@@ -46,8 +46,18 @@ caf::actor spawn_event_bus(caf::actor_system& sys) {
         [=](unsubscribe_atom, const std::string& topic) {
           auto who = caf::actor_cast<caf::actor>(self->current_sender());
           if (!who) return;
-          self->state.topics[topic].erase(who);
-          self->state.subscriptions[who.address()].erase(topic);
+          auto& st = self->state;
+          if (auto t = st.topics.find(topic); t != st.topics.end()) {
+            t->second.erase(who);
+            if (t->second.empty()) st.topics.erase(t);
+          }
+          if (auto s = st.subscriptions.find(who.address()); s != st.subscriptions.end()) {
+            s->second.erase(topic);
+            if (s->second.empty()) {
+              st.subscriptions.erase(s);
+              self->demonitor(who);
+            }
+          }
         },
         [=](publish_atom, const std::string& topic, caf::message& event) {
           auto it = self->state.topics.find(topic);

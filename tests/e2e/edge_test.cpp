@@ -102,3 +102,41 @@ BOOST_AUTO_TEST_CASE(sigterm_drains_and_exits_zero) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(edge_faults)
+
+BOOST_AUTO_TEST_CASE(an_unreachable_database_gives_quick_503s_not_hangs) {
+  auto o = fast();
+  o.env["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:" + std::to_string(free_port()) + "/x";
+  o.env["WASSALLY_RUN_MIGRATIONS"] = "false";
+  o.ready_path = "/health";
+  server_process server(o);
+  auto client = server.client();
+  auto started = std::chrono::steady_clock::now();
+  auto ready = client.get("/ready");
+  BOOST_TEST(ready.status == 503);
+  BOOST_TEST(ready.json()["error"]["code"] == "unavailable");
+  auto login = client.post_json("/api/v1/auth/login", {{"username", "someone"}, {"password", "x"}});
+  BOOST_TEST(login.status == 503, login.body);
+  BOOST_TEST(login.json()["error"]["code"] == "unavailable");
+  BOOST_CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  BOOST_TEST(client.get("/health").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_past_its_deadline_gets_504) {
+  auto o = fast();
+  // Real argon2id cost (64 MiB, 3 passes) cannot finish within 10 ms.
+  o.env["WASSALLY_PASSWORD_OPS_LIMIT"] = "3";
+  o.env["WASSALLY_PASSWORD_MEM_LIMIT_KIB"] = "65536";
+  o.env["WASSALLY_REQUEST_TIMEOUT_MS"] = "10";
+  server_process server(o);
+  auto client = server.client();
+  auto r = client.post_json(
+      "/api/v1/auth/register",
+      {{"username", "slowpoke"}, {"password", "password-123"}, {"phone_number", "+2010999888"}});
+  BOOST_TEST(r.status == 504, r.body);
+  BOOST_TEST(r.json()["error"]["code"] == "timeout");
+  BOOST_TEST(client.get("/health").status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

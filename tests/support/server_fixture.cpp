@@ -137,7 +137,7 @@ void server_process::wait_ready() {
     try {
       http_client c("127.0.0.1", port_);
       c.set_timeout(std::chrono::milliseconds(1000));
-      if (c.get("/ready").status == 200) return;
+      if (c.get(opts_.ready_path).status == 200) return;
     } catch (const std::exception&) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

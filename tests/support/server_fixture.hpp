@@ -27,6 +27,8 @@ class server_process {
     std::map<std::string, std::string> env;
     std::vector<std::string> args{"serve"};
     std::chrono::seconds start_timeout{30};
+    /// Start-up is done when this answers 200 ("/health" for a server without a database).
+    std::string ready_path = "/ready";
   };
   explicit server_process(options opts);
   ~server_process();
