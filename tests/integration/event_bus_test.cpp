@@ -10,17 +10,12 @@
 #include "actors/event_bus.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/types.hpp"
+#include "tests/support/actor_system_fixture.hpp"
 
 using namespace wassally;
 
 namespace {
-struct bus_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  bus_fixture() {
-    register_message_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
+struct bus_fixture : test::actor_system_fixture {
   int64_t subscriptions(caf::scoped_actor& self, const caf::actor& bus) {
     int64_t n = -1;
     self->request(bus, std::chrono::seconds(5), stats_atom::value)

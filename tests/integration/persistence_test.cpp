@@ -12,20 +12,12 @@
 #include "protocols/persistence.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/types.hpp"
+#include "tests/support/actor_system_fixture.hpp"
 #include "tests/support/server_fixture.hpp"
 
 using namespace wassally;
 
 namespace {
-
-struct system_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  system_fixture() {
-    register_message_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
-};
 
 db_command insert_key(const std::string& key) {
   return {"test.insert", true, [key](pqxx::dbtransaction& tx) {
@@ -60,7 +52,7 @@ std::string prepared_db() {
 
 }  // namespace
 
-BOOST_FIXTURE_TEST_SUITE(persistence_batching, system_fixture)
+BOOST_FIXTURE_TEST_SUITE(persistence_batching, test::actor_system_fixture)
 
 BOOST_AUTO_TEST_CASE(concurrent_commands_share_batches_and_fail_alone) {
   auto url = prepared_db();

@@ -12,6 +12,7 @@
 #include "actors/registry.hpp"
 #include "persistence/database.hpp"
 #include "protocols/types.hpp"
+#include "tests/support/actor_system_fixture.hpp"
 #include "tests/support/server_fixture.hpp"
 
 using namespace wassally;
@@ -85,14 +86,10 @@ entity_factory counter_factory(caf::actor persistence, std::chrono::milliseconds
   };
 }
 
-struct registry_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
+struct registry_fixture : test::actor_system_fixture {
   std::string url;
   caf::actor persistence;
   registry_fixture() {
-    register_message_types(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
     url = test::create_test_database("reg");
     auto c = db::connect(url, 5);
     pqxx::work tx(*c);
