@@ -15,6 +15,8 @@
 #include "actors/password_hasher.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/registry.hpp"
+#include "actors/shop.hpp"
+#include "actors/shop_directory.hpp"
 #include "config/config.hpp"
 #include "http/json_body.hpp"
 #include "http/metrics.hpp"
@@ -78,7 +80,7 @@ std::string ensure_token_secret(const config& cfg) {
 struct runtime {
   caf::actor_system_config caf_cfg;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor persistence, event_bus, registry, hashers, accounts;
+  caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory;
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -89,7 +91,9 @@ struct runtime {
         spawn_persistence(*system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s,
                                     cfg.batch_max_size, cfg.batch_max_wait_us});
     event_bus = spawn_event_bus(*system);
-    registry = spawn_registry(*system, {});
+    auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+    auto idle = std::chrono::seconds(cfg.idle_passivation_s);
+    registry = spawn_registry(*system, {{"shop", shop_factory(persistence, idle, db_timeout)}});
     hashers = spawn_password_hashers(*system, cfg.hash_workers, cfg.password_ops_limit,
                                      cfg.password_mem_limit_kib);
     accounts_options ao;
@@ -100,10 +104,11 @@ struct runtime {
     ao.login_window_s = cfg.login_window_s;
     ao.request_timeout_ms = cfg.request_timeout_ms;
     accounts = spawn_accounts(*system, ao, persistence, hashers);
+    shop_directory = spawn_shop_directory(*system, persistence, hashers, db_timeout);
   }
 
   ~runtime() {
-    for (auto* a : {&accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a : {&shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
@@ -165,6 +170,7 @@ int run_serve(const config& cfg) {
   svc.registry = rt.registry;
   svc.event_bus = rt.event_bus;
   svc.accounts = rt.accounts;
+  svc.shop_directory = rt.shop_directory;
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;

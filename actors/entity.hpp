@@ -27,31 +27,70 @@ struct entity_lifecycle {
   bool released = false;  // the registry routes nothing more here
 };
 
+template <class Reply, class Self, class OnOk, class OnError>
+void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
+                         OnError on_error, bool exclusive);
+
 /// Quits when the registry has released the actor and no command is in flight.
 template <class Self>
 void entity_maybe_quit(Self* self, entity_lifecycle& lc) {
   if (lc.released && lc.in_flight == 0) self->quit();
 }
 
+template <class Reply, class Self, class OnOk, class OnError>
+void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
+                         OnError on_error, bool exclusive) {
+  ++lc.in_flight;
+  auto* lcp = &lc;
+  auto ok = [=](Reply& reply) mutable {
+    --lcp->in_flight;
+    on_ok(reply);
+    entity_maybe_quit(self, *lcp);
+  };
+  auto failed = [=](caf::error& err) mutable {
+    --lcp->in_flight;
+    on_error(from_caf_error(err));
+    entity_maybe_quit(self, *lcp);
+  };
+  auto handle = self->request(lc.persistence, lc.db_timeout, std::move(cmd));
+  if (exclusive)
+    handle.await(std::move(ok), std::move(failed));
+  else
+    handle.then(std::move(ok), std::move(failed));
+}
+
 /// Runs `cmd` on the persistence actor, counting it in flight; `on_ok` gets the reply of type
-/// Reply, `on_error` any failure (already an api_error).
+/// Reply, `on_error` any failure (already an api_error). Other messages are handled meanwhile.
 template <class Reply, class Self, class OnOk, class OnError>
 void entity_persist(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
                     OnError on_error) {
-  ++lc.in_flight;
+  entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error),
+                             false);
+}
+
+/// Like entity_persist, but the actor handles nothing else until the commit answered: for
+/// mutations computed from the current state, so the next one starts from the committed state.
+template <class Reply, class Self, class OnOk, class OnError>
+void entity_write(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
+                  OnError on_error) {
+  entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error),
+                             true);
+}
+
+/// Asks the registry to stop routing here; the actor quits once it agreed and nothing is in
+/// flight. Messages arriving meanwhile are still handled.
+template <class Self>
+void entity_request_passivation(Self* self, entity_lifecycle& lc) {
+  if (lc.passivating) return;
+  lc.passivating = true;
   auto* lcp = &lc;
-  self->request(lc.persistence, lc.db_timeout, std::move(cmd))
+  self->request(lc.registry, lc.db_timeout, passivate_atom::value, lc.key)
       .then(
-          [=](Reply& reply) mutable {
-            --lcp->in_flight;
-            on_ok(reply);
+          [self, lcp](passivate_atom) {
+            lcp->released = true;
             entity_maybe_quit(self, *lcp);
           },
-          [=](caf::error& err) mutable {
-            --lcp->in_flight;
-            on_error(from_caf_error(err));
-            entity_maybe_quit(self, *lcp);
-          });
+          [lcp](caf::error&) { lcp->passivating = false; });
 }
 
 /// The idle clause to append to an entity's behavior: `caf::after(lc.idle) >> ...`.
@@ -59,16 +98,20 @@ template <class Self>
 auto entity_idle_handler(Self* self, entity_lifecycle& lc) {
   auto* lcp = &lc;
   return caf::after(lc.idle) >> [self, lcp] {
-    if (lcp->in_flight > 0 || lcp->passivating) return;
-    lcp->passivating = true;
-    self->request(lcp->registry, lcp->db_timeout, passivate_atom::value, lcp->key)
-        .then(
-            [self, lcp](passivate_atom) {
-              lcp->released = true;
-              entity_maybe_quit(self, *lcp);
-            },
-            [lcp](caf::error&) { lcp->passivating = false; });
+    if (lcp->in_flight == 0) entity_request_passivation(self, *lcp);
   };
+}
+
+/// For an entity whose state could not be loaded (unknown id, database down): answer every
+/// message with `error` and leave, so the next message tries a fresh activation.
+template <class Self>
+void entity_fail_activation(Self* self, entity_lifecycle& lc, api_error error) {
+  self->set_default_handler(
+      [error](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+        return to_caf_error(error);
+      });
+  self->become(caf::behavior{[](passivate_atom) {}});
+  entity_request_passivation(self, lc);
 }
 
 }  // namespace wassally

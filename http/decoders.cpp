@@ -1,6 +1,9 @@
 #include "http/decoders.hpp"
 
+#include <cmath>
+
 #include "http/json_body.hpp"
+#include "protocols/errors.hpp"
 
 namespace wassally::http {
 
@@ -40,6 +43,178 @@ refresh_request decode_refresh(const nlohmann::json& body) {
   r.refresh = f.required_string("refresh", 1, 512);
   f.finish();
   return r;
+}
+
+}  // namespace wassally::http
+
+namespace wassally::http {
+namespace {
+
+const std::size_t max_text = 5000;
+const std::size_t max_url = 2000;
+
+void read_location(field_reader& parent, const nlohmann::json& body, geo_location& out,
+                   bool partial, std::vector<std::string>* set) {
+  auto it = body.find("location");
+  if (it == body.end() || it->is_null()) {
+    if (!partial) parent.fail("location", "this field is required");
+    return;
+  }
+  if (!it->is_object()) {
+    parent.fail("location", "must be an object with address, latitude and longitude");
+    return;
+  }
+  field_reader f(*it, "location.");
+  bool required = !partial;
+  if (auto a = f.string("address", false, 0, 500)) {
+    out.address = *a;
+    if (set) set->push_back("location.address");
+  }
+  if (auto lat = f.number("latitude", required, -90, 90)) {
+    out.latitude = *lat;
+    if (set) set->push_back("location.latitude");
+  }
+  if (auto lng = f.number("longitude", required, -180, 180)) {
+    out.longitude = *lng;
+    if (set) set->push_back("location.longitude");
+  }
+  for (auto& [k, v] : f.errors()) parent.fail(k, v);
+}
+
+void check_phone(field_reader& f, const std::string& field, const std::string& value) {
+  if (!value.empty() && !valid_phone(value)) f.fail(field, "an optional + and 7 to 15 digits");
+}
+
+std::optional<int64_t> positive_param(const std::map<std::string, std::string>& q,
+                                      const std::string& name, field_reader& f) {
+  auto it = q.find(name);
+  if (it == q.end() || it->second.empty()) return std::nullopt;
+  const auto& s = it->second;
+  if (s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoll(s) < 1) {
+    f.fail(name, "must be a whole number >= 1");
+    return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+std::optional<double> number_param(const std::string& s) {
+  if (s.empty() || s.size() > 32) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    double d = std::stod(s, &used);
+    if (used != s.size() || !std::isfinite(d)) return std::nullopt;
+    return d;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+shop_category decode_shop_category(const nlohmann::json& body) {
+  field_reader f(body);
+  shop_category c;
+  c.name = f.required_string("name", 1, 200);
+  c.image = f.optional_string("image", max_url);
+  f.finish();
+  return c;
+}
+
+create_shop decode_create_shop(const nlohmann::json& body) {
+  field_reader f(body);
+  create_shop c;
+  auto& s = c.shop;
+  s.name = f.required_string("name", 1, 200);
+  s.description = f.optional_string("description", max_text);
+  s.phone_number = f.required_string("phone_number", 1, 16);
+  check_phone(f, "phone_number", s.phone_number);
+  s.facebook_url = f.optional_string("facebook_url", max_url);
+  s.image = f.optional_string("image", max_url);
+  s.category_id = f.integer("category_id", true, 1, INT64_MAX).value_or(0);
+  read_location(f, body, s.location, false, nullptr);
+  bool has_owner = body.contains("owner") && !body["owner"].is_null();
+  bool has_owner_id = body.contains("owner_id") && !body["owner_id"].is_null();
+  if (has_owner && has_owner_id) {
+    f.fail("owner_id", "give either owner or owner_id, not both");
+  } else if (has_owner_id) {
+    c.owner_id = f.integer("owner_id", true, 1, INT64_MAX).value_or(0);
+  } else if (!has_owner) {
+    f.fail("owner", "give the new owner's account, or owner_id of an existing shop owner");
+  } else if (!body["owner"].is_object()) {
+    f.fail("owner", "must be an object");
+  } else {
+    try {
+      c.owner = decode_register(body["owner"], roles::shop_owner);
+    } catch (const api_exception& e) {
+      for (auto& [k, v] : e.error.fields) f.fail("owner." + k, v);
+    }
+  }
+  f.finish();
+  return c;
+}
+
+patch_shop decode_patch_shop(const nlohmann::json& body) {
+  field_reader f(body);
+  patch_shop p;
+  auto& v = p.values;
+  auto text = [&](const char* name, std::size_t min, std::size_t max, std::string& out) {
+    if (auto s = f.string(name, false, min, max)) {
+      out = *s;
+      p.set.push_back(name);
+    }
+  };
+  text("name", 1, 200, v.name);
+  text("description", 0, max_text, v.description);
+  text("phone_number", 1, 16, v.phone_number);
+  check_phone(f, "phone_number", v.phone_number);
+  text("facebook_url", 0, max_url, v.facebook_url);
+  text("image", 0, max_url, v.image);
+  if (auto id = f.integer("category_id", false, 1, INT64_MAX)) {
+    v.category_id = *id;
+    p.set.push_back("category_id");
+  }
+  if (auto st = f.string("status", false, 1, 20)) {
+    if (*st != "active" && *st != "suspended")
+      f.fail("status", "one of active, suspended");
+    v.status = *st;
+    p.set.push_back("status");
+  }
+  read_location(f, body, v.location, true, &p.set);
+  for (auto key : {"id", "owner_id", "confirmed_orders"})
+    if (body.contains(key)) f.fail(key, "cannot be changed");
+  f.finish();
+  return p;
+}
+
+shop_query decode_shop_query(const std::map<std::string, std::string>& query) {
+  nlohmann::json none = nlohmann::json::object();
+  field_reader f(none);
+  shop_query q;
+  q.category_id = positive_param(query, "category_id", f).value_or(0);
+  if (auto it = query.find("q"); it != query.end()) {
+    if (it->second.size() > 200) f.fail("q", "must be at most 200 characters");
+    q.q = it->second;
+  }
+  if (auto it = query.find("near"); it != query.end()) {
+    auto comma = it->second.find(',');
+    auto lat = comma == std::string::npos ? std::nullopt : number_param(it->second.substr(0, comma));
+    auto lng = comma == std::string::npos ? std::nullopt : number_param(it->second.substr(comma + 1));
+    if (!lat || !lng || *lat < -90 || *lat > 90 || *lng < -180 || *lng > 180) {
+      f.fail("near", "latitude,longitude with latitude in -90..90 and longitude in -180..180");
+    } else {
+      q.near = true;
+      q.latitude = *lat;
+      q.longitude = *lng;
+    }
+  }
+  if (auto it = query.find("radius_km"); it != query.end()) {
+    auto r = number_param(it->second);
+    if (!r || *r <= 0 || *r > 20038) f.fail("radius_km", "a number of kilometres in (0, 20038]");
+    else q.radius_km = *r;
+  }
+  f.finish();
+  return q;
 }
 
 }  // namespace wassally::http

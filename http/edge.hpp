@@ -4,6 +4,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/make_message.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@ struct services {
   caf::actor registry;
   caf::actor event_bus;
   caf::actor accounts;
+  caf::actor shop_directory;
   std::chrono::milliseconds timeout{5000};
   http_metrics* metrics = nullptr;
   const security::token_signer* signer = nullptr;
@@ -111,6 +113,7 @@ class router {
 /// Route registration per API area (http/routes_*.cpp).
 void add_service_routes(router& r);
 void add_account_routes(router& r);
+void add_shop_routes(router& r);
 
 /// Roles shorthand.
 extern const role_set any_role;

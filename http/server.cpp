@@ -147,6 +147,7 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   impl_->state->svc.max_body_bytes = impl_->opts.max_body_bytes;
   add_service_routes(impl_->state->routes);
   add_account_routes(impl_->state->routes);
+  add_shop_routes(impl_->state->routes);
 }
 
 server::~server() { stop(); }

@@ -73,6 +73,13 @@ user_record insert_user(pqxx::dbtransaction& tx, const register_user& u,
 
 }  // namespace
 
+user_record insert_in(pqxx::dbtransaction& tx, const register_user& u,
+                      const std::string& password_hash) {
+  return insert_user(tx, u, password_hash);
+}
+
+user_record load_in(pqxx::dbtransaction& tx, int64_t id) { return load_user(tx, id); }
+
 db_command insert(const register_user& u, const std::string& password_hash) {
   return {"users.insert", true, [u, password_hash](pqxx::dbtransaction& tx) {
             return caf::make_message(insert_user(tx, u, password_hash));

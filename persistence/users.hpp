@@ -14,6 +14,11 @@ namespace users_sql {
 /// Inserts the user (and its delivery_crews row for a crew) → user_record.
 /// Duplicate username / phone: 409 conflict with the field named.
 db_command insert(const register_user& u, const std::string& password_hash);
+/// The same inside a larger command's transaction (e.g. a shop with its new owner).
+user_record insert_in(pqxx::dbtransaction& tx, const register_user& u,
+                      const std::string& password_hash);
+/// The user `id` inside a transaction; 404 when unknown.
+user_record load_in(pqxx::dbtransaction& tx, int64_t id);
 /// Like insert, but an existing username answers the existing user unchanged.
 db_command insert_if_absent(const register_user& u, const std::string& password_hash);
 /// Active user by username → user_credentials; unknown: 404 (callers map it to 401).

@@ -30,6 +30,7 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
 
 /// Live entity actors of one kind, for /admin/actors and /metrics.
 struct kind_stats {

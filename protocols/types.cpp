@@ -4,7 +4,9 @@
 
 #include "protocols/accounts.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/money.hpp"
 #include "protocols/registry.hpp"
+#include "protocols/shops.hpp"
 
 namespace wassally {
 
@@ -25,6 +27,19 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<done>("wassally::done");
   cfg.add_message_type<user_credentials>("wassally::user_credentials");
   cfg.add_message_type<refresh_owner>("wassally::refresh_owner");
+  cfg.add_message_type<money>("wassally::money");
+  cfg.add_message_type<quantity>("wassally::quantity");
+  cfg.add_message_type<percent>("wassally::percent");
+  cfg.add_message_type<caller>("wassally::caller");
+  cfg.add_message_type<geo_location>("wassally::geo_location");
+  cfg.add_message_type<shop_category>("wassally::shop_category");
+  cfg.add_message_type<shop_category_list>("wassally::shop_category_list");
+  cfg.add_message_type<shop_record>("wassally::shop_record");
+  cfg.add_message_type<create_shop>("wassally::create_shop");
+  cfg.add_message_type<shop_query>("wassally::shop_query");
+  cfg.add_message_type<shop_page>("wassally::shop_page");
+  cfg.add_message_type<get_shop>("wassally::get_shop");
+  cfg.add_message_type<patch_shop>("wassally::patch_shop");
 }
 
 }  // namespace wassally

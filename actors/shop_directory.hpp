@@ -1,0 +1,14 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+#include <chrono>
+
+namespace wassally {
+
+/// Shop-wide work that belongs to no single shop: registering a shop with its owner account
+/// (create_shop → shop_record), listing shops (shop_query → shop_page), and shop categories
+/// (`(list_atom, offset, limit)` → shop_category_list, shop_category → shop_category).
+caf::actor spawn_shop_directory(caf::actor_system& sys, const caf::actor& persistence,
+                                const caf::actor& hashers, std::chrono::milliseconds timeout);
+
+}  // namespace wassally
