@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <caf/actor_system.hpp>
+#include <cctype>
+#include <map>
 
 #include "actors/entity.hpp"
+#include "persistence/catalog.hpp"
 #include "persistence/shops.hpp"
+#include "protocols/catalog.hpp"
 #include "protocols/shops.hpp"
 
 namespace wassally {
@@ -13,6 +17,8 @@ namespace {
 struct shop_state {
   entity_lifecycle lc;
   shop_record shop;
+  std::map<int64_t, product_category> categories;
+  std::map<int64_t, product_record> products;  // deleted ones too, for owners and staff
   static inline const char* name = "shop";
 };
 
@@ -46,6 +52,92 @@ shop_record apply(const shop_record& current, const patch_shop& p) {
   return next;
 }
 
+// -- catalog rules ------------------------------------------------------------
+
+void require_manager(const shop_state& st, const caller& who) {
+  if (!may_manage(st.shop, who)) throw api_exception(errors::forbidden("not your shop"));
+}
+
+/// A product as `who` may see it: cost only for the owner and staff.
+product_record view(const shop_state& st, product_record p, const caller& who) {
+  p.cost_visible = may_manage(st.shop, who);
+  if (!p.cost_visible) p.cost_price = {};
+  return p;
+}
+
+bool visible(const shop_state& st, const product_record& p, const caller& who) {
+  if (may_manage(st.shop, who)) return true;
+  return !p.is_hidden && !p.is_deleted && st.shop.status == "active";
+}
+
+bool contains_ci(const std::string& hay, const std::string& needle) {
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  return lower(hay).find(lower(needle)) != std::string::npos;
+}
+
+bool has(const save_product& p, const char* field) {
+  return std::find(p.set.begin(), p.set.end(), field) != p.set.end();
+}
+
+/// The product after applying `req` to `current` (a fresh one for creation), validated
+/// against this shop's categories and the quantity rules.
+product_record apply(const shop_state& st, const product_record& current, const save_product& req) {
+  auto next = current;
+  const auto& v = req.values;
+  if (has(req, "category_id")) next.category_id = v.category_id;
+  if (has(req, "name")) next.name = v.name;
+  if (has(req, "description")) next.description = v.description;
+  if (has(req, "price")) next.price = v.price;
+  if (has(req, "cost_price")) {
+    next.has_cost_price = v.has_cost_price;
+    next.cost_price = v.cost_price;
+  }
+  if (has(req, "stock")) next.stock = v.stock;
+  if (has(req, "is_unlimited")) next.is_unlimited = v.is_unlimited;
+  if (has(req, "quantity_type")) next.quantity_type = v.quantity_type;
+  if (has(req, "minimum_quantity")) next.minimum_quantity = v.minimum_quantity;
+  if (has(req, "increment_rate")) next.increment_rate = v.increment_rate;
+  if (has(req, "image")) next.image = v.image;
+  if (has(req, "is_hidden")) next.is_hidden = v.is_hidden;
+  if (next.category_id != 0 && !st.categories.count(next.category_id))
+    throw api_exception(errors::validation("category_id", "no such category in this shop"));
+  return next;
+}
+
+/// Handlers never throw into CAF (that would end the actor): `guard` answers an
+/// api_exception thrown by `body` as the request's error.
+template <class T, class F>
+caf::result<T> guard(F body) {
+  try {
+    return body();
+  } catch (const api_exception& e) {
+    return to_caf_error(e.error);
+  }
+}
+
+/// For handlers that answer after a commit: `body(rp)` starts the work; a thrown api_exception
+/// answers at once.
+template <class F>
+caf::response_promise guard_async(self_ptr self, F body) {
+  auto rp = self->make_response_promise();
+  try {
+    body(rp);
+  } catch (const api_exception& e) {
+    rp.deliver(to_caf_error(e.error));
+  }
+  return rp;
+}
+
+template <class Reply, class Fn>
+void mutate(self_ptr self, caf::response_promise rp, db_command cmd, Fn on_committed) {
+  entity_write<Reply>(
+      self, self->state.lc, std::move(cmd), [=](Reply& r) mutable { rp.deliver(on_committed(r)); },
+      [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+}
+
 caf::behavior running(self_ptr self) {
   return {
       [=](const get_shop& q) -> caf::result<shop_record> {
@@ -71,6 +163,108 @@ caf::behavior running(self_ptr self) {
             },
             [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
       },
+      [=](const list_product_categories&) {
+        product_category_list out;
+        for (auto& [id, c] : self->state.categories) out.items.push_back(c);
+        return out;
+      },
+      [=](const save_product_category& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          if (req.id != 0 && !st.categories.count(req.id))
+            throw api_exception(errors::not_found("no such category"));
+          for (auto& [id, c] : st.categories)
+            if (c.name == req.name && id != req.id)
+              throw api_exception(
+                  errors::conflict("conflict", "this shop has a category with that name", "name"));
+          auto cmd = req.id == 0 ? catalog_sql::insert_category(st.shop.id, req.name)
+                                 : catalog_sql::rename_category(st.shop.id, req.id, req.name);
+          mutate<product_category>(self, rp, std::move(cmd), [self](product_category& c) {
+            self->state.categories[c.id] = c;
+            return c;
+          });
+        });
+      },
+      [=](const delete_product_category& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          if (!st.categories.count(req.id))
+            throw api_exception(errors::not_found("no such category"));
+          auto id = req.id;
+          mutate<done>(self, rp, catalog_sql::delete_category(st.shop.id, id), [self, id](done& d) {
+            self->state.categories.erase(id);
+            for (auto& [pid, p] : self->state.products)
+              if (p.category_id == id) p.category_id = 0;
+            return d;
+          });
+        });
+      },
+      [=](const list_products& req) {
+        return guard<product_page>([&] {
+          auto& st = self->state;
+          if (st.shop.status != "active" && !may_manage(st.shop, req.who))
+            throw api_exception(errors::not_found("no such shop"));
+          product_page page;
+          for (auto& [id, p] : st.products) {
+            if (p.is_deleted || !visible(st, p, req.who)) continue;
+            if (req.category_id && p.category_id != req.category_id) continue;
+            if (!req.q.empty() && !contains_ci(p.name, req.q)) continue;
+            if (req.offer_only) continue;  // offers arrive with the offers work
+            if (page.count >= req.offset && page.count < req.offset + req.limit)
+              page.results.push_back(view(st, p, req.who));
+            ++page.count;
+          }
+          return page;
+        });
+      },
+      [=](const get_product& req) {
+        return guard<product_record>([&] {
+          auto& st = self->state;
+          auto it = st.products.find(req.product_id);
+          if (it == st.products.end() || !visible(st, it->second, req.who))
+            throw api_exception(errors::not_found("no such product"));
+          return view(st, it->second, req.who);
+        });
+      },
+      [=](const save_product& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          product_record base;
+          if (req.product_id != 0) {
+            auto it = st.products.find(req.product_id);
+            if (it == st.products.end() || it->second.is_deleted)
+              throw api_exception(errors::not_found("no such product"));
+            base = it->second;
+          } else {
+            base.shop_id = st.shop.id;
+          }
+          auto next = apply(st, base, req);
+          auto cmd = req.product_id == 0 ? catalog_sql::insert_product(next)
+                                         : catalog_sql::update_product(next);
+          auto who = req.who;
+          mutate<product_record>(self, rp, std::move(cmd), [self, who](product_record& p) {
+            self->state.products[p.id] = p;
+            return view(self->state, p, who);
+          });
+        });
+      },
+      [=](const delete_product& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          auto it = st.products.find(req.product_id);
+          if (it == st.products.end() || it->second.is_deleted)
+            throw api_exception(errors::not_found("no such product"));
+          auto id = req.product_id;
+          mutate<done>(self, rp, catalog_sql::delete_product(st.shop.id, id), [self, id](done& d) {
+            self->state.products[id].is_deleted = true;
+            return d;
+          });
+        });
+      },
       entity_idle_handler(self, self->state.lc),
   };
 }
@@ -93,7 +287,14 @@ entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds id
           self, lc, shops_sql::find(id),
           [self](shop_record& s) {
             self->state.shop = std::move(s);
-            self->become(running(self));
+            entity_persist<catalog_snapshot>(
+                self, self->state.lc, catalog_sql::load(self->state.shop.id),
+                [self](catalog_snapshot& c) {
+                  for (auto& cat : c.categories) self->state.categories[cat.id] = cat;
+                  for (auto& p : c.products) self->state.products[p.id] = p;
+                  self->become(running(self));
+                },
+                [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
           },
           [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
       return {[](int) {}};

@@ -3,8 +3,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <memory>
+#include <unordered_map>
 
 #include "actors/password_hasher.hpp"
+#include "persistence/catalog.hpp"
 #include "persistence/shops.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
@@ -25,8 +28,24 @@ void forward(caf::event_based_actor* self, const caf::actor& persistence,
 
 caf::actor spawn_shop_directory(caf::actor_system& sys, const caf::actor& persistence,
                                 const caf::actor& hashers, std::chrono::milliseconds timeout) {
+  // Which shop a product belongs to never changes: the answer is cached for good.
+  auto product_shops = std::make_shared<std::unordered_map<int64_t, int64_t>>();
   return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
     return {
+        [=](shop_of_atom, int64_t product_id) {
+          auto rp = self->make_response_promise();
+          if (auto it = product_shops->find(product_id); it != product_shops->end()) {
+            rp.deliver(it->second);
+            return;
+          }
+          self->request(persistence, timeout, catalog_sql::shop_of_product(product_id))
+              .then(
+                  [=](int64_t shop_id) mutable {
+                    (*product_shops)[product_id] = shop_id;
+                    rp.deliver(shop_id);
+                  },
+                  [rp](caf::error& e) mutable { rp.deliver(e); });
+        },
         [=](create_shop& c) {
           auto rp = self->make_response_promise();
           if (c.owner_id != 0) {

@@ -175,8 +175,7 @@ patch_shop decode_patch_shop(const nlohmann::json& body) {
     p.set.push_back("category_id");
   }
   if (auto st = f.string("status", false, 1, 20)) {
-    if (*st != "active" && *st != "suspended")
-      f.fail("status", "one of active, suspended");
+    if (*st != "active" && *st != "suspended") f.fail("status", "one of active, suspended");
     v.status = *st;
     p.set.push_back("status");
   }
@@ -198,8 +197,10 @@ shop_query decode_shop_query(const std::map<std::string, std::string>& query) {
   }
   if (auto it = query.find("near"); it != query.end()) {
     auto comma = it->second.find(',');
-    auto lat = comma == std::string::npos ? std::nullopt : number_param(it->second.substr(0, comma));
-    auto lng = comma == std::string::npos ? std::nullopt : number_param(it->second.substr(comma + 1));
+    auto lat =
+        comma == std::string::npos ? std::nullopt : number_param(it->second.substr(0, comma));
+    auto lng =
+        comma == std::string::npos ? std::nullopt : number_param(it->second.substr(comma + 1));
     if (!lat || !lng || *lat < -90 || *lat > 90 || *lng < -180 || *lng > 180) {
       f.fail("near", "latitude,longitude with latitude in -90..90 and longitude in -180..180");
     } else {
@@ -210,11 +211,153 @@ shop_query decode_shop_query(const std::map<std::string, std::string>& query) {
   }
   if (auto it = query.find("radius_km"); it != query.end()) {
     auto r = number_param(it->second);
-    if (!r || *r <= 0 || *r > 20038) f.fail("radius_km", "a number of kilometres in (0, 20038]");
-    else q.radius_km = *r;
+    if (!r || *r <= 0 || *r > 20038)
+      f.fail("radius_km", "a number of kilometres in (0, 20038]");
+    else
+      q.radius_km = *r;
   }
   f.finish();
   return q;
+}
+
+}  // namespace wassally::http
+
+namespace wassally::http {
+namespace {
+
+/// Money from a decimal string ("12.50"); records an error on the field otherwise.
+std::optional<money> read_money(field_reader& f, const nlohmann::json& body, const char* name,
+                                bool required, bool nullable, bool* is_null = nullptr) {
+  auto it = body.find(name);
+  if (it == body.end() || (it->is_null() && !nullable)) {
+    if (required) f.fail(name, "this field is required");
+    return std::nullopt;
+  }
+  if (it->is_null()) {
+    if (is_null) *is_null = true;
+    return money{};
+  }
+  if (!it->is_string()) {
+    f.fail(name, "must be a decimal string such as \"12.50\"");
+    return std::nullopt;
+  }
+  auto m = money::parse(it->get<std::string>());
+  if (!m) {
+    f.fail(name, "must be a decimal string with at most two decimals");
+    return std::nullopt;
+  }
+  if (m->cents < 0) {
+    f.fail(name, "must be >= 0");
+    return std::nullopt;
+  }
+  return m;
+}
+
+/// A quantity from a JSON number or decimal string with at most three decimals.
+std::optional<quantity> read_quantity(field_reader& f, const nlohmann::json& body, const char* name,
+                                      bool positive) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  std::optional<quantity> q;
+  if (it->is_number())
+    q = quantity::from_double(it->get<double>());
+  else if (it->is_string())
+    q = quantity::parse(it->get<std::string>());
+  else {
+    f.fail(name, "must be a number");
+    return std::nullopt;
+  }
+  if (!q) {
+    f.fail(name, "must be a number with at most three decimals");
+    return std::nullopt;
+  }
+  if (positive ? q->milli <= 0 : q->milli < 0) {
+    f.fail(name, positive ? "must be > 0" : "must be >= 0");
+    return std::nullopt;
+  }
+  if (q->milli > 1000000000000LL) {
+    f.fail(name, "is too large");
+    return std::nullopt;
+  }
+  return q;
+}
+
+}  // namespace
+
+std::string decode_category_name(const nlohmann::json& body) {
+  field_reader f(body);
+  auto name = f.required_string("name", 1, 200);
+  f.finish();
+  return name;
+}
+
+save_product decode_save_product(const nlohmann::json& body, bool creating) {
+  field_reader f(body);
+  save_product s;
+  auto& v = s.values;
+  auto mark = [&](const char* field) { s.set.push_back(field); };
+  if (auto x = f.string("name", creating, 1, 200)) {
+    v.name = *x;
+    mark("name");
+  }
+  if (auto x = f.string("description", false, 0, max_text)) {
+    v.description = *x;
+    mark("description");
+  }
+  if (auto x = read_money(f, body, "price", creating, false)) {
+    v.price = *x;
+    mark("price");
+  }
+  bool cost_null = false;
+  if (auto x = read_money(f, body, "cost_price", false, true, &cost_null)) {
+    v.has_cost_price = !cost_null;
+    v.cost_price = *x;
+    mark("cost_price");
+  }
+  if (auto x = read_quantity(f, body, "stock", false)) {
+    v.stock = *x;
+    mark("stock");
+  }
+  if (auto x = f.boolean("is_unlimited", false)) {
+    v.is_unlimited = *x;
+    mark("is_unlimited");
+  }
+  if (auto x = f.string("quantity_type", false, 1, 10)) {
+    if (*x != "unit" && *x != "kg" && *x != "gram" && *x != "liter" && *x != "box")
+      f.fail("quantity_type", "one of unit, kg, gram, liter, box");
+    v.quantity_type = *x;
+    mark("quantity_type");
+  }
+  if (auto x = read_quantity(f, body, "minimum_quantity", true)) {
+    v.minimum_quantity = *x;
+    mark("minimum_quantity");
+  }
+  if (auto x = read_quantity(f, body, "increment_rate", true)) {
+    v.increment_rate = *x;
+    mark("increment_rate");
+  }
+  if (auto x = f.string("image", false, 0, max_url)) {
+    v.image = *x;
+    mark("image");
+  }
+  if (auto x = f.boolean("is_hidden", false)) {
+    v.is_hidden = *x;
+    mark("is_hidden");
+  }
+  if (body.contains("category_id")) {
+    if (body["category_id"].is_null()) {
+      v.category_id = 0;
+      mark("category_id");
+    } else if (auto x = f.integer("category_id", false, 1, INT64_MAX)) {
+      v.category_id = *x;
+      mark("category_id");
+    }
+  }
+  for (auto key :
+       {"id", "shop_id", "sales_count", "effective_price", "offer", "created_at", "updated_at"})
+    if (body.contains(key)) f.fail(key, "cannot be set");
+  f.finish();
+  return s;
 }
 
 }  // namespace wassally::http

@@ -26,3 +26,13 @@ patch_shop decode_patch_shop(const nlohmann::json& body);
 shop_query decode_shop_query(const std::map<std::string, std::string>& query);
 
 }  // namespace wassally::http
+
+#include "protocols/catalog.hpp"
+
+namespace wassally::http {
+
+/// POST (creating: name and price required) or PATCH (any field) of a product.
+save_product decode_save_product(const nlohmann::json& body, bool creating);
+std::string decode_category_name(const nlohmann::json& body);
+
+}  // namespace wassally::http

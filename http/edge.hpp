@@ -114,6 +114,7 @@ class router {
 void add_service_routes(router& r);
 void add_account_routes(router& r);
 void add_shop_routes(router& r);
+void add_catalog_routes(router& r);
 
 /// Roles shorthand.
 extern const role_set any_role;

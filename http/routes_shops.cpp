@@ -42,61 +42,87 @@ nlohmann::json shop_json(const shop_record& s) {
 void add_shop_routes(router& r) {
   const std::string base = "/api/v1";
 
-  r.add("GET", base + "/shop-categories", {}, [](request_context& ctx) {
-    auto page = parse_page(ctx.query);
-    auto c = ctx;
-    ask<shop_category_list>(ctx, ctx.svc->shop_directory, [c, page](shop_category_list& list) {
-      auto results = nlohmann::json::array();
-      for (auto& item : list.items) results.push_back(category_json(item));
-      c.out->json(200, paginate(list.count, results, page, c.host, c.path, c.query));
-    }, list_atom::value, page.offset(), page.page_size);
-  }, "Shop categories");
+  r.add(
+      "GET", base + "/shop-categories", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto c = ctx;
+        ask<shop_category_list>(
+            ctx, ctx.svc->shop_directory,
+            [c, page](shop_category_list& list) {
+              auto results = nlohmann::json::array();
+              for (auto& item : list.items) results.push_back(category_json(item));
+              c.out->json(200, paginate(list.count, results, page, c.host, c.path, c.query));
+            },
+            list_atom::value, page.offset(), page.page_size);
+      },
+      "Shop categories");
 
-  r.add("POST", base + "/shop-categories", staff_only, [](request_context& ctx) {
-    auto out = ctx.out;
-    ask<shop_category>(ctx, ctx.svc->shop_directory,
-                       [out](shop_category& c) { out->json(201, category_json(c)); },
-                       decode_shop_category(ctx.json_body()));
-  }, "Create a shop category (staff)");
+  r.add(
+      "POST", base + "/shop-categories", staff_only,
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<shop_category>(
+            ctx, ctx.svc->shop_directory,
+            [out](shop_category& c) { out->json(201, category_json(c)); },
+            decode_shop_category(ctx.json_body()));
+      },
+      "Create a shop category (staff)");
 
-  r.add("POST", base + "/shops", staff_only, [](request_context& ctx) {
-    auto out = ctx.out;
-    ask<shop_record>(ctx, ctx.svc->shop_directory,
-                     [out](shop_record& s) { out->json(201, shop_json(s)); },
-                     decode_create_shop(ctx.json_body()));
-  }, "Register a shop with its owner (staff)");
+  r.add(
+      "POST", base + "/shops", staff_only,
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<shop_record>(
+            ctx, ctx.svc->shop_directory, [out](shop_record& s) { out->json(201, shop_json(s)); },
+            decode_create_shop(ctx.json_body()));
+      },
+      "Register a shop with its owner (staff)");
 
-  r.add("GET", base + "/shops", {}, [](request_context& ctx) {
-    auto page = parse_page(ctx.query);
-    auto q = decode_shop_query(ctx.query);
-    // Staff may list suspended shops too with status=all; everyone else sees active shops.
-    auto status = ctx.query.find("status");
-    q.include_suspended = ctx.caller && ctx.caller->role == roles::staff &&
-                          status != ctx.query.end() && status->second == "all";
-    q.offset = page.offset();
-    q.limit = page.page_size;
-    auto c = ctx;
-    ask<shop_page>(ctx, ctx.svc->shop_directory, [c, page](shop_page& p) {
-      auto results = nlohmann::json::array();
-      for (auto& s : p.results) results.push_back(shop_json(s));
-      c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
-    }, std::move(q));
-  }, "Browse active shops");
+  r.add(
+      "GET", base + "/shops", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto q = decode_shop_query(ctx.query);
+        // Staff may list suspended shops too with status=all; everyone else sees active shops.
+        auto status = ctx.query.find("status");
+        q.include_suspended = ctx.caller && ctx.caller->role == roles::staff &&
+                              status != ctx.query.end() && status->second == "all";
+        q.offset = page.offset();
+        q.limit = page.page_size;
+        auto c = ctx;
+        ask<shop_page>(
+            ctx, ctx.svc->shop_directory,
+            [c, page](shop_page& p) {
+              auto results = nlohmann::json::array();
+              for (auto& s : p.results) results.push_back(shop_json(s));
+              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+            },
+            std::move(q));
+      },
+      "Browse active shops");
 
-  r.add("GET", base + "/shops/{id}", {}, [](request_context& ctx) {
-    auto out = ctx.out;
-    ask<shop_record>(ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
-                     entity_key{"shop", ctx.id_param("id")},
-                     caf::make_message(get_shop{caller_of(ctx)}));
-  }, "A shop");
+  r.add(
+      "GET", base + "/shops/{id}", {},
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<shop_record>(
+            ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(get_shop{caller_of(ctx)}));
+      },
+      "A shop");
 
-  r.add("PATCH", base + "/shops/{id}", {roles::shop_owner, roles::staff}, [](request_context& ctx) {
-    auto patch = decode_patch_shop(ctx.json_body());
-    patch.who = caller_of(ctx);
-    auto out = ctx.out;
-    ask<shop_record>(ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
-                     entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(patch)));
-  }, "Edit a shop (its owner; status: staff only)");
+  r.add(
+      "PATCH", base + "/shops/{id}", {roles::shop_owner, roles::staff},
+      [](request_context& ctx) {
+        auto patch = decode_patch_shop(ctx.json_body());
+        patch.who = caller_of(ctx);
+        auto out = ctx.out;
+        ask<shop_record>(
+            ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(patch)));
+      },
+      "Edit a shop (its owner; status: staff only)");
 }
 
 }  // namespace wassally::http

@@ -148,6 +148,7 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   add_service_routes(impl_->state->routes);
   add_account_routes(impl_->state->routes);
   add_shop_routes(impl_->state->routes);
+  add_catalog_routes(impl_->state->routes);
 }
 
 server::~server() { stop(); }

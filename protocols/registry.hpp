@@ -31,6 +31,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
+using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
 
 /// Live entity actors of one kind, for /admin/actors and /metrics.
 struct kind_stats {

@@ -4,6 +4,7 @@
 
 #include "protocols/accounts.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/catalog.hpp"
 #include "protocols/money.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
@@ -40,6 +41,18 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shop_page>("wassally::shop_page");
   cfg.add_message_type<get_shop>("wassally::get_shop");
   cfg.add_message_type<patch_shop>("wassally::patch_shop");
+  cfg.add_message_type<product_category>("wassally::product_category");
+  cfg.add_message_type<product_category_list>("wassally::product_category_list");
+  cfg.add_message_type<product_record>("wassally::product_record");
+  cfg.add_message_type<product_page>("wassally::product_page");
+  cfg.add_message_type<catalog_snapshot>("wassally::catalog_snapshot");
+  cfg.add_message_type<list_product_categories>("wassally::list_product_categories");
+  cfg.add_message_type<save_product_category>("wassally::save_product_category");
+  cfg.add_message_type<delete_product_category>("wassally::delete_product_category");
+  cfg.add_message_type<list_products>("wassally::list_products");
+  cfg.add_message_type<save_product>("wassally::save_product");
+  cfg.add_message_type<get_product>("wassally::get_product");
+  cfg.add_message_type<delete_product>("wassally::delete_product");
 }
 
 }  // namespace wassally

@@ -1,0 +1,207 @@
+// API.md "Catalog": product categories and products. The shop actor owns both; product routes
+// first learn the product's shop from the directory (cached), then ask that shop.
+#include "http/decoders.hpp"
+#include "http/edge.hpp"
+#include "http/pagination.hpp"
+#include "protocols/catalog.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally::http {
+namespace {
+
+const role_set managers = {roles::shop_owner, roles::staff};
+
+caller caller_of(const request_context& ctx) {
+  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+}
+
+nlohmann::json category_json(const product_category& c) { return {{"id", c.id}, {"name", c.name}}; }
+
+/// Quantities are JSON numbers: whole ones as integers, others with up to three decimals.
+nlohmann::json quantity_json(quantity q) {
+  if (q.milli % 1000 == 0) return q.milli / 1000;
+  return q.as_double();
+}
+
+nlohmann::json product_json(const product_record& p) {
+  nlohmann::json j = {
+      {"id", p.id},
+      {"shop_id", p.shop_id},
+      {"category_id", p.category_id ? nlohmann::json(p.category_id) : nlohmann::json()},
+      {"name", p.name},
+      {"description", p.description},
+      {"price", p.price.str()},
+      {"effective_price", p.price.str()},
+      {"stock", quantity_json(p.stock)},
+      {"is_unlimited", p.is_unlimited},
+      {"quantity_type", p.quantity_type},
+      {"minimum_quantity", quantity_json(p.minimum_quantity)},
+      {"increment_rate", quantity_json(p.increment_rate)},
+      {"image", p.image},
+      {"is_hidden", p.is_hidden},
+      {"sales_count", quantity_json(p.sales_count)},
+      {"offer", nullptr},
+      {"created_at", p.created_at},
+      {"updated_at", p.updated_at}};
+  if (p.cost_visible)
+    j["cost_price"] = p.has_cost_price ? nlohmann::json(p.cost_price.str()) : nlohmann::json();
+  if (p.is_deleted) j["is_deleted"] = true;
+  return j;
+}
+
+/// Sends `msg` to the shop actor of product `product_id`.
+template <class Reply, class OnReply>
+void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply,
+                      caf::message msg) {
+  auto c = ctx;
+  ask<int64_t>(
+      ctx, ctx.svc->shop_directory,
+      [c, on_reply, msg](int64_t& shop_id) {
+        ask<Reply>(c, c.svc->registry, on_reply, entity_key{"shop", shop_id}, msg);
+      },
+      shop_of_atom::value, product_id);
+}
+
+}  // namespace
+
+void add_catalog_routes(router& r) {
+  const std::string shop = "/api/v1/shops/{id}";
+
+  r.add(
+      "GET", shop + "/categories", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto c = ctx;
+        ask<product_category_list>(
+            ctx, ctx.svc->registry,
+            [c, page](product_category_list& list) {
+              auto results = nlohmann::json::array();
+              auto end = std::min<int64_t>(page.offset() + page.page_size, list.items.size());
+              for (auto i = page.offset(); i < end; ++i)
+                results.push_back(category_json(list.items[i]));
+              c.out->json(200, paginate(list.items.size(), results, page, c.host, c.path, c.query));
+            },
+            entity_key{"shop", ctx.id_param("id")},
+            caf::make_message(list_product_categories{caller_of(ctx)}));
+      },
+      "Product categories of a shop");
+
+  r.add(
+      "POST", shop + "/categories", managers,
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<product_category>(
+            ctx, ctx.svc->registry,
+            [out](product_category& c) { out->json(201, category_json(c)); },
+            entity_key{"shop", ctx.id_param("id")},
+            caf::make_message(
+                save_product_category{caller_of(ctx), 0, decode_category_name(ctx.json_body())}));
+      },
+      "Create a product category");
+
+  r.add(
+      "PATCH", shop + "/categories/{cid}", managers,
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<product_category>(
+            ctx, ctx.svc->registry,
+            [out](product_category& c) { out->json(200, category_json(c)); },
+            entity_key{"shop", ctx.id_param("id")},
+            caf::make_message(save_product_category{caller_of(ctx), ctx.id_param("cid"),
+                                                    decode_category_name(ctx.json_body())}));
+      },
+      "Rename a product category");
+
+  r.add(
+      "DELETE", shop + "/categories/{cid}", managers,
+      [](request_context& ctx) {
+        auto out = ctx.out;
+        ask<done>(
+            ctx, ctx.svc->registry, [out](done&) { out->empty(204); },
+            entity_key{"shop", ctx.id_param("id")},
+            caf::make_message(delete_product_category{caller_of(ctx), ctx.id_param("cid")}));
+      },
+      "Delete a product category (its products become uncategorised)");
+
+  r.add(
+      "GET", shop + "/products", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        list_products q;
+        q.who = caller_of(ctx);
+        q.offset = page.offset();
+        q.limit = page.page_size;
+        if (auto it = ctx.query.find("category_id"); it != ctx.query.end()) {
+          const auto& v = it->second;
+          if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+            throw api_exception(errors::validation("category_id", "must be a whole number >= 1"));
+          q.category_id = std::stoll(v);
+        }
+        if (auto it = ctx.query.find("q"); it != ctx.query.end()) q.q = it->second;
+        if (auto it = ctx.query.find("offer"); it != ctx.query.end()) {
+          if (it->second != "true" && it->second != "false")
+            throw api_exception(errors::validation("offer", "true or false"));
+          q.offer_only = it->second == "true";
+        }
+        auto c = ctx;
+        ask<product_page>(
+            ctx, ctx.svc->registry,
+            [c, page](product_page& p) {
+              auto results = nlohmann::json::array();
+              for (auto& item : p.results) results.push_back(product_json(item));
+              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+            },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(q)));
+      },
+      "Products of a shop");
+
+  r.add(
+      "POST", shop + "/products", managers,
+      [](request_context& ctx) {
+        auto req = decode_save_product(ctx.json_body(), true);
+        req.who = caller_of(ctx);
+        auto out = ctx.out;
+        ask<product_record>(
+            ctx, ctx.svc->registry, [out](product_record& p) { out->json(201, product_json(p)); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(req)));
+      },
+      "Create a product");
+
+  r.add(
+      "GET", "/api/v1/products/{id}", {},
+      [](request_context& ctx) {
+        auto id = ctx.id_param("id");
+        auto out = ctx.out;
+        ask_product_shop<product_record>(
+            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); },
+            caf::make_message(get_product{caller_of(ctx), id}));
+      },
+      "A product");
+
+  r.add(
+      "PATCH", "/api/v1/products/{id}", managers,
+      [](request_context& ctx) {
+        auto id = ctx.id_param("id");
+        auto req = decode_save_product(ctx.json_body(), false);
+        req.who = caller_of(ctx);
+        req.product_id = id;
+        auto out = ctx.out;
+        ask_product_shop<product_record>(
+            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); },
+            caf::make_message(std::move(req)));
+      },
+      "Change a product");
+
+  r.add(
+      "DELETE", "/api/v1/products/{id}", managers,
+      [](request_context& ctx) {
+        auto id = ctx.id_param("id");
+        auto out = ctx.out;
+        ask_product_shop<done>(
+            ctx, id, [out](done&) { out->empty(204); },
+            caf::make_message(delete_product{caller_of(ctx), id}));
+      },
+      "Delete a product (past orders keep their lines)");
+}
+
+}  // namespace wassally::http

@@ -1,0 +1,173 @@
+#include "persistence/catalog.hpp"
+
+#include <caf/make_message.hpp>
+#include <pqxx/pqxx>
+
+#include "persistence/database.hpp"
+#include "protocols/accounts.hpp"
+#include "protocols/errors.hpp"
+
+namespace wassally::catalog_sql {
+namespace {
+
+const std::string product_columns =
+    "p.id, p.shop_id, coalesce(p.category_id, 0), p.name, p.description, p.price::text, "
+    "coalesce(p.cost_price::text, ''), p.stock::text, p.is_unlimited, p.quantity_type, "
+    "p.minimum_quantity::text, p.increment_rate::text, p.image, p.is_hidden, "
+    "p.sales_count::text, p.deleted_at IS NOT NULL, " +
+    db::iso_utc("p.created_at") + ", " + db::iso_utc("p.updated_at");
+
+quantity read_quantity(const pqxx::field& f) { return quantity::parse(f.as<std::string>()).value(); }
+
+product_record read_product(const pqxx::row& r) {
+  product_record p;
+  p.id = r[0].as<int64_t>();
+  p.shop_id = r[1].as<int64_t>();
+  p.category_id = r[2].as<int64_t>();
+  p.name = r[3].as<std::string>();
+  p.description = r[4].as<std::string>();
+  p.price = money::parse(r[5].as<std::string>()).value();
+  auto cost = r[6].as<std::string>();
+  p.has_cost_price = !cost.empty();
+  if (p.has_cost_price) p.cost_price = money::parse(cost).value();
+  p.stock = read_quantity(r[7]);
+  p.is_unlimited = r[8].as<bool>();
+  p.quantity_type = r[9].as<std::string>();
+  p.minimum_quantity = read_quantity(r[10]);
+  p.increment_rate = read_quantity(r[11]);
+  p.image = r[12].as<std::string>();
+  p.is_hidden = r[13].as<bool>();
+  p.sales_count = read_quantity(r[14]);
+  p.is_deleted = r[15].as<bool>();
+  p.created_at = r[16].as<std::string>();
+  p.updated_at = r[17].as<std::string>();
+  return p;
+}
+
+product_record load_product(pqxx::dbtransaction& tx, int64_t id) {
+  auto rows = tx.exec_params("SELECT " + product_columns + " FROM products p WHERE p.id = $1", id);
+  if (rows.empty()) throw api_exception(errors::not_found("no such product"));
+  return read_product(rows[0]);
+}
+
+std::optional<std::string> cost_of(const product_record& p) {
+  if (!p.has_cost_price) return std::nullopt;
+  return p.cost_price.str();
+}
+
+std::optional<int64_t> category_of(const product_record& p) {
+  if (p.category_id == 0) return std::nullopt;
+  return p.category_id;
+}
+
+api_error taken_category_name() {
+  return errors::conflict("conflict", "this shop has a category with that name", "name");
+}
+
+}  // namespace
+
+db_command load(int64_t shop_id) {
+  return {"catalog.load", false, [shop_id](pqxx::dbtransaction& tx) {
+            catalog_snapshot out;
+            for (const auto& r : tx.exec_params(
+                     "SELECT id, name FROM product_categories WHERE shop_id = $1 ORDER BY id",
+                     shop_id))
+              out.categories.push_back({r[0].as<int64_t>(), shop_id, r[1].as<std::string>()});
+            for (const auto& r : tx.exec_params(
+                     "SELECT " + product_columns + " FROM products p WHERE p.shop_id = $1 ORDER BY p.id",
+                     shop_id))
+              out.products.push_back(read_product(r));
+            return caf::make_message(std::move(out));
+          }};
+}
+
+db_command insert_category(int64_t shop_id, const std::string& name) {
+  return {"product_categories.insert", true, [=](pqxx::dbtransaction& tx) {
+            try {
+              auto r = tx.exec_params(
+                  "INSERT INTO product_categories (shop_id, name) VALUES ($1, $2) RETURNING id",
+                  shop_id, name);
+              return caf::make_message(product_category{r[0][0].as<int64_t>(), shop_id, name});
+            } catch (const pqxx::unique_violation&) {
+              throw api_exception(taken_category_name());
+            }
+          }};
+}
+
+db_command rename_category(int64_t shop_id, int64_t id, const std::string& name) {
+  return {"product_categories.rename", true, [=](pqxx::dbtransaction& tx) {
+            try {
+              auto r = tx.exec_params(
+                  "UPDATE product_categories SET name = $3 WHERE id = $1 AND shop_id = $2"
+                  " RETURNING id",
+                  id, shop_id, name);
+              if (r.empty()) throw api_exception(errors::not_found("no such category"));
+              return caf::make_message(product_category{id, shop_id, name});
+            } catch (const pqxx::unique_violation&) {
+              throw api_exception(taken_category_name());
+            }
+          }};
+}
+
+db_command delete_category(int64_t shop_id, int64_t id) {
+  return {"product_categories.delete", true, [=](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "DELETE FROM product_categories WHERE id = $1 AND shop_id = $2 RETURNING id", id,
+                shop_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such category"));
+            return caf::make_message(done{});
+          }};
+}
+
+db_command insert_product(const product_record& p) {
+  return {"products.insert", true, [p](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "INSERT INTO products (shop_id, category_id, name, description, price, cost_price,"
+                " stock, is_unlimited, quantity_type, minimum_quantity, increment_rate, image,"
+                " is_hidden) VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::numeric, $8, $9,"
+                " $10::numeric, $11::numeric, $12, $13) RETURNING id",
+                p.shop_id, category_of(p), p.name, p.description, p.price.str(), cost_of(p),
+                p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
+                p.increment_rate.str(), p.image, p.is_hidden);
+            return caf::make_message(load_product(tx, r[0][0].as<int64_t>()));
+          }};
+}
+
+db_command update_product(const product_record& p) {
+  return {"products.update", true, [p](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "UPDATE products SET category_id = $3, name = $4, description = $5,"
+                " price = $6::numeric, cost_price = $7::numeric, stock = $8::numeric,"
+                " is_unlimited = $9, quantity_type = $10, minimum_quantity = $11::numeric,"
+                " increment_rate = $12::numeric, image = $13, is_hidden = $14, updated_at = now()"
+                " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
+                p.id, p.shop_id, category_of(p), p.name, p.description, p.price.str(), cost_of(p),
+                p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
+                p.increment_rate.str(), p.image, p.is_hidden);
+            if (r.empty()) throw api_exception(errors::not_found("no such product"));
+            return caf::make_message(load_product(tx, p.id));
+          }};
+}
+
+db_command delete_product(int64_t shop_id, int64_t product_id) {
+  return {"products.delete", true, [=](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "UPDATE products SET deleted_at = now(), updated_at = now()"
+                " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
+                product_id, shop_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such product"));
+            // A deleted product leaves every offer.
+            tx.exec_params("DELETE FROM offer_products WHERE product_id = $1", product_id);
+            return caf::make_message(done{});
+          }};
+}
+
+db_command shop_of_product(int64_t product_id) {
+  return {"products.shop_of", false, [product_id](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params("SELECT shop_id FROM products WHERE id = $1", product_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such product"));
+            return caf::make_message(r[0][0].as<int64_t>());
+          }};
+}
+
+}  // namespace wassally::catalog_sql

@@ -1,0 +1,25 @@
+#pragma once
+// SQL of a shop's catalog: product categories and products (soft-deleted, never removed).
+
+#include "protocols/catalog.hpp"
+#include "protocols/persistence.hpp"
+
+namespace wassally::catalog_sql {
+
+/// Every category and product (deleted ones too) of the shop → catalog_snapshot.
+db_command load(int64_t shop_id);
+/// → product_category; a taken name in the shop: 409 conflict on `name`.
+db_command insert_category(int64_t shop_id, const std::string& name);
+db_command rename_category(int64_t shop_id, int64_t id, const std::string& name);
+/// Products in it become uncategorised → done.
+db_command delete_category(int64_t shop_id, int64_t id);
+/// → product_record (with id and timestamps).
+db_command insert_product(const product_record& p);
+/// Writes every editable field → product_record.
+db_command update_product(const product_record& p);
+/// Marks it deleted; order lines keep their snapshots → done.
+db_command delete_product(int64_t shop_id, int64_t product_id);
+/// The shop of a product → int64_t; unknown: 404.
+db_command shop_of_product(int64_t product_id);
+
+}  // namespace wassally::catalog_sql

@@ -1,0 +1,116 @@
+#pragma once
+// Messages about a shop's catalog: product categories and products. All go to the shop actor.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocols/fields.hpp"
+#include "protocols/money.hpp"
+#include "protocols/shops.hpp"
+
+namespace wassally {
+
+struct product_category {
+  int64_t id = 0;
+  int64_t shop_id = 0;
+  std::string name;
+  WASSALLY_FIELDS(product_category, id, shop_id, name)
+};
+
+struct product_category_list {
+  std::vector<product_category> items;
+  WASSALLY_FIELDS(product_category_list, items)
+};
+
+struct product_record {
+  int64_t id = 0;
+  int64_t shop_id = 0;
+  int64_t category_id = 0;  // 0: uncategorised
+  std::string name;
+  std::string description;
+  money price;
+  bool has_cost_price = false;
+  money cost_price;
+  bool cost_visible = false;  // set on replies: the caller may see cost_price
+  quantity stock;
+  bool is_unlimited = false;
+  std::string quantity_type = "unit";
+  quantity minimum_quantity{1000};
+  quantity increment_rate{1000};
+  std::string image;
+  bool is_hidden = false;
+  quantity sales_count;
+  bool is_deleted = false;
+  std::string created_at;
+  std::string updated_at;
+  WASSALLY_FIELDS(product_record, id, shop_id, category_id, name, description, price,
+                  has_cost_price, cost_price, cost_visible, stock, is_unlimited, quantity_type,
+                  minimum_quantity, increment_rate, image, is_hidden, sales_count, is_deleted,
+                  created_at, updated_at)
+};
+
+struct product_page {
+  int64_t count = 0;
+  std::vector<product_record> results;
+  WASSALLY_FIELDS(product_page, count, results)
+};
+
+/// Everything a shop actor loads on activation besides the shop row.
+struct catalog_snapshot {
+  std::vector<product_category> categories;
+  std::vector<product_record> products;
+  WASSALLY_FIELDS(catalog_snapshot, categories, products)
+};
+
+struct list_product_categories {
+  caller who;
+  WASSALLY_FIELDS(list_product_categories, who)
+};
+
+/// Create (id == 0) or rename (id != 0) a product category.
+struct save_product_category {
+  caller who;
+  int64_t id = 0;
+  std::string name;
+  WASSALLY_FIELDS(save_product_category, who, id, name)
+};
+
+struct delete_product_category {
+  caller who;
+  int64_t id = 0;
+  WASSALLY_FIELDS(delete_product_category, who, id)
+};
+
+struct list_products {
+  caller who;
+  int64_t category_id = 0;
+  std::string q;
+  bool offer_only = false;
+  int64_t offset = 0;
+  int64_t limit = 20;
+  WASSALLY_FIELDS(list_products, who, category_id, q, offer_only, offset, limit)
+};
+
+/// Create (product_id == 0) or change the fields named in `set`.
+struct save_product {
+  caller who;
+  int64_t product_id = 0;
+  product_record values;
+  std::vector<std::string> set;
+  WASSALLY_FIELDS(save_product, who, product_id, values, set)
+};
+
+struct get_product {
+  caller who;
+  int64_t product_id = 0;
+  WASSALLY_FIELDS(get_product, who, product_id)
+};
+
+struct delete_product {
+  caller who;
+  int64_t product_id = 0;
+  WASSALLY_FIELDS(delete_product, who, product_id)
+};
+
+}  // namespace wassally
