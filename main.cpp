@@ -174,8 +174,9 @@ int run_serve(const config& cfg) {
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;
-  http::server srv(
-      {cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes, cfg.keepalive_timeout_s}, svc);
+  http::server srv({cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes,
+                    cfg.keepalive_timeout_s, cfg.test_clock},
+                   svc);
   srv.start();
   std::cerr << "wassally: serving on http://" << cfg.host << ":" << srv.port() << "\n";
 

@@ -9,6 +9,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/shops.hpp"
 #include "protocols/catalog.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/shops.hpp"
 
 namespace wassally {
@@ -19,6 +20,7 @@ struct shop_state {
   shop_record shop;
   std::map<int64_t, product_category> categories;
   std::map<int64_t, product_record> products;  // deleted ones too, for owners and staff
+  std::map<int64_t, offer_record> offers;      // not deleted
   static inline const char* name = "shop";
 };
 
@@ -58,11 +60,73 @@ void require_manager(const shop_state& st, const caller& who) {
   if (!may_manage(st.shop, who)) throw api_exception(errors::forbidden("not your shop"));
 }
 
-/// A product as `who` may see it: cost only for the owner and staff.
+/// The offer active now for a product, if any (at most one can be: periods never overlap).
+const offer_record* active_offer(const shop_state& st, int64_t product_id, int64_t now) {
+  for (auto& [id, o] : st.offers)
+    if (o.is_active(now) &&
+        std::find(o.product_ids.begin(), o.product_ids.end(), product_id) != o.product_ids.end())
+      return &o;
+  return nullptr;
+}
+
+/// A product as `who` may see it now: cost only for the owner and staff; the active offer and
+/// the price it gives, computed against the service clock on every read.
 product_record view(const shop_state& st, product_record p, const caller& who) {
   p.cost_visible = may_manage(st.shop, who);
   if (!p.cost_visible) p.cost_price = {};
+  p.effective_price = p.price;
+  if (auto* o = active_offer(st, p.id, service_clock::now())) {
+    p.offer_id = o->id;
+    p.offer_title = o->title;
+    p.offer_discount = o->discount;
+    p.effective_price = apply_discount(p.price, o->discount);
+  }
   return p;
+}
+
+bool has(const save_offer& req, const char* field) {
+  return std::find(req.set.begin(), req.set.end(), field) != req.set.end();
+}
+
+/// The offer after applying `req`, checked: staff-only sponsoring, a period that ends after it
+/// starts, products of this shop, and no product in two offers whose periods overlap.
+offer_record apply(const shop_state& st, const offer_record& current, const save_offer& req) {
+  if (has(req, "is_sponsored") && !req.who.is_staff())
+    throw api_exception(errors::forbidden("only staff may sponsor an offer"));
+  auto next = current;
+  const auto& v = req.values;
+  if (has(req, "title")) next.title = v.title;
+  if (has(req, "description")) next.description = v.description;
+  if (has(req, "url")) next.url = v.url;
+  if (has(req, "image")) next.image = v.image;
+  if (has(req, "discount")) next.discount = v.discount;
+  if (has(req, "start_date")) next.start = v.start;
+  if (has(req, "end_date")) next.end = v.end;
+  if (has(req, "is_sponsored")) next.is_sponsored = v.is_sponsored;
+  if (has(req, "product_ids")) next.product_ids = v.product_ids;
+  if (next.end <= next.start)
+    throw api_exception(errors::validation("end_date", "must be after start_date"));
+  for (auto pid : next.product_ids) {
+    auto it = st.products.find(pid);
+    if (it == st.products.end() || it->second.is_deleted)
+      throw api_exception(errors::validation(
+          "product_ids", "product " + std::to_string(pid) + " is not a product of this shop"));
+  }
+  for (auto& [id, other] : st.offers) {
+    if (id == next.id || other.end <= next.start || next.end <= other.start) continue;
+    for (auto pid : next.product_ids)
+      if (std::find(other.product_ids.begin(), other.product_ids.end(), pid) !=
+          other.product_ids.end()) {
+        auto e = errors::conflict("offer_overlap",
+                                  "product " + std::to_string(pid) + " is in offer " +
+                                      std::to_string(id) + " during an overlapping period",
+                                  "product_ids");
+        e.extra["product_id"] = pid;
+        e.extra["offer_id"] = id;
+        throw api_exception(e);
+      }
+  }
+  return next;
 }
 
 bool visible(const shop_state& st, const product_record& p, const caller& who) {
@@ -211,7 +275,7 @@ caf::behavior running(self_ptr self) {
             if (p.is_deleted || !visible(st, p, req.who)) continue;
             if (req.category_id && p.category_id != req.category_id) continue;
             if (!req.q.empty() && !contains_ci(p.name, req.q)) continue;
-            if (req.offer_only) continue;  // offers arrive with the offers work
+            if (req.offer_only && !active_offer(st, p.id, service_clock::now())) continue;
             if (page.count >= req.offset && page.count < req.offset + req.limit)
               page.results.push_back(view(st, p, req.who));
             ++page.count;
@@ -265,6 +329,54 @@ caf::behavior running(self_ptr self) {
           });
         });
       },
+      [=](const list_offers& req) {
+        return guard<offer_list>([&] {
+          auto& st = self->state;
+          if (st.shop.status != "active" && !may_manage(st.shop, req.who))
+            throw api_exception(errors::not_found("no such shop"));
+          bool all = req.all && may_manage(st.shop, req.who);
+          auto now = service_clock::now();
+          offer_list out;
+          for (auto& [id, o] : st.offers)
+            if (all || o.is_active(now)) out.items.push_back(o);
+          out.count = static_cast<int64_t>(out.items.size());
+          return out;
+        });
+      },
+      [=](const save_offer& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          offer_record base;
+          if (req.offer_id != 0) {
+            auto it = st.offers.find(req.offer_id);
+            if (it == st.offers.end()) throw api_exception(errors::not_found("no such offer"));
+            base = it->second;
+          } else {
+            base.shop_id = st.shop.id;
+          }
+          auto next = apply(st, base, req);
+          auto cmd =
+              req.offer_id == 0 ? catalog_sql::insert_offer(next) : catalog_sql::update_offer(next);
+          mutate<offer_record>(self, rp, std::move(cmd), [self](offer_record& o) {
+            self->state.offers[o.id] = o;
+            return o;
+          });
+        });
+      },
+      [=](const delete_offer& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          require_manager(st, req.who);
+          if (!st.offers.count(req.offer_id))
+            throw api_exception(errors::not_found("no such offer"));
+          auto id = req.offer_id;
+          mutate<done>(self, rp, catalog_sql::delete_offer(st.shop.id, id), [self, id](done& d) {
+            self->state.offers.erase(id);
+            return d;
+          });
+        });
+      },
       entity_idle_handler(self, self->state.lc),
   };
 }
@@ -292,6 +404,7 @@ entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds id
                 [self](catalog_snapshot& c) {
                   for (auto& cat : c.categories) self->state.categories[cat.id] = cat;
                   for (auto& p : c.products) self->state.products[p.id] = p;
+                  for (auto& o : c.offers) self->state.offers[o.id] = o;
                   self->become(running(self));
                 },
                 [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });

@@ -30,21 +30,35 @@ caf::actor spawn_shop_directory(caf::actor_system& sys, const caf::actor& persis
                                 const caf::actor& hashers, std::chrono::milliseconds timeout) {
   // Which shop a product belongs to never changes: the answer is cached for good.
   auto product_shops = std::make_shared<std::unordered_map<int64_t, int64_t>>();
+  auto offer_shops = std::make_shared<std::unordered_map<int64_t, int64_t>>();
+  // The shop of a product or offer: from the cache, else from the database (then cached).
+  auto shop_of = [=](caf::event_based_actor* self,
+                     std::shared_ptr<std::unordered_map<int64_t, int64_t>> cache, int64_t id,
+                     db_command lookup) {
+    auto rp = self->make_response_promise();
+    if (auto it = cache->find(id); it != cache->end()) {
+      rp.deliver(it->second);
+      return;
+    }
+    self->request(persistence, timeout, std::move(lookup))
+        .then(
+            [=](int64_t shop_id) mutable {
+              (*cache)[id] = shop_id;
+              rp.deliver(shop_id);
+            },
+            [rp](caf::error& e) mutable { rp.deliver(e); });
+  };
   return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
     return {
         [=](shop_of_atom, int64_t product_id) {
-          auto rp = self->make_response_promise();
-          if (auto it = product_shops->find(product_id); it != product_shops->end()) {
-            rp.deliver(it->second);
-            return;
-          }
-          self->request(persistence, timeout, catalog_sql::shop_of_product(product_id))
-              .then(
-                  [=](int64_t shop_id) mutable {
-                    (*product_shops)[product_id] = shop_id;
-                    rp.deliver(shop_id);
-                  },
-                  [rp](caf::error& e) mutable { rp.deliver(e); });
+          shop_of(self, product_shops, product_id, catalog_sql::shop_of_product(product_id));
+        },
+        [=](offer_shop_atom, int64_t offer_id) {
+          shop_of(self, offer_shops, offer_id, catalog_sql::shop_of_offer(offer_id));
+        },
+        [=](offer_query& q) {
+          forward<offer_list>(self, persistence, timeout, catalog_sql::list_active_offers(q),
+                              self->make_response_promise());
         },
         [=](create_shop& c) {
           auto rp = self->make_response_promise();

@@ -97,6 +97,8 @@ const std::vector<key_spec>& specs() {
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
       {"bootstrap_staff", "username:password of a staff account created at start if missing",
        string_field(&config::bootstrap_staff)},
+      {"test_clock", "enable PUT /api/v1/test/clock (staff) to move the service clock; tests only",
+       [](config& c, const std::string& v) { c.test_clock = parse_bool("test_clock", v); }},
       {"run_migrations", "apply pending migrations at start",
        [](config& c, const std::string& v) { c.run_migrations = parse_bool("run_migrations", v); }},
   };

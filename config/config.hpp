@@ -47,6 +47,7 @@ struct config {
   std::string var_dir = "var";
   std::string bootstrap_staff;  // "username:password"
   bool run_migrations = true;
+  bool test_clock = false;  // enables PUT /api/v1/test/clock (tests only)
 
   /// Applies one `key = value` setting; keys are the field names above. Throws on unknown
   /// keys or unparsable values, naming the key.

@@ -1,5 +1,6 @@
 #include "http/decoders.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "http/json_body.hpp"
@@ -355,6 +356,84 @@ save_product decode_save_product(const nlohmann::json& body, bool creating) {
   }
   for (auto key :
        {"id", "shop_id", "sales_count", "effective_price", "offer", "created_at", "updated_at"})
+    if (body.contains(key)) f.fail(key, "cannot be set");
+  f.finish();
+  return s;
+}
+
+}  // namespace wassally::http
+
+#include "protocols/clock.hpp"
+
+namespace wassally::http {
+
+save_offer decode_save_offer(const nlohmann::json& body, bool creating) {
+  field_reader f(body);
+  save_offer s;
+  auto& v = s.values;
+  auto mark = [&](const char* field) { s.set.push_back(field); };
+  if (auto x = f.string("title", creating, 1, 200)) {
+    v.title = *x;
+    mark("title");
+  }
+  if (auto x = f.string("description", false, 0, max_text)) {
+    v.description = *x;
+    mark("description");
+  }
+  if (auto x = f.string("url", false, 0, max_url)) {
+    v.url = *x;
+    mark("url");
+  }
+  if (auto x = f.string("image", false, 0, max_url)) {
+    v.image = *x;
+    mark("image");
+  }
+  if (auto x = f.string("discount", creating, 1, 10)) {
+    auto d = percent::parse(*x);
+    if (!d || d->basis_points <= 0 || d->basis_points > 10000)
+      f.fail("discount", "a percentage as a decimal string, more than 0 and at most 100");
+    else {
+      v.discount = *d;
+      mark("discount");
+    }
+  }
+  for (auto [name, target] : {std::pair<const char*, int64_t*>{"start_date", &v.start},
+                              std::pair<const char*, int64_t*>{"end_date", &v.end}}) {
+    if (auto x = f.string(name, creating, 1, 40)) {
+      auto t = service_clock::parse_iso(*x);
+      if (!t)
+        f.fail(name, "an ISO-8601 UTC timestamp such as 2026-11-24T19:30:00Z");
+      else {
+        *target = *t;
+        mark(name);
+      }
+    }
+  }
+  if (creating && v.start && v.end && v.end <= v.start)
+    f.fail("end_date", "must be after start_date");
+  if (auto x = f.boolean("is_sponsored", false)) {
+    v.is_sponsored = *x;
+    mark("is_sponsored");
+  }
+  auto ids = body.find("product_ids");
+  if (ids == body.end() || ids->is_null()) {
+    if (creating) f.fail("product_ids", "this field is required");
+  } else if (!ids->is_array()) {
+    f.fail("product_ids", "must be an array of product ids");
+  } else {
+    for (auto& id : *ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 1) {
+        f.fail("product_ids", "must be an array of product ids");
+        break;
+      }
+      if (std::find(v.product_ids.begin(), v.product_ids.end(), id.get<int64_t>()) ==
+          v.product_ids.end())
+        v.product_ids.push_back(id.get<int64_t>());
+    }
+    if (v.product_ids.size() > 1000) f.fail("product_ids", "at most 1000 products");
+    mark("product_ids");
+  }
+  for (auto key : {"id", "shop_id", "is_active"})
     if (body.contains(key)) f.fail(key, "cannot be set");
   f.finish();
   return s;

@@ -36,3 +36,8 @@ save_product decode_save_product(const nlohmann::json& body, bool creating);
 std::string decode_category_name(const nlohmann::json& body);
 
 }  // namespace wassally::http
+
+namespace wassally::http {
+/// POST (creating: title, discount, start_date, end_date, product_ids required) or PATCH.
+save_offer decode_save_offer(const nlohmann::json& body, bool creating);
+}  // namespace wassally::http

@@ -115,6 +115,9 @@ void add_service_routes(router& r);
 void add_account_routes(router& r);
 void add_shop_routes(router& r);
 void add_catalog_routes(router& r);
+void add_offer_routes(router& r);
+/// PUT /api/v1/test/clock — registered only when the `test_clock` config key is on.
+void add_test_clock_route(router& r);
 
 /// Roles shorthand.
 extern const role_set any_role;

@@ -18,6 +18,8 @@ nlohmann::json parse_object(const std::string& body, int max_depth = 32);
 class field_reader {
  public:
   explicit field_reader(const nlohmann::json& object, std::string prefix = {});
+  /// The reader keeps a reference: a temporary object would dangle.
+  explicit field_reader(nlohmann::json&& object, std::string prefix = {}) = delete;
 
   std::optional<std::string> string(const std::string& name, bool required, std::size_t min_len,
                                     std::size_t max_len);

@@ -4,6 +4,7 @@
 #include "http/edge.hpp"
 #include "http/pagination.hpp"
 #include "protocols/catalog.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally::http {
@@ -31,7 +32,7 @@ nlohmann::json product_json(const product_record& p) {
       {"name", p.name},
       {"description", p.description},
       {"price", p.price.str()},
-      {"effective_price", p.price.str()},
+      {"effective_price", p.effective_price.str()},
       {"stock", quantity_json(p.stock)},
       {"is_unlimited", p.is_unlimited},
       {"quantity_type", p.quantity_type},
@@ -40,7 +41,10 @@ nlohmann::json product_json(const product_record& p) {
       {"image", p.image},
       {"is_hidden", p.is_hidden},
       {"sales_count", quantity_json(p.sales_count)},
-      {"offer", nullptr},
+      {"offer", p.offer_id ? nlohmann::json{{"id", p.offer_id},
+                                            {"title", p.offer_title},
+                                            {"discount", p.offer_discount.str()}}
+                           : nlohmann::json()},
       {"created_at", p.created_at},
       {"updated_at", p.updated_at}};
   if (p.cost_visible)
@@ -49,17 +53,51 @@ nlohmann::json product_json(const product_record& p) {
   return j;
 }
 
-/// Sends `msg` to the shop actor of product `product_id`.
-template <class Reply, class OnReply>
-void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply,
-                      caf::message msg) {
+/// Sends `msg` to the shop actor owning product (`lookup` shop_of_atom) or offer
+/// (offer_shop_atom) `id`.
+template <class Reply, class Lookup, class OnReply>
+void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnReply on_reply,
+                     caf::message msg) {
   auto c = ctx;
   ask<int64_t>(
       ctx, ctx.svc->shop_directory,
       [c, on_reply, msg](int64_t& shop_id) {
         ask<Reply>(c, c.svc->registry, on_reply, entity_key{"shop", shop_id}, msg);
       },
-      shop_of_atom::value, product_id);
+      lookup, id);
+}
+
+template <class Reply, class OnReply>
+void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply,
+                      caf::message msg) {
+  ask_owning_shop<Reply>(ctx, shop_of_atom::value, product_id, on_reply, std::move(msg));
+}
+
+nlohmann::json offer_json(const offer_record& o) {
+  return {{"id", o.id},
+          {"shop_id", o.shop_id},
+          {"title", o.title},
+          {"description", o.description},
+          {"url", o.url},
+          {"image", o.image},
+          {"discount", o.discount.str()},
+          {"start_date", service_clock::format_iso(o.start)},
+          {"end_date", service_clock::format_iso(o.end)},
+          {"is_sponsored", o.is_sponsored},
+          {"is_active", o.is_active(service_clock::now())},
+          {"product_ids", o.product_ids}};
+}
+
+void send_offer_page(const request_context& c, const page_request& page, const offer_list& list,
+                     bool already_paged) {
+  auto results = nlohmann::json::array();
+  if (already_paged) {
+    for (auto& o : list.items) results.push_back(offer_json(o));
+  } else {
+    auto end = std::min<int64_t>(page.offset() + page.page_size, list.items.size());
+    for (auto i = page.offset(); i < end; ++i) results.push_back(offer_json(list.items[i]));
+  }
+  c.out->json(200, paginate(list.count, results, page, c.host, c.path, c.query));
 }
 
 }  // namespace
@@ -202,6 +240,88 @@ void add_catalog_routes(router& r) {
             caf::make_message(delete_product{caller_of(ctx), id}));
       },
       "Delete a product (past orders keep their lines)");
+}
+
+void add_offer_routes(router& r) {
+  r.add(
+      "POST", "/api/v1/shops/{id}/offers", managers,
+      [](request_context& ctx) {
+        auto req = decode_save_offer(ctx.json_body(), true);
+        req.who = caller_of(ctx);
+        auto out = ctx.out;
+        ask<offer_record>(
+            ctx, ctx.svc->registry, [out](offer_record& o) { out->json(201, offer_json(o)); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(req)));
+      },
+      "Create an offer");
+
+  r.add(
+      "GET", "/api/v1/shops/{id}/offers", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto all = ctx.query.find("all");
+        list_offers q{caller_of(ctx), all != ctx.query.end() && all->second == "true"};
+        auto c = ctx;
+        ask<offer_list>(
+            ctx, ctx.svc->registry,
+            [c, page](offer_list& list) { send_offer_page(c, page, list, false); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(q));
+      },
+      "Offers of a shop active now (all=true: every offer, for its owner and staff)");
+
+  r.add(
+      "GET", "/api/v1/offers", {},
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto c = ctx;
+        ask<offer_list>(
+            ctx, ctx.svc->shop_directory,
+            [c, page](offer_list& list) { send_offer_page(c, page, list, true); },
+            offer_query{service_clock::now(), page.offset(), page.page_size});
+      },
+      "Active offers across active shops, sponsored first");
+
+  r.add(
+      "PATCH", "/api/v1/offers/{id}", managers,
+      [](request_context& ctx) {
+        auto id = ctx.id_param("id");
+        auto req = decode_save_offer(ctx.json_body(), false);
+        req.who = caller_of(ctx);
+        req.offer_id = id;
+        auto out = ctx.out;
+        ask_owning_shop<offer_record>(
+            ctx, offer_shop_atom::value, id,
+            [out](offer_record& o) { out->json(200, offer_json(o)); },
+            caf::make_message(std::move(req)));
+      },
+      "Change an offer (is_sponsored: staff only)");
+
+  r.add(
+      "DELETE", "/api/v1/offers/{id}", managers,
+      [](request_context& ctx) {
+        auto id = ctx.id_param("id");
+        auto out = ctx.out;
+        ask_owning_shop<done>(
+            ctx, offer_shop_atom::value, id, [out](done&) { out->empty(204); },
+            caf::make_message(delete_offer{caller_of(ctx), id}));
+      },
+      "Delete an offer");
+}
+
+void add_test_clock_route(router& r) {
+  r.add(
+      "PUT", "/api/v1/test/clock", staff_only,
+      [](request_context& ctx) {
+        auto body = ctx.json_body();
+        field_reader f(body);
+        auto now = f.required_string("now", 1, 40);
+        auto t = service_clock::parse_iso(now);
+        if (!t) f.fail("now", "an ISO-8601 UTC timestamp");
+        f.finish();
+        service_clock::set_now(*t);
+        ctx.out->json(200, {{"now", service_clock::format_iso(service_clock::now())}});
+      },
+      "Set the service clock (only with test_clock enabled)");
 }
 
 }  // namespace wassally::http

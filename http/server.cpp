@@ -149,6 +149,8 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   add_account_routes(impl_->state->routes);
   add_shop_routes(impl_->state->routes);
   add_catalog_routes(impl_->state->routes);
+  add_offer_routes(impl_->state->routes);
+  if (impl_->opts.test_clock) add_test_clock_route(impl_->state->routes);
 }
 
 server::~server() { stop(); }

@@ -17,7 +17,9 @@ const std::string product_columns =
     "p.sales_count::text, p.deleted_at IS NOT NULL, " +
     db::iso_utc("p.created_at") + ", " + db::iso_utc("p.updated_at");
 
-quantity read_quantity(const pqxx::field& f) { return quantity::parse(f.as<std::string>()).value(); }
+quantity read_quantity(const pqxx::field& f) {
+  return quantity::parse(f.as<std::string>()).value();
+}
 
 product_record read_product(const pqxx::row& r) {
   product_record p;
@@ -60,6 +62,49 @@ std::optional<int64_t> category_of(const product_record& p) {
   return p.category_id;
 }
 
+const char* offer_columns =
+    "o.id, o.shop_id, o.title, o.description, o.url, o.image, o.discount::text, "
+    "extract(epoch from o.start_date)::bigint, extract(epoch from o.end_date)::bigint, "
+    "o.is_sponsored, o.deleted_at IS NOT NULL, "
+    "coalesce((SELECT array_to_string(array_agg(op.product_id ORDER BY op.product_id), ',')"
+    " FROM offer_products op WHERE op.offer_id = o.id), '')";
+
+offer_record read_offer(const pqxx::row& r) {
+  offer_record o;
+  o.id = r[0].as<int64_t>();
+  o.shop_id = r[1].as<int64_t>();
+  o.title = r[2].as<std::string>();
+  o.description = r[3].as<std::string>();
+  o.url = r[4].as<std::string>();
+  o.image = r[5].as<std::string>();
+  o.discount = percent::parse(r[6].as<std::string>()).value();
+  o.start = r[7].as<int64_t>();
+  o.end = r[8].as<int64_t>();
+  o.is_sponsored = r[9].as<bool>();
+  o.is_deleted = r[10].as<bool>();
+  auto ids = r[11].as<std::string>();
+  for (std::size_t pos = 0; pos < ids.size();) {
+    auto comma = ids.find(',', pos);
+    if (comma == std::string::npos) comma = ids.size();
+    o.product_ids.push_back(std::stoll(ids.substr(pos, comma - pos)));
+    pos = comma + 1;
+  }
+  return o;
+}
+
+offer_record load_offer(pqxx::dbtransaction& tx, int64_t id) {
+  auto rows =
+      tx.exec_params(std::string("SELECT ") + offer_columns + " FROM offers o WHERE o.id = $1", id);
+  if (rows.empty()) throw api_exception(errors::not_found("no such offer"));
+  return read_offer(rows[0]);
+}
+
+void write_offer_products(pqxx::dbtransaction& tx, const offer_record& o) {
+  tx.exec_params("DELETE FROM offer_products WHERE offer_id = $1", o.id);
+  for (auto pid : o.product_ids)
+    tx.exec_params("INSERT INTO offer_products (offer_id, product_id) VALUES ($1, $2)", o.id, pid);
+}
+
 api_error taken_category_name() {
   return errors::conflict("conflict", "this shop has a category with that name", "name");
 }
@@ -67,18 +112,24 @@ api_error taken_category_name() {
 }  // namespace
 
 db_command load(int64_t shop_id) {
-  return {"catalog.load", false, [shop_id](pqxx::dbtransaction& tx) {
-            catalog_snapshot out;
-            for (const auto& r : tx.exec_params(
-                     "SELECT id, name FROM product_categories WHERE shop_id = $1 ORDER BY id",
-                     shop_id))
-              out.categories.push_back({r[0].as<int64_t>(), shop_id, r[1].as<std::string>()});
-            for (const auto& r : tx.exec_params(
-                     "SELECT " + product_columns + " FROM products p WHERE p.shop_id = $1 ORDER BY p.id",
-                     shop_id))
-              out.products.push_back(read_product(r));
-            return caf::make_message(std::move(out));
-          }};
+  return {
+      "catalog.load", false, [shop_id](pqxx::dbtransaction& tx) {
+        catalog_snapshot out;
+        for (const auto& r : tx.exec_params(
+                 "SELECT id, name FROM product_categories WHERE shop_id = $1 ORDER BY id", shop_id))
+          out.categories.push_back({r[0].as<int64_t>(), shop_id, r[1].as<std::string>()});
+        for (const auto& r :
+             tx.exec_params("SELECT " + product_columns +
+                                " FROM products p WHERE p.shop_id = $1 ORDER BY p.id",
+                            shop_id))
+          out.products.push_back(read_product(r));
+        for (const auto& r : tx.exec_params(std::string("SELECT ") + offer_columns +
+                                                " FROM offers o WHERE o.shop_id = $1"
+                                                " AND o.deleted_at IS NULL ORDER BY o.id",
+                                            shop_id))
+          out.offers.push_back(read_offer(r));
+        return caf::make_message(std::move(out));
+      }};
 }
 
 db_command insert_category(int64_t shop_id, const std::string& name) {
@@ -168,6 +219,75 @@ db_command shop_of_product(int64_t product_id) {
             if (r.empty()) throw api_exception(errors::not_found("no such product"));
             return caf::make_message(r[0][0].as<int64_t>());
           }};
+}
+
+db_command insert_offer(const offer_record& o) {
+  return {
+      "offers.insert", true, [o](pqxx::dbtransaction& tx) {
+        auto r = tx.exec_params(
+            "INSERT INTO offers (shop_id, title, description, url, image, discount, start_date,"
+            " end_date, is_sponsored) VALUES ($1, $2, $3, $4, $5, $6::numeric, to_timestamp($7),"
+            " to_timestamp($8), $9) RETURNING id",
+            o.shop_id, o.title, o.description, o.url, o.image, o.discount.str(), o.start, o.end,
+            o.is_sponsored);
+        auto saved = o;
+        saved.id = r[0][0].as<int64_t>();
+        write_offer_products(tx, saved);
+        return caf::make_message(load_offer(tx, saved.id));
+      }};
+}
+
+db_command update_offer(const offer_record& o) {
+  return {
+      "offers.update", true, [o](pqxx::dbtransaction& tx) {
+        auto r = tx.exec_params(
+            "UPDATE offers SET title = $3, description = $4, url = $5, image = $6,"
+            " discount = $7::numeric, start_date = to_timestamp($8), end_date = to_timestamp($9),"
+            " is_sponsored = $10 WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL"
+            " RETURNING id",
+            o.id, o.shop_id, o.title, o.description, o.url, o.image, o.discount.str(), o.start,
+            o.end, o.is_sponsored);
+        if (r.empty()) throw api_exception(errors::not_found("no such offer"));
+        write_offer_products(tx, o);
+        return caf::make_message(load_offer(tx, o.id));
+      }};
+}
+
+db_command delete_offer(int64_t shop_id, int64_t offer_id) {
+  return {"offers.delete", true, [=](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "UPDATE offers SET deleted_at = now() WHERE id = $1 AND shop_id = $2"
+                " AND deleted_at IS NULL RETURNING id",
+                offer_id, shop_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such offer"));
+            return caf::make_message(done{});
+          }};
+}
+
+db_command shop_of_offer(int64_t offer_id) {
+  return {"offers.shop_of", false, [offer_id](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params("SELECT shop_id FROM offers WHERE id = $1", offer_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such offer"));
+            return caf::make_message(r[0][0].as<int64_t>());
+          }};
+}
+
+db_command list_active_offers(const offer_query& q) {
+  return {
+      "offers.list_active", false, [q](pqxx::dbtransaction& tx) {
+        std::string where =
+            " FROM offers o JOIN shops s ON s.id = o.shop_id WHERE s.status = 'active'"
+            " AND o.deleted_at IS NULL AND o.start_date <= to_timestamp($1)"
+            " AND o.end_date > to_timestamp($1)";
+        offer_list out;
+        out.count = tx.exec_params("SELECT count(*)" + where, q.now)[0][0].as<int64_t>();
+        for (const auto& r : tx.exec_params(std::string("SELECT ") + offer_columns + where +
+                                                " ORDER BY o.is_sponsored DESC, o.start_date DESC,"
+                                                " o.id OFFSET $2 LIMIT $3",
+                                            q.now, q.offset, q.limit))
+          out.items.push_back(read_offer(r));
+        return caf::make_message(std::move(out));
+      }};
 }
 
 }  // namespace wassally::catalog_sql

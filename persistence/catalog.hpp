@@ -22,4 +22,15 @@ db_command delete_product(int64_t shop_id, int64_t product_id);
 /// The shop of a product → int64_t; unknown: 404.
 db_command shop_of_product(int64_t product_id);
 
+/// → offer_record (with its id).
+db_command insert_offer(const offer_record& o);
+/// Writes every editable field and the product set → offer_record.
+db_command update_offer(const offer_record& o);
+/// Soft-deletes the offer → done.
+db_command delete_offer(int64_t shop_id, int64_t offer_id);
+/// The shop of an offer → int64_t; unknown: 404.
+db_command shop_of_offer(int64_t offer_id);
+/// Offers active at q.now in active shops, sponsored first → offer_list.
+db_command list_active_offers(const offer_query& q);
+
 }  // namespace wassally::catalog_sql

@@ -44,10 +44,40 @@ struct product_record {
   bool is_deleted = false;
   std::string created_at;
   std::string updated_at;
+  // On replies: the active offer, if any (offer_id 0: none), and the price it gives.
+  int64_t offer_id = 0;
+  std::string offer_title;
+  percent offer_discount;
+  money effective_price;
   WASSALLY_FIELDS(product_record, id, shop_id, category_id, name, description, price,
                   has_cost_price, cost_price, cost_visible, stock, is_unlimited, quantity_type,
                   minimum_quantity, increment_rate, image, is_hidden, sales_count, is_deleted,
-                  created_at, updated_at)
+                  created_at, updated_at, offer_id, offer_title, offer_discount, effective_price)
+};
+
+/// An offer: a percentage off some of the shop's products during [start, end).
+struct offer_record {
+  int64_t id = 0;
+  int64_t shop_id = 0;
+  std::string title;
+  std::string description;
+  std::string url;
+  std::string image;
+  percent discount;
+  int64_t start = 0;  // unix seconds
+  int64_t end = 0;
+  bool is_sponsored = false;
+  std::vector<int64_t> product_ids;
+  bool is_deleted = false;
+  bool is_active(int64_t now) const { return !is_deleted && start <= now && now < end; }
+  WASSALLY_FIELDS(offer_record, id, shop_id, title, description, url, image, discount, start, end,
+                  is_sponsored, product_ids, is_deleted)
+};
+
+struct offer_list {
+  int64_t count = 0;
+  std::vector<offer_record> items;
+  WASSALLY_FIELDS(offer_list, count, items)
 };
 
 struct product_page {
@@ -60,7 +90,38 @@ struct product_page {
 struct catalog_snapshot {
   std::vector<product_category> categories;
   std::vector<product_record> products;
-  WASSALLY_FIELDS(catalog_snapshot, categories, products)
+  std::vector<offer_record> offers;
+  WASSALLY_FIELDS(catalog_snapshot, categories, products, offers)
+};
+
+/// Create (offer_id == 0) or change the fields named in `set`.
+struct save_offer {
+  caller who;
+  int64_t offer_id = 0;
+  offer_record values;
+  std::vector<std::string> set;
+  WASSALLY_FIELDS(save_offer, who, offer_id, values, set)
+};
+
+/// The shop's offers active now (all of them, past and future too, for owner/staff with `all`).
+struct list_offers {
+  caller who;
+  bool all = false;
+  WASSALLY_FIELDS(list_offers, who, all)
+};
+
+struct delete_offer {
+  caller who;
+  int64_t offer_id = 0;
+  WASSALLY_FIELDS(delete_offer, who, offer_id)
+};
+
+/// GET /offers across active shops: active at `now`, sponsored first.
+struct offer_query {
+  int64_t now = 0;
+  int64_t offset = 0;
+  int64_t limit = 20;
+  WASSALLY_FIELDS(offer_query, now, offset, limit)
 };
 
 struct list_product_categories {

@@ -32,6 +32,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
+using offer_shop_atom = caf::atom_constant<caf::atom("offer_shop")>;
 
 /// Live entity actors of one kind, for /admin/actors and /metrics.
 struct kind_stats {

@@ -3,8 +3,8 @@
 #include <caf/actor_system_config.hpp>
 
 #include "protocols/accounts.hpp"
-#include "protocols/errors.hpp"
 #include "protocols/catalog.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/money.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
@@ -53,6 +53,12 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<save_product>("wassally::save_product");
   cfg.add_message_type<get_product>("wassally::get_product");
   cfg.add_message_type<delete_product>("wassally::delete_product");
+  cfg.add_message_type<offer_record>("wassally::offer_record");
+  cfg.add_message_type<offer_list>("wassally::offer_list");
+  cfg.add_message_type<save_offer>("wassally::save_offer");
+  cfg.add_message_type<list_offers>("wassally::list_offers");
+  cfg.add_message_type<delete_offer>("wassally::delete_offer");
+  cfg.add_message_type<offer_query>("wassally::offer_query");
 }
 
 }  // namespace wassally

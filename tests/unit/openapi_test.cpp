@@ -17,6 +17,7 @@ BOOST_AUTO_TEST_CASE(every_route_is_documented_and_nothing_else) {
   http::add_account_routes(r);
   http::add_shop_routes(r);
   http::add_catalog_routes(r);
+  http::add_offer_routes(r);
   std::size_t operations = 0;
   for (const auto& route : r.routes()) {
     auto method = route.method;

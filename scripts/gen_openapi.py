@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Writes http/openapi.json, the OpenAPI 3 document the server embeds and serves.
+
+Edit this file when routes change, then run it: `python3 scripts/gen_openapi.py`. The unit
+test openapi/every_route_is_documented_and_nothing_else fails when a registered route is
+missing from the document or the document lists one the server does not have.
+"""
+import json
+import os
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def resp(n): return {"$ref": "#/components/responses/" + n}
+def body(schema): return {"required": True, "content": {"application/json": {"schema": schema}}}
+def ok(desc, schema=None, ctype="application/json"):
+    r = {"description": desc}
+    if schema is not None: r["content"] = {ctype: {"schema": schema}}
+    return r
+common_db = {"503": resp("Unavailable"), "504": resp("Timeout")}
+common_body = {"400": resp("BadRequest"), "413": resp("PayloadTooLarge"), "415": resp("UnsupportedMediaType")}
+username = {"type": "string", "pattern": "^[A-Za-z0-9_.@+-]{3,150}$"}
+phone = {"type": "string", "pattern": "^\\+?[0-9]{7,15}$"}
+doc = {
+ "openapi": "3.0.3",
+ "info": {"title": "Wassally REST API", "version": "1.0.0",
+  "description": "Multi-vendor delivery platform: customers, delivery crews, shop owners and staff. Requests and responses are JSON (UTF-8). Errors always have the shape of the Error schema with a stable `code`. Money is a decimal string with two places; timestamps are ISO-8601 UTC ending in Z; ids are integers. Lists are paginated with `page` and `page_size` (max 100)."},
+ "servers": [{"url": "/"}],
+ "tags": [{"name": "service", "description": "Health, readiness, metrics and this document"},
+          {"name": "accounts", "description": "Registration, login, tokens and the current user"}],
+ "paths": {
+  "/health": {"get": {"operationId": "health", "tags": ["service"], "summary": "Liveness",
+     "responses": {"200": ok("The process is up", {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}})}}},
+  "/ready": {"get": {"operationId": "ready", "tags": ["service"], "summary": "Readiness: the database is reachable and migrated",
+     "responses": {"200": ok("Ready", {"type": "object", "properties": {"status": {"type": "string", "enum": ["ready"]}}}), **common_db}}},
+  "/metrics": {"get": {"operationId": "metrics", "tags": ["service"], "summary": "Prometheus metrics",
+     "description": "Prometheus text format: requests and latency per route template and status, live actors per kind, persistence batch sizes and commit latency, database pool use. Open to loopback clients; others need a staff token.",
+     "security": [{}, {"bearerAuth": []}],
+     "responses": {"200": ok("Metrics", {"type": "string"}, "text/plain"), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}},
+  "/api/openapi.json": {"get": {"operationId": "openapi", "tags": ["service"], "summary": "This document",
+     "responses": {"200": ok("OpenAPI 3 document", {"type": "object"})}}},
+  "/api/docs": {"get": {"operationId": "docs", "tags": ["service"], "summary": "Human-readable API documentation",
+     "responses": {"200": ok("HTML page rendered from /api/openapi.json", {"type": "string"}, "text/html")}}},
+  "/api/v1/auth/register": {"post": {"operationId": "register", "tags": ["accounts"], "summary": "Register a customer account",
+     "requestBody": body(ref("RegisterRequest")),
+     "responses": {"201": ok("The new customer", ref("User")), **common_body, "409": resp("Conflict"), **common_db}}},
+  "/api/v1/auth/login": {"post": {"operationId": "login", "tags": ["accounts"], "summary": "Log in: access and refresh tokens",
+     "description": "Failures are limited per username and per client address (default 5 a minute); past that the answer is 429 with Retry-After, even for the right password.",
+     "requestBody": body(ref("LoginRequest")),
+     "responses": {"200": ok("Tokens and the user", ref("LoginResponse")), **common_body,
+                   "401": {"description": "Wrong username or password (code invalid_credentials)", "content": {"application/json": {"schema": ref("Error")}}},
+                   "429": resp("RateLimited"), **common_db}}},
+  "/api/v1/auth/refresh": {"post": {"operationId": "refresh", "tags": ["accounts"], "summary": "A new access token for a refresh token",
+     "description": "The refresh token is not rotated.",
+     "requestBody": body(ref("RefreshRequest")),
+     "responses": {"200": ok("A fresh access token", ref("AccessResponse")), **common_body, "401": resp("Unauthorized"), **common_db}}},
+  "/api/v1/auth/logout": {"post": {"operationId": "logout", "tags": ["accounts"], "summary": "Revoke a refresh token",
+     "description": "Revokes the caller's refresh token; access tokens stay valid until they expire.",
+     "security": [{"bearerAuth": []}],
+     "requestBody": body(ref("RefreshRequest")),
+     "responses": {"204": {"description": "Revoked"}, **common_body, "401": resp("Unauthorized"), **common_db}}},
+  "/api/v1/me": {"get": {"operationId": "me", "tags": ["accounts"], "summary": "The calling user",
+     "security": [{"bearerAuth": []}],
+     "responses": {"200": ok("The user, with crew or owner members for those roles", ref("User")), "401": resp("Unauthorized"), **common_db}}},
+ },
+ "components": {
+  "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+     "description": "Access token from /api/v1/auth/login (HS256, ~15 minutes). Server-Sent Events endpoints also accept ?access_token=."}},
+  "schemas": {
+   "User": {"type": "object", "required": ["id", "username", "role", "first_name", "last_name", "email", "phone_number", "date_joined"],
+     "properties": {"id": {"type": "integer", "format": "int64"}, "username": username,
+       "role": {"type": "string", "enum": ["customer", "shop_owner", "delivery_crew", "staff"]},
+       "first_name": {"type": "string"}, "last_name": {"type": "string"}, "email": {"type": "string"},
+       "phone_number": phone, "date_joined": {"type": "string", "format": "date-time", "example": "2026-11-24T19:30:00Z"},
+       "coins": {"type": "integer", "description": "delivery_crew only"},
+       "number_of_deliveries": {"type": "integer", "description": "delivery_crew only"},
+       "status": {"type": "string", "enum": ["available", "offline"], "description": "delivery_crew only"},
+       "shop_ids": {"type": "array", "items": {"type": "integer"}, "description": "shop_owner only"}}},
+   "RegisterRequest": {"type": "object", "required": ["username", "password", "phone_number"],
+     "properties": {"username": username, "password": {"type": "string", "minLength": 8, "maxLength": 1024}, "phone_number": phone,
+       "first_name": {"type": "string", "maxLength": 150}, "last_name": {"type": "string", "maxLength": 150},
+       "email": {"type": "string", "format": "email", "maxLength": 254}}},
+   "LoginRequest": {"type": "object", "required": ["username", "password"],
+     "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+   "LoginResponse": {"type": "object", "required": ["access", "refresh", "user"],
+     "properties": {"access": {"type": "string"}, "refresh": {"type": "string"}, "user": ref("User")}},
+   "RefreshRequest": {"type": "object", "required": ["refresh"], "properties": {"refresh": {"type": "string"}}},
+   "AccessResponse": {"type": "object", "required": ["access"], "properties": {"access": {"type": "string"}}},
+   "Error": {"type": "object", "required": ["error"],
+     "description": "Generic codes: malformed_json (400), validation_error (400, with fields), unauthenticated (401), invalid_credentials (401, login only), forbidden (403), not_found (404), method_not_allowed (405), conflict (409), payload_too_large (413), unsupported_media_type (415), rate_limited (429, with Retry-After), unavailable (503), timeout (504). Specific codes such as out_of_stock or cart_shop_limit take precedence and may carry extra members (product_id).",
+     "properties": {"error": {"type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "example": "validation_error"}, "message": {"type": "string"},
+          "fields": {"type": "object", "additionalProperties": {"type": "string"}, "description": "validation errors only; keys are dotted field paths such as location.latitude"}},
+        "additionalProperties": True}}},
+   "Paginated": {"type": "object", "required": ["count", "next", "previous", "results"],
+     "properties": {"count": {"type": "integer"}, "next": {"type": "string", "format": "uri", "nullable": True},
+       "previous": {"type": "string", "format": "uri", "nullable": True}, "results": {"type": "array", "items": {}}}},
+  },
+  "responses": {k: {"description": d, "content": {"application/json": {"schema": ref("Error")}}} for k, d in [
+     ("BadRequest", "malformed_json or validation_error (with fields)"), ("Unauthorized", "Missing, invalid or expired token (unauthenticated)"),
+     ("Forbidden", "Authenticated but not allowed (forbidden)"), ("NotFound", "Unknown id or route (not_found)"),
+     ("Conflict", "The change conflicts with existing data (conflict or a specific code)"),
+     ("PayloadTooLarge", "The body is over 1 MiB (payload_too_large)"), ("UnsupportedMediaType", "A body that is not application/json (unsupported_media_type)"),
+     ("RateLimited", "Too many attempts (rate_limited); see Retry-After"), ("Unavailable", "The database is unreachable (unavailable)"),
+     ("Timeout", "The request took longer than its deadline (timeout)")]},
+ },
+}
+doc["components"]["responses"]["RateLimited"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
+
+# --- Shops ---
+doc["tags"].append({"name": "shops", "description": "Shop categories, registering shops, browsing and editing them"})
+S = doc["components"]["schemas"]
+S["Location"] = {"type": "object", "required": ["latitude", "longitude"],
+  "properties": {"address": {"type": "string", "maxLength": 500}, "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                 "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}
+S["ShopCategory"] = {"type": "object", "required": ["id", "name", "image"],
+  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "image": {"type": "string"}}}
+S["ShopCategoryRequest"] = {"type": "object", "required": ["name"],
+  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "image": {"type": "string"}}}
+S["Shop"] = {"type": "object", "required": ["id", "name", "description", "phone_number", "facebook_url", "image", "category_id", "status", "confirmed_orders", "location", "owner_id"],
+  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone,
+    "facebook_url": {"type": "string"}, "image": {"type": "string"}, "category_id": {"type": "integer"},
+    "status": {"type": "string", "enum": ["active", "suspended"]}, "confirmed_orders": {"type": "integer"},
+    "location": ref("Location"), "owner_id": {"type": "integer"},
+    "distance_km": {"type": "number", "description": "only in listings filtered with near"}}}
+S["ShopOwnerAccount"] = {"type": "object", "required": ["username", "password", "phone_number"],
+  "properties": {"username": username, "password": {"type": "string", "minLength": 8}, "phone_number": phone,
+                 "first_name": {"type": "string"}, "last_name": {"type": "string"}, "email": {"type": "string"}}}
+S["CreateShopRequest"] = {"type": "object", "required": ["name", "phone_number", "category_id", "location"],
+  "description": "Give `owner` (a new shop_owner account, created in the same transaction) or `owner_id` of an existing shop owner, not both. Validation errors of the owner are named owner.username etc.",
+  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "phone_number": phone,
+    "facebook_url": {"type": "string"}, "image": {"type": "string"}, "category_id": {"type": "integer"},
+    "location": ref("Location"), "owner": ref("ShopOwnerAccount"), "owner_id": {"type": "integer"}}}
+S["PatchShopRequest"] = {"type": "object", "description": "Any of the editable fields; `status` is staff-only (an owner gets 403). Location members may be sent alone.",
+  "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone, "facebook_url": {"type": "string"},
+    "image": {"type": "string"}, "category_id": {"type": "integer"}, "status": {"type": "string", "enum": ["active", "suspended"]},
+    "location": {"type": "object", "properties": {"address": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"}}}}}
+def paged(item):
+    return {"allOf": [ref("Paginated"), {"type": "object", "properties": {"results": {"type": "array", "items": ref(item)}}}]}
+page_params = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+               {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}, "description": "capped at 100"}]
+id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+staff = [{"bearerAuth": []}]
+P = doc["paths"]
+P["/api/v1/shop-categories"] = {
+  "get": {"operationId": "listShopCategories", "tags": ["shops"], "summary": "Shop categories", "parameters": page_params,
+          "responses": {"200": ok("A page of categories", paged("ShopCategory")), "400": resp("BadRequest"), **common_db}},
+  "post": {"operationId": "createShopCategory", "tags": ["shops"], "summary": "Create a shop category (staff)", "security": staff,
+           "requestBody": body(ref("ShopCategoryRequest")),
+           "responses": {"201": ok("The category", ref("ShopCategory")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "409": resp("Conflict"), **common_db}}}
+P["/api/v1/shops"] = {
+  "get": {"operationId": "listShops", "tags": ["shops"], "summary": "Browse active shops",
+          "parameters": page_params + [
+            {"name": "category_id", "in": "query", "schema": {"type": "integer"}},
+            {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "case-insensitive substring of the name"},
+            {"name": "near", "in": "query", "schema": {"type": "string", "example": "30.0444,31.2357"}, "description": "lat,lng: only shops within radius_km, nearest first, each with distance_km"},
+            {"name": "radius_km", "in": "query", "schema": {"type": "number", "default": 10}},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["all"]}, "description": "staff only: include suspended shops"}],
+          "responses": {"200": ok("A page of shops", paged("Shop")), "400": resp("BadRequest"), **common_db}},
+  "post": {"operationId": "createShop", "tags": ["shops"], "summary": "Register a shop with its owner (staff)", "security": staff,
+           "requestBody": body(ref("CreateShopRequest")),
+           "responses": {"201": ok("The shop", ref("Shop")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "409": resp("Conflict"), **common_db}}}
+P["/api/v1/shops/{id}"] = {
+  "parameters": id_param,
+  "get": {"operationId": "getShop", "tags": ["shops"], "summary": "A shop (a suspended shop: owner and staff only, else 404)",
+          "security": [{}, {"bearerAuth": []}],
+          "responses": {"200": ok("The shop", ref("Shop")), "404": resp("NotFound"), **common_db}},
+  "patch": {"operationId": "patchShop", "tags": ["shops"], "summary": "Edit a shop (its owner or staff; status: staff only)", "security": staff,
+            "requestBody": body(ref("PatchShopRequest")),
+            "responses": {"200": ok("The updated shop", ref("Shop")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+
+# --- Catalog ---
+doc["tags"].append({"name": "catalog", "description": "Product categories and products of a shop (its owner or staff manage them)"})
+dec = {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$", "example": "12.50"}
+qty = {"type": "number", "minimum": 0, "description": "up to three decimals"}
+S["ProductCategory"] = {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+S["ProductCategoryRequest"] = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}}}
+S["Offer"] = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "discount": dec}}
+S["Product"] = {"type": "object",
+  "required": ["id", "shop_id", "category_id", "name", "description", "price", "effective_price", "stock", "is_unlimited", "quantity_type", "minimum_quantity", "increment_rate", "image", "is_hidden", "sales_count", "offer", "created_at", "updated_at"],
+  "properties": {"id": {"type": "integer"}, "shop_id": {"type": "integer"}, "category_id": {"type": "integer", "nullable": True},
+    "name": {"type": "string"}, "description": {"type": "string"}, "price": dec,
+    "effective_price": dict(dec, description="price reduced by the active offer, rounded half-up to cents"),
+    "cost_price": dict(dec, nullable=True, description="owner and staff only"),
+    "stock": qty, "is_unlimited": {"type": "boolean"},
+    "quantity_type": {"type": "string", "enum": ["unit", "kg", "gram", "liter", "box"]},
+    "minimum_quantity": qty, "increment_rate": qty, "image": {"type": "string"}, "is_hidden": {"type": "boolean"},
+    "sales_count": qty, "offer": {"allOf": [ref("Offer")], "nullable": True},
+    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+    "is_deleted": {"type": "boolean", "description": "present (true) on a deleted product, which only its owner and staff can read"}}}
+S["ProductRequest"] = {"type": "object", "description": "POST needs name and price; PATCH takes any subset. Money is a decimal string; quantities are numbers with up to three decimals.",
+  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "price": dec,
+    "cost_price": dict(dec, nullable=True), "stock": qty, "is_unlimited": {"type": "boolean"},
+    "quantity_type": {"type": "string", "enum": ["unit", "kg", "gram", "liter", "box"], "default": "unit"},
+    "minimum_quantity": dict(qty, exclusiveMinimum=True, default=1), "increment_rate": dict(qty, exclusiveMinimum=True, default=1),
+    "image": {"type": "string"}, "is_hidden": {"type": "boolean"}, "category_id": {"type": "integer", "nullable": True}}}
+cid_param = [{"name": "cid", "in": "path", "required": True, "schema": {"type": "integer"}}]
+managers = [{"bearerAuth": []}]
+mut = {**common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}
+P["/api/v1/shops/{id}/categories"] = {"parameters": id_param,
+  "get": {"operationId": "listProductCategories", "tags": ["catalog"], "summary": "Product categories of a shop", "parameters": page_params,
+          "responses": {"200": ok("A page of categories", paged("ProductCategory")), "404": resp("NotFound"), **common_db}},
+  "post": {"operationId": "createProductCategory", "tags": ["catalog"], "summary": "Create a product category (name unique in the shop)", "security": managers,
+           "requestBody": body(ref("ProductCategoryRequest")),
+           "responses": {"201": ok("The category", ref("ProductCategory")), **mut, "409": resp("Conflict")}}}
+P["/api/v1/shops/{id}/categories/{cid}"] = {"parameters": id_param + cid_param,
+  "patch": {"operationId": "renameProductCategory", "tags": ["catalog"], "summary": "Rename a product category", "security": managers,
+            "requestBody": body(ref("ProductCategoryRequest")),
+            "responses": {"200": ok("The category", ref("ProductCategory")), **mut, "409": resp("Conflict")}},
+  "delete": {"operationId": "deleteProductCategory", "tags": ["catalog"], "summary": "Delete a product category; its products become uncategorised", "security": managers,
+             "responses": {"204": {"description": "Deleted"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+P["/api/v1/shops/{id}/products"] = {"parameters": id_param,
+  "get": {"operationId": "listProducts", "tags": ["catalog"], "summary": "Products of a shop (hidden ones only for its owner and staff)",
+          "security": [{}, {"bearerAuth": []}],
+          "parameters": page_params + [{"name": "category_id", "in": "query", "schema": {"type": "integer"}},
+                                       {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "case-insensitive substring of the name"},
+                                       {"name": "offer", "in": "query", "schema": {"type": "boolean"}, "description": "true: only products in an active offer"}],
+          "responses": {"200": ok("A page of products", paged("Product")), "400": resp("BadRequest"), "404": resp("NotFound"), **common_db}},
+  "post": {"operationId": "createProduct", "tags": ["catalog"], "summary": "Create a product", "security": managers,
+           "requestBody": body(ref("ProductRequest")),
+           "responses": {"201": ok("The product", ref("Product")), **mut}}}
+P["/api/v1/products/{id}"] = {"parameters": id_param,
+  "get": {"operationId": "getProduct", "tags": ["catalog"], "summary": "A product (hidden or deleted: owner and staff only, else 404)",
+          "security": [{}, {"bearerAuth": []}],
+          "responses": {"200": ok("The product", ref("Product")), "404": resp("NotFound"), **common_db}},
+  "patch": {"operationId": "patchProduct", "tags": ["catalog"], "summary": "Change a product", "security": managers,
+            "requestBody": body(ref("ProductRequest")),
+            "responses": {"200": ok("The product", ref("Product")), **mut}},
+  "delete": {"operationId": "deleteProduct", "tags": ["catalog"], "summary": "Delete a product; past orders keep their items and prices", "security": managers,
+             "responses": {"204": {"description": "Deleted"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+
+# --- Offers ---
+doc["tags"].append({"name": "offers", "description": "Percentage offers on a shop's products"})
+ts = {"type": "string", "format": "date-time", "example": "2026-11-24T19:30:00Z"}
+S["Offer"] = {"type": "object", "required": ["id", "shop_id", "title", "description", "url", "image", "discount", "start_date", "end_date", "is_sponsored", "is_active", "product_ids"],
+  "properties": {"id": {"type": "integer"}, "shop_id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
+    "url": {"type": "string"}, "image": {"type": "string"}, "discount": dict(dec, description="percent, 0 < d <= 100"),
+    "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
+    "is_active": {"type": "boolean", "description": "start_date <= now < end_date"},
+    "product_ids": {"type": "array", "items": {"type": "integer"}}}}
+S["ProductOffer"] = {"type": "object", "required": ["id", "title", "discount"], "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "discount": dec}}
+S["Product"]["properties"]["offer"] = {"allOf": [ref("ProductOffer")], "nullable": True, "description": "the offer active now, if any"}
+S["OfferRequest"] = {"type": "object", "description": "POST needs title, discount, start_date, end_date and product_ids; PATCH any subset. A product may be in at most one offer whose period overlaps (409 offer_overlap with product_id); products of another shop are 400 on product_ids; is_sponsored is staff-only (403).",
+  "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "url": {"type": "string"},
+    "image": {"type": "string"}, "discount": dec, "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
+    "product_ids": {"type": "array", "items": {"type": "integer"}}}}
+P["/api/v1/shops/{id}/offers"] = {"parameters": id_param,
+  "get": {"operationId": "listShopOffers", "tags": ["offers"], "summary": "Offers of a shop active now",
+          "security": [{}, {"bearerAuth": []}],
+          "parameters": page_params + [{"name": "all", "in": "query", "schema": {"type": "boolean"}, "description": "owner and staff: past and future offers too"}],
+          "responses": {"200": ok("A page of offers", paged("Offer")), "404": resp("NotFound"), **common_db}},
+  "post": {"operationId": "createOffer", "tags": ["offers"], "summary": "Create an offer", "security": managers,
+           "requestBody": body(ref("OfferRequest")),
+           "responses": {"201": ok("The offer", ref("Offer")), **mut, "409": resp("Conflict")}}}
+P["/api/v1/offers"] = {
+  "get": {"operationId": "listOffers", "tags": ["offers"], "summary": "Active offers across active shops, sponsored first", "parameters": page_params,
+          "responses": {"200": ok("A page of offers", paged("Offer")), "400": resp("BadRequest"), **common_db}}}
+P["/api/v1/offers/{id}"] = {"parameters": id_param,
+  "patch": {"operationId": "patchOffer", "tags": ["offers"], "summary": "Change an offer (is_sponsored: staff only)", "security": managers,
+            "requestBody": body(ref("OfferRequest")),
+            "responses": {"200": ok("The offer", ref("Offer")), **mut, "409": resp("Conflict")}},
+  "delete": {"operationId": "deleteOffer", "tags": ["offers"], "summary": "Delete an offer", "security": managers,
+             "responses": {"204": {"description": "Deleted"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
+with open(out, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
