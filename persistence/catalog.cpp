@@ -113,7 +113,8 @@ api_error taken_category_name() {
 
 db_command load(int64_t shop_id) {
   return {
-      "catalog.load", false, [shop_id](pqxx::dbtransaction& tx) {
+      "catalog.load", false,
+      [shop_id](pqxx::dbtransaction& tx) {
         catalog_snapshot out;
         for (const auto& r : tx.exec_params(
                  "SELECT id, name FROM product_categories WHERE shop_id = $1 ORDER BY id", shop_id))
@@ -129,11 +130,13 @@ db_command load(int64_t shop_id) {
                                             shop_id))
           out.offers.push_back(read_offer(r));
         return caf::make_message(std::move(out));
-      }};
+      },
+      caf::make_message(shop_id)};
 }
 
 db_command insert_category(int64_t shop_id, const std::string& name) {
-  return {"product_categories.insert", true, [=](pqxx::dbtransaction& tx) {
+  return {"product_categories.insert", true,
+          [=](pqxx::dbtransaction& tx) {
             try {
               auto r = tx.exec_params(
                   "INSERT INTO product_categories (shop_id, name) VALUES ($1, $2) RETURNING id",
@@ -142,11 +145,13 @@ db_command insert_category(int64_t shop_id, const std::string& name) {
             } catch (const pqxx::unique_violation&) {
               throw api_exception(taken_category_name());
             }
-          }};
+          },
+          caf::make_message(shop_id, name)};
 }
 
 db_command rename_category(int64_t shop_id, int64_t id, const std::string& name) {
-  return {"product_categories.rename", true, [=](pqxx::dbtransaction& tx) {
+  return {"product_categories.rename", true,
+          [=](pqxx::dbtransaction& tx) {
             try {
               auto r = tx.exec_params(
                   "UPDATE product_categories SET name = $3 WHERE id = $1 AND shop_id = $2"
@@ -157,21 +162,25 @@ db_command rename_category(int64_t shop_id, int64_t id, const std::string& name)
             } catch (const pqxx::unique_violation&) {
               throw api_exception(taken_category_name());
             }
-          }};
+          },
+          caf::make_message(shop_id, id, name)};
 }
 
 db_command delete_category(int64_t shop_id, int64_t id) {
-  return {"product_categories.delete", true, [=](pqxx::dbtransaction& tx) {
+  return {"product_categories.delete", true,
+          [=](pqxx::dbtransaction& tx) {
             auto r = tx.exec_params(
                 "DELETE FROM product_categories WHERE id = $1 AND shop_id = $2 RETURNING id", id,
                 shop_id);
             if (r.empty()) throw api_exception(errors::not_found("no such category"));
             return caf::make_message(done{});
-          }};
+          },
+          caf::make_message(shop_id, id)};
 }
 
 db_command insert_product(const product_record& p) {
-  return {"products.insert", true, [p](pqxx::dbtransaction& tx) {
+  return {"products.insert", true,
+          [p](pqxx::dbtransaction& tx) {
             auto r = tx.exec_params(
                 "INSERT INTO products (shop_id, category_id, name, description, price, cost_price,"
                 " stock, is_unlimited, quantity_type, minimum_quantity, increment_rate, image,"
@@ -181,11 +190,13 @@ db_command insert_product(const product_record& p) {
                 p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
                 p.increment_rate.str(), p.image, p.is_hidden);
             return caf::make_message(load_product(tx, r[0][0].as<int64_t>()));
-          }};
+          },
+          caf::make_message(p)};
 }
 
 db_command update_product(const product_record& p) {
-  return {"products.update", true, [p](pqxx::dbtransaction& tx) {
+  return {"products.update", true,
+          [p](pqxx::dbtransaction& tx) {
             auto r = tx.exec_params(
                 "UPDATE products SET category_id = $3, name = $4, description = $5,"
                 " price = $6::numeric, cost_price = $7::numeric, stock = $8::numeric,"
@@ -197,11 +208,13 @@ db_command update_product(const product_record& p) {
                 p.increment_rate.str(), p.image, p.is_hidden);
             if (r.empty()) throw api_exception(errors::not_found("no such product"));
             return caf::make_message(load_product(tx, p.id));
-          }};
+          },
+          caf::make_message(p)};
 }
 
 db_command delete_product(int64_t shop_id, int64_t product_id) {
-  return {"products.delete", true, [=](pqxx::dbtransaction& tx) {
+  return {"products.delete", true,
+          [=](pqxx::dbtransaction& tx) {
             auto r = tx.exec_params(
                 "UPDATE products SET deleted_at = now(), updated_at = now()"
                 " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
@@ -210,7 +223,8 @@ db_command delete_product(int64_t shop_id, int64_t product_id) {
             // A deleted product leaves every offer.
             tx.exec_params("DELETE FROM offer_products WHERE product_id = $1", product_id);
             return caf::make_message(done{});
-          }};
+          },
+          caf::make_message(shop_id, product_id)};
 }
 
 db_command shop_of_product(int64_t product_id) {
@@ -223,7 +237,8 @@ db_command shop_of_product(int64_t product_id) {
 
 db_command insert_offer(const offer_record& o) {
   return {
-      "offers.insert", true, [o](pqxx::dbtransaction& tx) {
+      "offers.insert", true,
+      [o](pqxx::dbtransaction& tx) {
         auto r = tx.exec_params(
             "INSERT INTO offers (shop_id, title, description, url, image, discount, start_date,"
             " end_date, is_sponsored) VALUES ($1, $2, $3, $4, $5, $6::numeric, to_timestamp($7),"
@@ -234,12 +249,14 @@ db_command insert_offer(const offer_record& o) {
         saved.id = r[0][0].as<int64_t>();
         write_offer_products(tx, saved);
         return caf::make_message(load_offer(tx, saved.id));
-      }};
+      },
+      caf::make_message(o)};
 }
 
 db_command update_offer(const offer_record& o) {
   return {
-      "offers.update", true, [o](pqxx::dbtransaction& tx) {
+      "offers.update", true,
+      [o](pqxx::dbtransaction& tx) {
         auto r = tx.exec_params(
             "UPDATE offers SET title = $3, description = $4, url = $5, image = $6,"
             " discount = $7::numeric, start_date = to_timestamp($8), end_date = to_timestamp($9),"
@@ -250,18 +267,21 @@ db_command update_offer(const offer_record& o) {
         if (r.empty()) throw api_exception(errors::not_found("no such offer"));
         write_offer_products(tx, o);
         return caf::make_message(load_offer(tx, o.id));
-      }};
+      },
+      caf::make_message(o)};
 }
 
 db_command delete_offer(int64_t shop_id, int64_t offer_id) {
-  return {"offers.delete", true, [=](pqxx::dbtransaction& tx) {
+  return {"offers.delete", true,
+          [=](pqxx::dbtransaction& tx) {
             auto r = tx.exec_params(
                 "UPDATE offers SET deleted_at = now() WHERE id = $1 AND shop_id = $2"
                 " AND deleted_at IS NULL RETURNING id",
                 offer_id, shop_id);
             if (r.empty()) throw api_exception(errors::not_found("no such offer"));
             return caf::make_message(done{});
-          }};
+          },
+          caf::make_message(shop_id, offer_id)};
 }
 
 db_command shop_of_offer(int64_t offer_id) {

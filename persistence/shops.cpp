@@ -55,17 +55,17 @@ std::string distance_sql(const std::string& lat, const std::string& lng) {
 }  // namespace
 
 db_command list_categories(int64_t offset, int64_t limit) {
-  return {"shop_categories.list", false, [=](pqxx::dbtransaction& tx) {
-            shop_category_list out;
-            out.count = tx.exec("SELECT count(*) FROM shop_categories")[0][0].as<int64_t>();
-            for (const auto& r : tx.exec_params(
-                     "SELECT id, name, image FROM shop_categories ORDER BY name, id"
-                     " OFFSET $1 LIMIT $2",
-                     offset, limit))
-              out.items.push_back(
-                  {r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>()});
-            return caf::make_message(std::move(out));
-          }};
+  return {
+      "shop_categories.list", false, [=](pqxx::dbtransaction& tx) {
+        shop_category_list out;
+        out.count = tx.exec("SELECT count(*) FROM shop_categories")[0][0].as<int64_t>();
+        for (const auto& r :
+             tx.exec_params("SELECT id, name, image FROM shop_categories ORDER BY name, id"
+                            " OFFSET $1 LIMIT $2",
+                            offset, limit))
+          out.items.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>()});
+        return caf::make_message(std::move(out));
+      }};
 }
 
 db_command insert_category(const std::string& name, const std::string& image) {
@@ -88,8 +88,8 @@ db_command create(const create_shop& c, const std::string& owner_password_hash) 
             require_category(tx, c.shop.category_id);
             int64_t owner_id = c.owner_id;
             if (owner_id != 0) {
-              auto rows = tx.exec_params("SELECT role FROM users WHERE id = $1 AND is_active",
-                                         owner_id);
+              auto rows =
+                  tx.exec_params("SELECT role FROM users WHERE id = $1 AND is_active", owner_id);
               if (rows.empty() || rows[0][0].as<std::string>() != roles::shop_owner)
                 throw api_exception(
                     errors::validation("owner_id", "not the id of an active shop owner"));
@@ -121,25 +121,28 @@ db_command create(const create_shop& c, const std::string& owner_password_hash) 
 
 db_command find(int64_t id) {
   return {"shops.find", false,
-          [id](pqxx::dbtransaction& tx) { return caf::make_message(load(tx, id)); }};
+          [id](pqxx::dbtransaction& tx) { return caf::make_message(load(tx, id)); },
+          caf::make_message(id)};
 }
 
 db_command update(const shop_record& s) {
-  return {"shops.update", true, [s](pqxx::dbtransaction& tx) {
+  return {"shops.update", true,
+          [s](pqxx::dbtransaction& tx) {
             require_category(tx, s.category_id);
             auto rows = tx.exec_params(
                 "UPDATE shops SET name = $2, description = $3, phone_number = $4,"
                 " facebook_url = $5, image = $6, category_id = $7, status = $8, updated_at = now()"
                 " WHERE id = $1 RETURNING location_id",
-                s.id, s.name, s.description, s.phone_number, s.facebook_url, s.image,
-                s.category_id, s.status);
+                s.id, s.name, s.description, s.phone_number, s.facebook_url, s.image, s.category_id,
+                s.status);
             if (rows.empty()) throw api_exception(errors::not_found("no such shop"));
             tx.exec_params(
                 "UPDATE locations SET address = $2, latitude = $3, longitude = $4 WHERE id = $1",
                 rows[0][0].as<int64_t>(), s.location.address, s.location.latitude,
                 s.location.longitude);
             return caf::make_message(load(tx, s.id));
-          }};
+          },
+          caf::make_message(s)};
 }
 
 db_command list(const shop_query& q) {
@@ -159,9 +162,9 @@ db_command list(const shop_query& q) {
             std::string from = " FROM shops s JOIN locations l ON l.id = s.location_id";
             shop_page page;
             page.count = tx.exec("SELECT count(*)" + from + where)[0][0].as<int64_t>();
-            for (const auto& r : tx.exec(std::string("SELECT ") + shop_columns + ", " + distance +
-                                         from + where + order + " OFFSET " +
-                                         tx.quote(q.offset) + " LIMIT " + tx.quote(q.limit))) {
+            for (const auto& r :
+                 tx.exec(std::string("SELECT ") + shop_columns + ", " + distance + from + where +
+                         order + " OFFSET " + tx.quote(q.offset) + " LIMIT " + tx.quote(q.limit))) {
               auto s = read_shop(r);
               s.distance_km = r[13].as<double>();
               page.results.push_back(std::move(s));

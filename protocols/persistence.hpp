@@ -15,12 +15,19 @@
 namespace wassally {
 
 struct db_command {
+  db_command() = default;
+  db_command(std::string name, bool write, std::function<caf::message(pqxx::dbtransaction&)> run,
+             caf::message args = {})
+      : name(std::move(name)), write(write), run(std::move(run)), args(std::move(args)) {}
+
   /// For metrics and logs, e.g. "users.insert".
   std::string name;
   /// Writes join group-commit batches; reads run in read-only batches.
   bool write = true;
   /// Runs the command's SQL; returns the reply message or throws api_exception / pqxx errors.
   std::function<caf::message(pqxx::dbtransaction&)> run;
+  /// The command's inputs, for logs and for test doubles of the persistence actor.
+  caf::message args;
 };
 
 /// What a persistence worker gets: the commands of one transaction.
