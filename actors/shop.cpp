@@ -10,6 +10,7 @@
 #include "persistence/shops.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
+#include "protocols/orders.hpp"
 #include "protocols/shops.hpp"
 
 namespace wassally {
@@ -21,6 +22,10 @@ struct shop_state {
   std::map<int64_t, product_category> categories;
   std::map<int64_t, product_record> products;  // deleted ones too, for owners and staff
   std::map<int64_t, offer_record> offers;      // not deleted
+  // Stock held for placements in progress: by placement, and the sum per product.
+  std::map<int64_t, std::vector<order_line_request>> reservations;
+  std::map<int64_t, int64_t> reserved_milli;
+  std::chrono::milliseconds reservation_timeout{30000};
   static inline const char* name = "shop";
 };
 
@@ -171,6 +176,93 @@ product_record apply(const shop_state& st, const product_record& current, const 
   return next;
 }
 
+// -- stock held for placements ------------------------------------------------------------
+
+int64_t available_milli(const shop_state& st, const product_record& p) {
+  auto it = st.reserved_milli.find(p.id);
+  return p.stock.milli - (it == st.reserved_milli.end() ? 0 : it->second);
+}
+
+product_quote quote(const shop_state& st, const product_record& p) {
+  product_quote q;
+  q.product_id = p.id;
+  q.shop_id = st.shop.id;
+  q.found = !p.is_deleted && !p.is_hidden;
+  q.name = p.name;
+  q.unit_price = p.price;
+  if (auto* o = active_offer(st, p.id, service_clock::now()))
+    q.unit_price = apply_discount(p.price, o->discount);
+  q.unit_cost = p.has_cost_price ? p.cost_price : money{};
+  q.minimum_quantity = p.minimum_quantity;
+  q.increment_rate = p.increment_rate;
+  q.available = {std::max<int64_t>(0, available_milli(st, p))};
+  q.is_unlimited = p.is_unlimited;
+  return q;
+}
+
+api_error about_product(api_error e, int64_t product_id) {
+  e.extra["product_id"] = product_id;
+  return e;
+}
+
+/// Checks every line against the catalog and the stock not yet held; on success holds it.
+product_quotes reserve(shop_state& st, const reserve_stock& req) {
+  if (st.shop.status != "active")
+    throw api_exception(about_product(
+        errors::conflict("shop_unavailable", "the shop " + st.shop.name + " is not taking orders"),
+        req.lines.empty() ? 0 : req.lines.front().product_id));
+  product_quotes out;
+  out.shop_active = true;
+  for (auto& line : req.lines) {
+    auto it = st.products.find(line.product_id);
+    if (it == st.products.end() || it->second.is_deleted || it->second.is_hidden)
+      throw api_exception(about_product(errors::not_found("no such product"), line.product_id));
+    auto& p = it->second;
+    if (!quantity_allowed(line.amount, p.minimum_quantity, p.increment_rate))
+      throw api_exception(
+          about_product(api_error{400,
+                                  "invalid_quantity",
+                                  p.name + " is sold from " + p.minimum_quantity.str() +
+                                      " in steps of " + p.increment_rate.str(),
+                                  {{"quantity", "not allowed for this product"}},
+                                  {}},
+                        p.id));
+    if (!p.is_unlimited && available_milli(st, p) < line.amount.milli)
+      throw api_exception(
+          about_product(errors::conflict("out_of_stock", "not enough stock of " + p.name), p.id));
+    out.items.push_back(quote(st, p));
+  }
+  for (auto& line : req.lines) st.reserved_milli[line.product_id] += line.amount.milli;
+  st.reservations[req.placement] = req.lines;
+  return out;
+}
+
+void release(shop_state& st, int64_t placement) {
+  auto it = st.reservations.find(placement);
+  if (it == st.reservations.end()) return;
+  for (auto& line : it->second) {
+    auto r = st.reserved_milli.find(line.product_id);
+    if (r == st.reserved_milli.end()) continue;
+    r->second -= line.amount.milli;
+    if (r->second <= 0) st.reserved_milli.erase(r);
+  }
+  st.reservations.erase(it);
+}
+
+/// Stock moved in the database by `sign` × each line (−1: sold, +1: returned) — unless the
+/// row this actor loaded already contained that move (its version is not newer).
+void apply_stock(shop_state& st, const std::vector<order_line_request>& lines, int sign) {
+  for (auto& line : lines) {
+    auto it = st.products.find(line.product_id);
+    if (it == st.products.end()) continue;
+    auto& p = it->second;
+    if (line.version != 0 && line.version <= p.stock_version) continue;
+    if (!p.is_unlimited)
+      p.stock.milli = std::max<int64_t>(0, p.stock.milli + sign * line.amount.milli);
+    p.sales_count.milli = std::max<int64_t>(0, p.sales_count.milli - sign * line.amount.milli);
+  }
+}
+
 /// Handlers never throw into CAF (that would end the actor): `guard` answers an
 /// api_exception thrown by `body` as the request's error.
 template <class T, class F>
@@ -307,12 +399,22 @@ caf::behavior running(self_ptr self) {
           }
           auto next = apply(st, base, req);
           auto cmd = req.product_id == 0 ? catalog_sql::insert_product(next)
-                                         : catalog_sql::update_product(next);
+                                         : catalog_sql::update_product(next, base.stock);
           auto who = req.who;
-          mutate<product_record>(self, rp, std::move(cmd), [self, who](product_record& p) {
-            self->state.products[p.id] = p;
-            return view(self->state, p, who);
-          });
+          bool creating = req.product_id == 0;
+          mutate<product_record>(self, rp, std::move(cmd),
+                                 [self, who, creating, next, base](product_record& p) {
+                                   // The cache stays the shop's view of stock and sales: the
+                                   // database row may already include orders whose commit
+                                   // notice is still on its way here.
+                                   if (!creating) {
+                                     p.stock = next.stock;
+                                     p.sales_count = base.sales_count;
+                                     p.stock_version = base.stock_version;
+                                   }
+                                   self->state.products[p.id] = p;
+                                   return view(self->state, p, who);
+                                 });
         });
       },
       [=](const delete_product& req) {
@@ -377,6 +479,38 @@ caf::behavior running(self_ptr self) {
           });
         });
       },
+      [=](const quote_products& req) {
+        auto& st = self->state;
+        product_quotes out;
+        out.shop_active = st.shop.status == "active";
+        for (auto id : req.product_ids) {
+          auto it = st.products.find(id);
+          if (it != st.products.end()) {
+            out.items.push_back(quote(st, it->second));
+          } else {
+            product_quote missing;
+            missing.product_id = id;
+            missing.shop_id = st.shop.id;
+            out.items.push_back(missing);
+          }
+        }
+        return out;
+      },
+      [=](const reserve_stock& req) {
+        return guard<product_quotes>([&] {
+          auto out = reserve(self->state, req);
+          // A placement that neither commits nor releases (its coordinator died) lets go.
+          self->delayed_send(self, self->state.reservation_timeout,
+                             release_reservation{req.placement});
+          return out;
+        });
+      },
+      [=](const commit_reservation& req) {
+        release(self->state, req.placement);
+        apply_stock(self->state, req.lines, -1);
+      },
+      [=](const release_reservation& req) { release(self->state, req.placement); },
+      [=](const stock_returned& req) { apply_stock(self->state, req.lines, +1); },
       entity_idle_handler(self, self->state.lc),
   };
 }
@@ -384,7 +518,8 @@ caf::behavior running(self_ptr self) {
 }  // namespace
 
 entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds idle,
-                            std::chrono::milliseconds db_timeout) {
+                            std::chrono::milliseconds db_timeout,
+                            std::chrono::milliseconds reservation_timeout) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& lc = self->state.lc;
@@ -393,6 +528,7 @@ entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds id
       lc.persistence = persistence;
       lc.idle = idle;
       lc.db_timeout = db_timeout;
+      self->state.reservation_timeout = reservation_timeout;
       // Until the shop is loaded, requests wait in the mailbox.
       self->set_default_handler(caf::skip);
       entity_persist<shop_record>(

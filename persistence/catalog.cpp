@@ -15,7 +15,7 @@ const std::string product_columns =
     "coalesce(p.cost_price::text, ''), p.stock::text, p.is_unlimited, p.quantity_type, "
     "p.minimum_quantity::text, p.increment_rate::text, p.image, p.is_hidden, "
     "p.sales_count::text, p.deleted_at IS NOT NULL, " +
-    db::iso_utc("p.created_at") + ", " + db::iso_utc("p.updated_at");
+    db::iso_utc("p.created_at") + ", " + db::iso_utc("p.updated_at") + ", p.stock_version";
 
 quantity read_quantity(const pqxx::field& f) {
   return quantity::parse(f.as<std::string>()).value();
@@ -43,6 +43,7 @@ product_record read_product(const pqxx::row& r) {
   p.is_deleted = r[15].as<bool>();
   p.created_at = r[16].as<std::string>();
   p.updated_at = r[17].as<std::string>();
+  p.stock_version = r[18].as<int64_t>();
   return p;
 }
 
@@ -194,18 +195,22 @@ db_command insert_product(const product_record& p) {
           caf::make_message(p)};
 }
 
-db_command update_product(const product_record& p) {
+db_command update_product(const product_record& p, quantity stock_before) {
   return {"products.update", true,
-          [p](pqxx::dbtransaction& tx) {
+          [p, stock_before](pqxx::dbtransaction& tx) {
+            // Stock moves by the difference the owner made: orders committed meanwhile (whose
+            // shop actor has not heard of them yet) keep their effect.
             auto r = tx.exec_params(
                 "UPDATE products SET category_id = $3, name = $4, description = $5,"
-                " price = $6::numeric, cost_price = $7::numeric, stock = $8::numeric,"
+                " price = $6::numeric, cost_price = $7::numeric,"
+                " stock = greatest(stock + ($8::numeric - $15::numeric), 0),"
+                " stock_version = stock_version + 1,"
                 " is_unlimited = $9, quantity_type = $10, minimum_quantity = $11::numeric,"
                 " increment_rate = $12::numeric, image = $13, is_hidden = $14, updated_at = now()"
                 " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
                 p.id, p.shop_id, category_of(p), p.name, p.description, p.price.str(), cost_of(p),
                 p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
-                p.increment_rate.str(), p.image, p.is_hidden);
+                p.increment_rate.str(), p.image, p.is_hidden, stock_before.str());
             if (r.empty()) throw api_exception(errors::not_found("no such product"));
             return caf::make_message(load_product(tx, p.id));
           },

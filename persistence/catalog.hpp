@@ -15,8 +15,9 @@ db_command rename_category(int64_t shop_id, int64_t id, const std::string& name)
 db_command delete_category(int64_t shop_id, int64_t id);
 /// → product_record (with id and timestamps).
 db_command insert_product(const product_record& p);
-/// Writes every editable field → product_record.
-db_command update_product(const product_record& p);
+/// Writes every editable field → product_record; stock changes by `p.stock - stock_before`
+/// (never below 0), so stock taken by orders meanwhile is not given back.
+db_command update_product(const product_record& p, quantity stock_before);
 /// Marks it deleted; order lines keep their snapshots → done.
 db_command delete_product(int64_t shop_id, int64_t product_id);
 /// The shop of a product → int64_t; unknown: 404.

@@ -42,6 +42,7 @@ struct product_record {
   bool is_hidden = false;
   quantity sales_count;
   bool is_deleted = false;
+  int64_t stock_version = 0;  // as loaded by the shop actor (see migration 0002)
   std::string created_at;
   std::string updated_at;
   // On replies: the active offer, if any (offer_id 0: none), and the price it gives.
@@ -52,7 +53,8 @@ struct product_record {
   WASSALLY_FIELDS(product_record, id, shop_id, category_id, name, description, price,
                   has_cost_price, cost_price, cost_visible, stock, is_unlimited, quantity_type,
                   minimum_quantity, increment_rate, image, is_hidden, sales_count, is_deleted,
-                  created_at, updated_at, offer_id, offer_title, offer_discount, effective_price)
+                  stock_version, created_at, updated_at, offer_id, offer_title, offer_discount,
+                  effective_price)
 };
 
 /// An offer: a percentage off some of the shop's products during [start, end).

@@ -8,12 +8,14 @@
 #include <caf/send.hpp>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <variant>
 
 #include "actors/registry.hpp"
 #include "actors/shop.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/orders.hpp"
 #include "protocols/persistence.hpp"
 #include "protocols/registry.hpp"
 #include "tests/support/actor_system_fixture.hpp"
@@ -57,7 +59,20 @@ caf::actor spawn_fake_persistence(caf::actor_system& sys, std::shared_ptr<fake_d
         s.name = "Test shop";
         return caf::make_message(s);
       }
-      if (cmd.name == "catalog.load") return caf::make_message(catalog_snapshot{});
+      if (cmd.name == "catalog.load") {
+        catalog_snapshot c;
+        if (a.get_as<int64_t>(0) == 2) {  // shop 2 has a product whose stock moved 7 times
+          product_record p;
+          p.id = 500;
+          p.shop_id = 2;
+          p.name = "Flour";
+          p.price = *money::parse("20");
+          p.stock = {10000};
+          p.stock_version = 7;
+          c.products.push_back(p);
+        }
+        return caf::make_message(c);
+      }
       if (cmd.name == "product_categories.insert")
         return caf::make_message(
             product_category{db->next_id++, a.get_as<int64_t>(0), a.get_as<std::string>(1)});
@@ -89,8 +104,8 @@ struct shop_fixture : test::actor_system_fixture {
   std::shared_ptr<fake_db> db = std::make_shared<fake_db>();
   caf::actor persistence = spawn_fake_persistence(*sys, db);
   caf::actor registry = spawn_registry(
-      *sys,
-      {{"shop", shop_factory(persistence, std::chrono::seconds(60), std::chrono::seconds(5))}});
+      *sys, {{"shop", shop_factory(persistence, std::chrono::seconds(60), std::chrono::seconds(5),
+                                   std::chrono::seconds(30))}});
   caf::scoped_actor self{*sys};
 
   ~shop_fixture() {
@@ -112,17 +127,35 @@ struct shop_fixture : test::actor_system_fixture {
     if (auto* e = std::get_if<api_error>(&r)) BOOST_FAIL("unexpected error " << e->code);
     return std::get<Reply>(r);
   }
+  /// Sends `msg` to shop `shop` of `reg` (default: this fixture's registry).
+  template <class Reply>
+  std::variant<Reply, api_error> ask_shop(int64_t shop, caf::message msg, caf::actor reg = {}) {
+    std::variant<Reply, api_error> out = api_error{};
+    self->request(reg ? reg : registry, std::chrono::seconds(5), entity_key{"shop", shop},
+                  std::move(msg))
+        .receive([&](Reply& r) { out = r; }, [&](caf::error& e) { out = from_caf_error(e); });
+    return out;
+  }
+  double stock_of(int64_t shop, int64_t product) {
+    auto r = ask_shop<product_record>(shop, caf::make_message(get_product{owner, product}));
+    return std::get<product_record>(r).stock.as_double();
+  }
+  reserve_stock hold(int64_t placement, int64_t product, const std::string& amount) {
+    return reserve_stock{placement, {{product, *quantity::parse(amount), 0}}};
+  }
   product_page list(const caller& who) {
     list_products q;
     q.who = who;
     return ok<product_page>(caf::make_message(q));
   }
-  product_record create(const std::string& name, const std::string& price, int64_t category = 0) {
+  product_record create(const std::string& name, const std::string& price, int64_t category = 0,
+                        const std::string& stock = "0") {
     save_product req;
     req.who = owner;
     req.values.name = name;
     req.values.price = *money::parse(price);
-    req.set = {"name", "price"};
+    req.values.stock = *quantity::parse(stock);
+    req.set = {"name", "price", "stock"};
     if (category) {
       req.values.category_id = category;
       req.set.push_back("category_id");
@@ -238,6 +271,81 @@ BOOST_AUTO_TEST_CASE(offers_overlap_and_price_in_memory) {
   auto clash = std::get<api_error>(ask<offer_record>(caf::make_message(o)));
   BOOST_TEST(clash.code == "offer_overlap");
   BOOST_TEST(clash.extra.at("product_id") == milk.id);
+}
+
+BOOST_AUTO_TEST_CASE(stock_held_for_one_placement_is_not_promised_to_another) {
+  auto rice = create("Rice", "4.00", 0, "5");
+  auto first = ask_shop<product_quotes>(1, caf::make_message(hold(1, rice.id, "3")));
+  BOOST_TEST_REQUIRE(std::holds_alternative<product_quotes>(first));
+  BOOST_TEST(std::get<product_quotes>(first).items.at(0).unit_price.str() == "4.00");
+  auto second =
+      std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "3"))));
+  BOOST_TEST(second.code == "out_of_stock");
+  BOOST_TEST(second.extra.at("product_id") == rice.id);
+  BOOST_TEST(stock_of(1, rice.id) == 5);  // a hold is not a sale
+  // Released, the stock is available again; committed, it is gone.
+  caf::anon_send(registry, entity_key{"shop", 1}, caf::make_message(release_reservation{1}));
+  BOOST_TEST(std::holds_alternative<product_quotes>(
+      ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "3")))));
+  caf::anon_send(registry, entity_key{"shop", 1},
+                 caf::make_message(commit_reservation{2, {{rice.id, {3000}, 1}}}));
+  BOOST_TEST(stock_of(1, rice.id) == 2);
+  BOOST_TEST(
+      std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(3, rice.id, "3"))))
+          .code == "out_of_stock");
+  caf::anon_send(registry, entity_key{"shop", 1},
+                 caf::make_message(stock_returned{{{rice.id, {3000}, 2}}}));
+  BOOST_TEST(stock_of(1, rice.id) == 5);
+  // Quantities the product does not allow, and unknown products, are refused with the id.
+  auto odd =
+      std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(4, rice.id, "1.5"))));
+  BOOST_TEST(odd.code == "invalid_quantity");
+  auto unknown =
+      std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(5, 999, "1"))));
+  BOOST_TEST(unknown.code == "not_found");
+  BOOST_TEST(unknown.extra.at("product_id") == 999);
+}
+
+BOOST_AUTO_TEST_CASE(stock_moves_already_in_the_loaded_row_are_not_applied_twice) {
+  BOOST_TEST(stock_of(2, 500) == 10);
+  // Version 7 was loaded: a notice of move 7 (a cancellation committed before activation)
+  // changes nothing; move 8 is news.
+  caf::anon_send(registry, entity_key{"shop", 2},
+                 caf::make_message(stock_returned{{{500, {1000}, 7}}}));
+  BOOST_TEST(stock_of(2, 500) == 10);
+  caf::anon_send(registry, entity_key{"shop", 2},
+                 caf::make_message(stock_returned{{{500, {1000}, 8}}}));
+  BOOST_TEST(stock_of(2, 500) == 11);
+  caf::anon_send(registry, entity_key{"shop", 2},
+                 caf::make_message(commit_reservation{9, {{500, {2000}, 6}}}));
+  BOOST_TEST(stock_of(2, 500) == 11);
+}
+
+BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
+  auto quick = spawn_registry(
+      *sys, {{"shop", shop_factory(persistence, std::chrono::seconds(60), std::chrono::seconds(5),
+                                   std::chrono::milliseconds(200))}});
+  auto rice = std::get<product_record>(ask_shop<product_record>(
+      1,
+      [] {
+        save_product req;
+        req.who = owner;
+        req.values.name = "Rice";
+        req.values.price = *money::parse("1");
+        req.values.stock = *quantity::parse("2");
+        req.set = {"name", "price", "stock"};
+        return caf::make_message(req);
+      }(),
+      quick));
+  BOOST_TEST(std::holds_alternative<product_quotes>(
+      ask_shop<product_quotes>(1, caf::make_message(hold(1, rice.id, "2")), quick)));
+  BOOST_TEST(std::get<api_error>(
+                 ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "1")), quick))
+                 .code == "out_of_stock");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  BOOST_TEST(std::holds_alternative<product_quotes>(
+      ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "2")), quick)));
+  caf::anon_send_exit(quick, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,319 @@
+#pragma once
+// Messages about carts, stock reservations and orders (API.md "Cart" and "Orders").
+
+#include <caf/atom.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocols/fields.hpp"
+#include "protocols/money.hpp"
+#include "protocols/shops.hpp"
+
+namespace wassally {
+
+namespace order_status {
+inline constexpr const char* pending = "pending";
+inline constexpr const char* assigned = "assigned";
+inline constexpr const char* picked_up = "picked_up";
+inline constexpr const char* delivered = "delivered";
+inline constexpr const char* cancelled = "cancelled";
+}  // namespace order_status
+
+// -- what a shop tells others about its products --------------------------------------------
+
+/// A product as a cart or an order sees it: found = exists, not deleted, visible to customers.
+struct product_quote {
+  int64_t product_id = 0;
+  int64_t shop_id = 0;
+  bool found = false;
+  std::string name;
+  money unit_price;  // the effective price now (offer applied)
+  money unit_cost;
+  quantity minimum_quantity{1000};
+  quantity increment_rate{1000};
+  quantity available;  // stock not reserved; meaningless when unlimited
+  bool is_unlimited = false;
+  WASSALLY_FIELDS(product_quote, product_id, shop_id, found, name, unit_price, unit_cost,
+                  minimum_quantity, increment_rate, available, is_unlimited)
+};
+
+/// To a shop actor: quotes for these products. shop_active tells whether customers may buy.
+struct quote_products {
+  std::vector<int64_t> product_ids;
+  WASSALLY_FIELDS(quote_products, product_ids)
+};
+
+struct product_quotes {
+  bool shop_active = false;
+  std::vector<product_quote> items;
+  WASSALLY_FIELDS(product_quotes, shop_active, items)
+};
+
+/// A product and a quantity, as ordered or as reserved.
+struct order_line_request {
+  int64_t product_id = 0;
+  quantity amount;
+  /// On stock-move notices: the product's stock_version the move produced (0: unknown).
+  int64_t version = 0;
+  WASSALLY_FIELDS(order_line_request, product_id, amount, version)
+};
+
+/// To a shop actor: hold stock for a placement (`placement` is unique in the process). The
+/// reply is the priced lines (product_quotes with found = true), or out_of_stock /
+/// invalid_quantity / not_found / shop_unavailable naming the product. A hold not committed or
+/// released within the reservation timeout is released by the shop.
+struct reserve_stock {
+  int64_t placement = 0;
+  std::vector<order_line_request> lines;
+  WASSALLY_FIELDS(reserve_stock, placement, lines)
+};
+
+/// To a shop actor after the placement committed (the stock left the database) or failed.
+struct commit_reservation {
+  int64_t placement = 0;
+  std::vector<order_line_request> lines;
+  WASSALLY_FIELDS(commit_reservation, placement, lines)
+};
+
+struct release_reservation {
+  int64_t placement = 0;
+  WASSALLY_FIELDS(release_reservation, placement)
+};
+
+/// To a shop actor after a cancellation committed: the stock is back in the database.
+struct stock_returned {
+  std::vector<order_line_request> lines;
+  WASSALLY_FIELDS(stock_returned, lines)
+};
+
+// -- cart ------------------------------------------------------------------------------------
+
+struct cart_line {
+  int64_t id = 0;
+  int64_t product_id = 0;
+  int64_t shop_id = 0;
+  quantity amount;
+  WASSALLY_FIELDS(cart_line, id, product_id, shop_id, amount)
+};
+
+struct cart_lines {
+  std::vector<cart_line> lines;
+  WASSALLY_FIELDS(cart_lines, lines)
+};
+
+struct cart_item_view {
+  cart_line line;
+  std::string name;
+  money unit_price;
+  money line_total;
+  bool available = true;  // false: hidden, deleted or its shop suspended since it was added
+  WASSALLY_FIELDS(cart_item_view, line, name, unit_price, line_total, available)
+};
+
+struct cart_view {
+  std::vector<cart_item_view> items;
+  std::vector<int64_t> shops;
+  money total;
+  WASSALLY_FIELDS(cart_view, items, shops, total)
+};
+
+struct get_cart {
+  int unused = 0;
+  WASSALLY_FIELDS(get_cart, unused)
+};
+
+struct add_cart_item {
+  int64_t product_id = 0;
+  quantity amount;
+  WASSALLY_FIELDS(add_cart_item, product_id, amount)
+};
+
+struct set_cart_item {
+  int64_t item_id = 0;
+  quantity amount;
+  WASSALLY_FIELDS(set_cart_item, item_id, amount)
+};
+
+struct remove_cart_item {
+  int64_t item_id = 0;  // 0: the whole cart
+  WASSALLY_FIELDS(remove_cart_item, item_id)
+};
+
+/// Reply to add_cart_item / set_cart_item: the line, and whether it is new.
+struct cart_item_reply {
+  cart_item_view item;
+  bool created = false;
+  WASSALLY_FIELDS(cart_item_reply, item, created)
+};
+
+// -- orders ----------------------------------------------------------------------------------
+
+struct order_item {
+  int64_t id = 0;
+  int64_t product_id = 0;
+  int64_t shop_id = 0;
+  int64_t shop_owner_id = 0;
+  std::string name;
+  quantity amount;
+  money unit_price;
+  money unit_cost;
+  money line_total;
+  bool is_bought = false;
+  WASSALLY_FIELDS(order_item, id, product_id, shop_id, shop_owner_id, name, amount, unit_price,
+                  unit_cost, line_total, is_bought)
+};
+
+struct order_event {
+  int64_t seq = 0;
+  std::string status;
+  std::string at;
+  int64_t crew_id = 0;
+  int64_t by_user_id = 0;
+  WASSALLY_FIELDS(order_event, seq, status, at, crew_id, by_user_id)
+};
+
+struct order_record {
+  int64_t id = 0;
+  std::string code;
+  bool code_visible = true;  // set on replies: the caller may see the code
+  std::string type = "order";
+  std::string status = order_status::pending;
+  int64_t user_id = 0;
+  int64_t requesting_shop_id = 0;
+  int64_t requesting_owner_id = 0;
+  int64_t crew_id = 0;
+  std::string receiver_name;
+  std::string receiver_phone;
+  geo_location location;
+  std::string notes;
+  std::vector<order_item> items;
+  money items_total;
+  money delivery_fee;
+  money total;
+  int64_t coins = 0;
+  int wrong_code_count = 0;
+  bool code_locked = false;
+  std::string created_at;
+  std::string updated_at;
+  WASSALLY_FIELDS(order_record, id, code, code_visible, type, status, user_id, requesting_shop_id,
+                  requesting_owner_id, crew_id, receiver_name, receiver_phone, location, notes,
+                  items, items_total, delivery_fee, total, coins, wrong_code_count, code_locked,
+                  created_at, updated_at)
+};
+
+/// POST /orders. Without lines the caller's cart is checked out.
+struct place_order {
+  caller who;
+  std::string receiver_name;
+  std::string receiver_phone;
+  geo_location location;
+  std::string notes;
+  std::vector<order_line_request> lines;
+  bool from_cart = false;
+  std::string idempotency_key;  // empty: none
+  std::string request_hash;
+  WASSALLY_FIELDS(place_order, who, receiver_name, receiver_phone, location, notes, lines,
+                  from_cart, idempotency_key, request_hash)
+};
+
+/// The placed order; `replayed` when an Idempotency-Key returned an earlier placement.
+/// An order and its status history, as loaded or as placed.
+struct order_snapshot {
+  order_record order;
+  std::vector<order_event> events;
+  std::vector<order_line_request> stock_moves;  // placement only: what left each product
+  WASSALLY_FIELDS(order_snapshot, order, events, stock_moves)
+};
+
+/// A committed status change and the stock it gave back (cancellation).
+struct order_transitioned {
+  order_event event;
+  std::vector<order_line_request> stock_moves;
+  WASSALLY_FIELDS(order_transitioned, event, stock_moves)
+};
+
+/// An earlier placement under the same Idempotency-Key (found = false: none within 24 h).
+struct idempotent_placement {
+  bool found = false;
+  std::string request_hash;
+  order_record order;
+  WASSALLY_FIELDS(idempotent_placement, found, request_hash, order)
+};
+
+struct order_placed {
+  order_record order;
+  bool replayed = false;
+  WASSALLY_FIELDS(order_placed, order, replayed)
+};
+
+/// To an order actor.
+struct get_order {
+  caller who;
+  WASSALLY_FIELDS(get_order, who)
+};
+
+struct get_order_history {
+  caller who;
+  WASSALLY_FIELDS(get_order_history, who)
+};
+
+struct order_history {
+  std::vector<order_event> events;
+  WASSALLY_FIELDS(order_history, events)
+};
+
+/// An action on an order: "cancel" (later "accept", "pickup", "deliver", ...).
+struct order_action {
+  caller who;
+  std::string action;
+  int64_t item_id = 0;
+  std::string code;
+  WASSALLY_FIELDS(order_action, who, action, item_id, code)
+};
+
+/// For a live stream: the events after `after_seq` (all of them when 0 and `resume` is false,
+/// then only the latest), and whether the order is final.
+struct watch_order {
+  caller who;
+  int64_t after_seq = 0;
+  bool resume = false;
+  WASSALLY_FIELDS(watch_order, who, after_seq, resume)
+};
+
+struct order_watch {
+  std::vector<order_event> events;
+  bool final = false;
+  WASSALLY_FIELDS(order_watch, events, final)
+};
+
+/// Published on the event bus topic "order_status" after a status change committed.
+struct order_status_changed {
+  int64_t order_id = 0;
+  order_event event;
+  WASSALLY_FIELDS(order_status_changed, order_id, event)
+};
+
+/// GET /orders, with the role-specific visibility applied by the order directory.
+struct order_query {
+  caller who;
+  std::string status;
+  int64_t shop_id = 0;
+  int64_t crew_id = 0;
+  std::string from;  // ISO-8601, inclusive
+  std::string to;    // ISO-8601, exclusive
+  int64_t offset = 0;
+  int64_t limit = 20;
+  WASSALLY_FIELDS(order_query, who, status, shop_id, crew_id, from, to, offset, limit)
+};
+
+struct order_page {
+  int64_t count = 0;
+  std::vector<order_record> results;
+  WASSALLY_FIELDS(order_page, count, results)
+};
+
+using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+
+}  // namespace wassally
