@@ -1,4 +1,5 @@
 // wassally: the server binary. Subcommands: serve (default), migrate, create-staff USER.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -11,13 +12,17 @@
 #include <thread>
 
 #include "actors/accounts.hpp"
+#include "actors/cart.hpp"
 #include "actors/event_bus.hpp"
+#include "actors/order.hpp"
+#include "actors/order_desk.hpp"
 #include "actors/password_hasher.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/registry.hpp"
 #include "actors/shop.hpp"
 #include "actors/shop_directory.hpp"
 #include "config/config.hpp"
+#include "http/event_streams.hpp"
 #include "http/json_body.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
@@ -80,7 +85,7 @@ std::string ensure_token_secret(const config& cfg) {
 struct runtime {
   caf::actor_system_config caf_cfg;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory;
+  caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory, order_desk;
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -93,9 +98,26 @@ struct runtime {
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);
-    registry = spawn_registry(*system, {{"shop", shop_factory(persistence, idle, db_timeout)}});
     hashers = spawn_password_hashers(*system, cfg.hash_workers, cfg.password_ops_limit,
                                      cfg.password_mem_limit_kib);
+    shop_directory = spawn_shop_directory(*system, persistence, hashers, db_timeout);
+    placement_services ps;
+    ps.shop_directory = shop_directory;
+    ps.persistence = persistence;
+    ps.event_bus = event_bus;
+    ps.timeout = db_timeout;
+    auto fee = money::parse(cfg.delivery_fee);
+    if (!fee || fee->cents < 0)
+      throw std::runtime_error("config key 'delivery_fee': expected a decimal amount >= 0");
+    ps.delivery_fee = *fee;
+    ps.coins_per_order = cfg.coins_per_order;
+    registry = spawn_registry(
+        *system, {{"shop", shop_factory(persistence, idle, db_timeout,
+                                        std::chrono::seconds(cfg.reservation_timeout_s))},
+                  {"order", order_factory(persistence, event_bus, idle, db_timeout)},
+                  {"cart", cart_factory(ps, idle)}});
+    ps.registry = registry;
+    order_desk = spawn_order_desk(*system, ps);
     accounts_options ao;
     ao.token_secret = ensure_token_secret(cfg);
     ao.access_ttl_s = cfg.access_ttl_s;
@@ -104,11 +126,11 @@ struct runtime {
     ao.login_window_s = cfg.login_window_s;
     ao.request_timeout_ms = cfg.request_timeout_ms;
     accounts = spawn_accounts(*system, ao, persistence, hashers);
-    shop_directory = spawn_shop_directory(*system, persistence, hashers, db_timeout);
   }
 
   ~runtime() {
-    for (auto* a : {&shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a :
+         {&order_desk, &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
@@ -149,7 +171,17 @@ int run_migrate(const config& cfg) {
   return 0;
 }
 
+/// Every open connection (event streams included) is a descriptor: use all the system allows.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int run_serve(const config& cfg) {
+  raise_file_limit();
   if (cfg.run_migrations) {
     auto conn = connect_with_retry(cfg, 60);
     auto n = db::apply_migrations(*conn, db::embedded_migrations());
@@ -171,11 +203,19 @@ int run_serve(const config& cfg) {
   svc.event_bus = rt.event_bus;
   svc.accounts = rt.accounts;
   svc.shop_directory = rt.shop_directory;
+  svc.order_desk = rt.order_desk;
+  svc.event_streams = http::spawn_event_streams(*rt.system, rt.event_bus, rt.registry,
+                                                std::chrono::milliseconds(cfg.request_timeout_ms),
+                                                std::chrono::seconds(cfg.sse_keepalive_s));
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;
+  if (cfg.sse_keepalive_s >= cfg.header_timeout_s)
+    throw std::runtime_error(
+        "config: sse_keepalive_s must be below header_timeout_s, or "
+        "Pistache closes idle event streams");
   http::server srv({cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes,
-                    cfg.keepalive_timeout_s, cfg.test_clock},
+                    cfg.keepalive_timeout_s, cfg.header_timeout_s, cfg.test_clock},
                    svc);
   srv.start();
   std::cerr << "wassally: serving on http://" << cfg.host << ":" << srv.port() << "\n";
@@ -191,6 +231,12 @@ int run_serve(const config& cfg) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (http::responder::in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    // The hub touches Pistache transports: it ends before the endpoint does.
+    caf::scoped_actor self{*rt.system};
+    self->send_exit(svc.event_streams, caf::exit_reason::user_shutdown);
+    self->wait_for(svc.event_streams);
+  }
   srv.stop();
   std::cerr << "wassally: stopped\n";
   return 0;

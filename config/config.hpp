@@ -17,6 +17,7 @@ struct config {
   std::size_t max_body_bytes = 1024 * 1024;
   int request_timeout_ms = 5000;
   int keepalive_timeout_s = 75;
+  int header_timeout_s = 60;  // a request not fully received by then gets 408
 
   // Actor system
   int scheduler_threads = 2;
@@ -42,6 +43,8 @@ struct config {
   // Business rules
   std::string delivery_fee = "10.00";
   int coins_per_order = 10;
+  int reservation_timeout_s = 30;  // stock held for a placement that never finished
+  int sse_keepalive_s = 15;        // comment lines on idle event streams
 
   // Files and start-up
   std::string var_dir = "var";

@@ -6,6 +6,7 @@
 #include "protocols/catalog.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/money.hpp"
+#include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
 
@@ -59,6 +60,40 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<list_offers>("wassally::list_offers");
   cfg.add_message_type<delete_offer>("wassally::delete_offer");
   cfg.add_message_type<offer_query>("wassally::offer_query");
+  cfg.add_message_type<product_quote>("wassally::product_quote");
+  cfg.add_message_type<quote_products>("wassally::quote_products");
+  cfg.add_message_type<product_quotes>("wassally::product_quotes");
+  cfg.add_message_type<order_line_request>("wassally::order_line_request");
+  cfg.add_message_type<reserve_stock>("wassally::reserve_stock");
+  cfg.add_message_type<commit_reservation>("wassally::commit_reservation");
+  cfg.add_message_type<release_reservation>("wassally::release_reservation");
+  cfg.add_message_type<stock_returned>("wassally::stock_returned");
+  cfg.add_message_type<cart_line>("wassally::cart_line");
+  cfg.add_message_type<cart_lines>("wassally::cart_lines");
+  cfg.add_message_type<cart_item_view>("wassally::cart_item_view");
+  cfg.add_message_type<cart_view>("wassally::cart_view");
+  cfg.add_message_type<get_cart>("wassally::get_cart");
+  cfg.add_message_type<add_cart_item>("wassally::add_cart_item");
+  cfg.add_message_type<set_cart_item>("wassally::set_cart_item");
+  cfg.add_message_type<remove_cart_item>("wassally::remove_cart_item");
+  cfg.add_message_type<cart_item_reply>("wassally::cart_item_reply");
+  cfg.add_message_type<order_item>("wassally::order_item");
+  cfg.add_message_type<order_event>("wassally::order_event");
+  cfg.add_message_type<order_record>("wassally::order_record");
+  cfg.add_message_type<place_order>("wassally::place_order");
+  cfg.add_message_type<order_snapshot>("wassally::order_snapshot");
+  cfg.add_message_type<order_transitioned>("wassally::order_transitioned");
+  cfg.add_message_type<idempotent_placement>("wassally::idempotent_placement");
+  cfg.add_message_type<order_placed>("wassally::order_placed");
+  cfg.add_message_type<get_order>("wassally::get_order");
+  cfg.add_message_type<get_order_history>("wassally::get_order_history");
+  cfg.add_message_type<order_history>("wassally::order_history");
+  cfg.add_message_type<order_action>("wassally::order_action");
+  cfg.add_message_type<watch_order>("wassally::watch_order");
+  cfg.add_message_type<order_watch>("wassally::order_watch");
+  cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
+  cfg.add_message_type<order_query>("wassally::order_query");
+  cfg.add_message_type<order_page>("wassally::order_page");
 }
 
 }  // namespace wassally

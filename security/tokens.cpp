@@ -123,6 +123,8 @@ std::string hash_refresh_token(const std::string& token) {
   return hex;
 }
 
+std::string sha256_hex(const std::string& text) { return hash_refresh_token(text); }
+
 std::string random_digits(int digits) {
   ensure_sodium();
   std::string out;

@@ -37,6 +37,8 @@ std::string new_refresh_token();
 std::string hash_refresh_token(const std::string& token);
 /// A random confirmation code of `digits` decimal digits.
 std::string random_digits(int digits);
+/// SHA-256 of `text`, lower-case hex (fingerprints of requests, not passwords).
+std::string sha256_hex(const std::string& text);
 /// A random secret suitable for HMAC keys (hex, 256 bits).
 std::string random_secret();
 /// Constant-time equality for secrets (codes, token hashes).

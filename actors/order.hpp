@@ -1,0 +1,18 @@
+#pragma once
+
+#include <chrono>
+
+#include "actors/registry.hpp"
+
+namespace wassally {
+
+/// The order entity actor: one per order (key "order", id), loaded from PostgreSQL on first use
+/// — which is also how non-final orders are recovered after a restart. It owns the status: every
+/// action is decided by order_rules::decide, persisted with its event (and, for a cancellation,
+/// the returned stock) in one transaction, and only then answered and published on the event
+/// bus topic "order_status". get_order → order_record (as the caller may see it);
+/// get_order_history → order_history; watch_order → order_watch; order_action → order_record.
+entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
+                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout);
+
+}  // namespace wassally

@@ -1,0 +1,252 @@
+#include "actors/order_placement.hpp"
+
+#include <algorithm>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <map>
+#include <memory>
+
+#include "persistence/orders.hpp"
+#include "protocols/errors.hpp"
+#include "protocols/registry.hpp"
+#include "security/tokens.hpp"
+
+namespace wassally {
+namespace {
+
+struct placement_state {
+  placement_services svc;
+  place_order req;
+  caf::response_promise rp;
+  std::map<int64_t, int64_t> shop_of;                             // product → shop
+  std::map<int64_t, std::vector<order_line_request>> shop_lines;  // shop → its lines
+  std::map<int64_t, product_quotes> quotes;                       // shop → priced lines
+  std::vector<std::pair<std::size_t, api_error>> failures;        // by first line index
+  int outstanding = 0;
+  bool done = false;
+  static inline const char* name = "order_placement";
+};
+
+using self_ptr = caf::stateful_actor<placement_state>*;
+
+void finish(self_ptr self, caf::message reply) {
+  auto& st = self->state;
+  if (st.done) return;
+  st.done = true;
+  st.rp.deliver(std::move(reply));
+  self->quit();
+}
+
+void fail(self_ptr self, const api_error& e) { finish(self, caf::make_message(to_caf_error(e))); }
+
+void release_all(self_ptr self) {
+  auto placement = static_cast<int64_t>(self->id());
+  for (auto& [shop, lines] : self->state.shop_lines)
+    self->send(self->state.svc.registry, entity_key{"shop", shop},
+               caf::make_message(release_reservation{placement}));
+}
+
+/// The answer for an earlier placement with the same key: the same order, or 409 if the body
+/// differed.
+void answer_replay(self_ptr self, const idempotent_placement& earlier) {
+  if (earlier.request_hash != self->state.req.request_hash) {
+    fail(self, errors::conflict("idempotency_key_reused",
+                                "this Idempotency-Key was used with a different request"));
+    return;
+  }
+  finish(self, caf::make_message(order_placed{earlier.order, true}));
+}
+
+void commit(self_ptr self) {
+  auto& st = self->state;
+  orders_sql::placement p;
+  auto& o = p.order;
+  o.type = "order";
+  o.user_id = st.req.who.user_id;
+  o.receiver_name = st.req.receiver_name;
+  o.receiver_phone = st.req.receiver_phone;
+  o.location = st.req.location;
+  o.notes = st.req.notes;
+  o.delivery_fee = st.svc.delivery_fee;
+  o.coins = st.svc.coins_per_order;
+  // Lines in the order the customer gave them, priced by their shops.
+  for (auto& line : st.req.lines) {
+    auto shop = st.shop_of[line.product_id];
+    for (auto& q : st.quotes[shop].items) {
+      if (q.product_id != line.product_id) continue;
+      order_item i;
+      i.product_id = q.product_id;
+      i.shop_id = shop;
+      i.name = q.name;
+      i.amount = line.amount;
+      i.unit_price = q.unit_price;
+      i.unit_cost = q.unit_cost;
+      i.line_total = line_total(q.unit_price, line.amount);
+      o.items_total = o.items_total + i.line_total;
+      o.items.push_back(i);
+    }
+  }
+  o.total = o.items_total + o.delivery_fee;
+  p.idempotency_key = st.req.idempotency_key;
+  p.request_hash = st.req.request_hash;
+  p.clear_cart = st.req.from_cart;
+  for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
+  self->request(st.svc.persistence, st.svc.timeout, orders_sql::place(std::move(p)))
+      .then(
+          [self](order_snapshot& placed) {
+            auto& st = self->state;
+            auto placement = static_cast<int64_t>(self->id());
+            std::map<int64_t, std::vector<order_line_request>> moved;
+            for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
+            for (auto& [shop, lines] : st.shop_lines)
+              self->send(st.svc.registry, entity_key{"shop", shop},
+                         caf::make_message(commit_reservation{placement, moved[shop]}));
+            if (!placed.events.empty())
+              self->send(
+                  st.svc.event_bus, publish_atom::value, std::string("order_status"),
+                  caf::make_message(order_status_changed{placed.order.id, placed.events.back()}));
+            finish(self, caf::make_message(order_placed{placed.order, false}));
+          },
+          [self](caf::error& err) {
+            release_all(self);
+            auto e = from_caf_error(err);
+            if (e.code != "idempotency_replay") {
+              fail(self, e);
+              return;
+            }
+            // A concurrent request with the same key committed first: answer with its order.
+            auto& st = self->state;
+            self->request(st.svc.persistence, st.svc.timeout,
+                          orders_sql::find_placement(st.req.who.user_id, st.req.idempotency_key))
+                .then([self](idempotent_placement& earlier) { answer_replay(self, earlier); },
+                      [self](caf::error& e2) { fail(self, from_caf_error(e2)); });
+          });
+}
+
+void reserve(self_ptr self) {
+  auto& st = self->state;
+  if (st.shop_lines.size() > max_shops_per_order) {
+    fail(self,
+         errors::conflict("cart_shop_limit", "an order may hold products of at most " +
+                                                 std::to_string(max_shops_per_order) + " shops"));
+    return;
+  }
+  auto placement = static_cast<int64_t>(self->id());
+  st.outstanding = static_cast<int>(st.shop_lines.size());
+  auto index_of = [self](int64_t shop) {
+    auto& lines = self->state.req.lines;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      if (self->state.shop_of[lines[i].product_id] == shop) return i;
+    return lines.size();
+  };
+  for (auto& [shop, lines] : st.shop_lines) {
+    auto shop_id = shop;
+    self->request(st.svc.registry, st.svc.timeout, entity_key{"shop", shop_id},
+                  caf::make_message(reserve_stock{placement, lines}))
+        .then(
+            [self, shop_id](product_quotes& q) {
+              self->state.quotes[shop_id] = std::move(q);
+              if (--self->state.outstanding == 0) {
+                if (self->state.failures.empty())
+                  commit(self);
+                else {
+                  release_all(self);
+                  auto first =
+                      std::min_element(self->state.failures.begin(), self->state.failures.end(),
+                                       [](auto& a, auto& b) { return a.first < b.first; });
+                  fail(self, first->second);
+                }
+              }
+            },
+            [self, shop_id, index_of](caf::error& err) {
+              self->state.failures.emplace_back(index_of(shop_id), from_caf_error(err));
+              if (--self->state.outstanding == 0) {
+                release_all(self);
+                auto first =
+                    std::min_element(self->state.failures.begin(), self->state.failures.end(),
+                                     [](auto& a, auto& b) { return a.first < b.first; });
+                fail(self, first->second);
+              }
+            });
+  }
+}
+
+void resolve_shops(self_ptr self) {
+  auto& st = self->state;
+  if (st.req.lines.empty()) {
+    fail(self, errors::validation("items", st.req.from_cart ? "the cart is empty"
+                                                            : "must hold at least one item"));
+    return;
+  }
+  st.outstanding = static_cast<int>(st.req.lines.size());
+  for (auto& line : st.req.lines) {
+    auto product = line.product_id;
+    self->request(st.svc.shop_directory, st.svc.timeout, shop_of_atom::value, product)
+        .then(
+            [self, product](int64_t shop) {
+              auto& st = self->state;
+              st.shop_of[product] = shop;
+              if (--st.outstanding > 0) return;
+              for (auto& l : st.req.lines) st.shop_lines[st.shop_of[l.product_id]].push_back(l);
+              reserve(self);
+            },
+            [self, product](caf::error& err) {
+              auto e = from_caf_error(err);
+              e.extra["product_id"] = product;
+              fail(self, e);
+            });
+  }
+}
+
+void start(self_ptr self) {
+  auto& st = self->state;
+  // One line per product: repeated products add up.
+  std::vector<order_line_request> merged;
+  for (auto& l : st.req.lines) {
+    auto it = std::find_if(merged.begin(), merged.end(),
+                           [&](auto& m) { return m.product_id == l.product_id; });
+    if (it != merged.end())
+      it->amount.milli += l.amount.milli;
+    else
+      merged.push_back(l);
+  }
+  st.req.lines = std::move(merged);
+  // A repeated request is answered from its key first: its cart is already empty.
+  if (st.req.idempotency_key.empty()) {
+    resolve_shops(self);
+    return;
+  }
+  self->request(st.svc.persistence, st.svc.timeout,
+                orders_sql::find_placement(st.req.who.user_id, st.req.idempotency_key))
+      .then(
+          [self](idempotent_placement& earlier) {
+            if (earlier.found)
+              answer_replay(self, earlier);
+            else
+              resolve_shops(self);
+          },
+          [self](caf::error& err) { fail(self, from_caf_error(err)); });
+}
+
+}  // namespace
+
+caf::actor spawn_order_placement(caf::actor_system& sys, placement_services svc) {
+  return sys.spawn([svc](self_ptr self) -> caf::behavior {
+    self->state.svc = svc;
+    return {
+        [self](place_order& req) {
+          auto& st = self->state;
+          st.rp = self->make_response_promise();
+          st.req = std::move(req);
+          start(self);
+          // Whatever happens, the placement ends: its holds expire at the shops on their own.
+          return st.rp;
+        },
+    };
+  });
+}
+
+}  // namespace wassally

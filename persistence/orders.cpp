@@ -1,0 +1,303 @@
+#include "persistence/orders.hpp"
+
+#include <caf/make_message.hpp>
+#include <cereal/archives/json.hpp>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "persistence/database.hpp"
+#include "protocols/errors.hpp"
+
+namespace wassally::orders_sql {
+namespace {
+
+const std::string order_columns =
+    "o.id, o.code, o.type, o.status, o.user_id, coalesce(o.requesting_shop_id, 0), "
+    "coalesce(rs.owner_id, 0), coalesce(o.crew_id, 0), o.receiver_name, o.receiver_phone, "
+    "o.address, o.latitude, o.longitude, o.notes, o.items_total::text, o.delivery_fee::text, "
+    "o.total::text, o.coins, o.wrong_code_count, o.code_locked, " +
+    db::iso_utc("o.created_at") + ", " + db::iso_utc("o.updated_at");
+
+const std::string order_from = " FROM orders o LEFT JOIN shops rs ON rs.id = o.requesting_shop_id ";
+
+money read_money(const pqxx::field& f) { return money::parse(f.as<std::string>()).value(); }
+
+order_record read_order(const pqxx::row& r) {
+  order_record o;
+  o.id = r[0].as<int64_t>();
+  o.code = r[1].as<std::string>();
+  o.type = r[2].as<std::string>();
+  o.status = r[3].as<std::string>();
+  o.user_id = r[4].as<int64_t>();
+  o.requesting_shop_id = r[5].as<int64_t>();
+  o.requesting_owner_id = r[6].as<int64_t>();
+  o.crew_id = r[7].as<int64_t>();
+  o.receiver_name = r[8].as<std::string>();
+  o.receiver_phone = r[9].as<std::string>();
+  o.location.address = r[10].as<std::string>();
+  o.location.latitude = r[11].as<double>();
+  o.location.longitude = r[12].as<double>();
+  o.notes = r[13].as<std::string>();
+  o.items_total = read_money(r[14]);
+  o.delivery_fee = read_money(r[15]);
+  o.total = read_money(r[16]);
+  o.coins = r[17].as<int64_t>();
+  o.wrong_code_count = r[18].as<int>();
+  o.code_locked = r[19].as<bool>();
+  o.created_at = r[20].as<std::string>();
+  o.updated_at = r[21].as<std::string>();
+  return o;
+}
+
+/// Lines of the orders in `ids` ("{1,2}"), appended to the matching records.
+void attach_items(pqxx::dbtransaction& tx, std::vector<order_record>& orders) {
+  if (orders.empty()) return;
+  std::string ids = "{";
+  for (std::size_t i = 0; i < orders.size(); ++i)
+    ids += (i ? "," : "") + std::to_string(orders[i].id);
+  ids += "}";
+  auto rows = tx.exec_params(
+      "SELECT oi.order_id, oi.id, oi.product_id, oi.shop_id, s.owner_id, oi.name,"
+      " oi.quantity::text, oi.unit_price::text, oi.unit_cost::text, oi.line_total::text,"
+      " oi.is_bought FROM order_items oi JOIN shops s ON s.id = oi.shop_id"
+      " WHERE oi.order_id = ANY($1::bigint[]) ORDER BY oi.order_id, oi.id",
+      ids);
+  for (auto r : rows) {
+    order_item i;
+    auto order_id = r[0].as<int64_t>();
+    i.id = r[1].as<int64_t>();
+    i.product_id = r[2].as<int64_t>();
+    i.shop_id = r[3].as<int64_t>();
+    i.shop_owner_id = r[4].as<int64_t>();
+    i.name = r[5].as<std::string>();
+    i.amount = quantity::parse(r[6].as<std::string>()).value();
+    i.unit_price = read_money(r[7]);
+    i.unit_cost = read_money(r[8]);
+    i.line_total = read_money(r[9]);
+    i.is_bought = r[10].as<bool>();
+    for (auto& o : orders)
+      if (o.id == order_id) o.items.push_back(i);
+  }
+}
+
+order_snapshot load_snapshot(pqxx::dbtransaction& tx, int64_t id) {
+  auto rows = tx.exec_params("SELECT " + order_columns + order_from + " WHERE o.id = $1", id);
+  if (rows.empty()) throw api_exception(errors::not_found("no such order"));
+  std::vector<order_record> one{read_order(rows[0])};
+  attach_items(tx, one);
+  order_snapshot s;
+  s.order = std::move(one[0]);
+  for (auto r :
+       tx.exec_params("SELECT seq, status, coalesce(crew_id, 0), coalesce(by_user_id, 0), " +
+                          db::iso_utc("at") + " FROM order_events WHERE order_id = $1 ORDER BY seq",
+                      id)) {
+    order_event e;
+    e.seq = r[0].as<int64_t>();
+    e.status = r[1].as<std::string>();
+    e.crew_id = r[2].as<int64_t>();
+    e.by_user_id = r[3].as<int64_t>();
+    e.at = r[4].as<std::string>();
+    s.events.push_back(e);
+  }
+  return s;
+}
+
+std::string to_json(const order_record& o) {
+  std::ostringstream os;
+  {
+    cereal::JSONOutputArchive ar(os, cereal::JSONOutputArchive::Options::NoIndent());
+    ar(cereal::make_nvp("order", o));
+  }
+  return os.str();
+}
+
+order_record from_json(const std::string& text) {
+  order_record o;
+  std::istringstream is(text);
+  cereal::JSONInputArchive ar(is);
+  ar(cereal::make_nvp("order", o));
+  return o;
+}
+
+std::optional<int64_t> nonzero(int64_t v) {
+  if (v == 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+db_command load(int64_t order_id) {
+  return {"orders.load", false,
+          [=](pqxx::dbtransaction& tx) { return caf::make_message(load_snapshot(tx, order_id)); },
+          caf::make_message(order_id)};
+}
+
+db_command find_placement(int64_t user_id, const std::string& key) {
+  return {"orders.find_placement", false,
+          [=](pqxx::dbtransaction& tx) {
+            idempotent_placement out;
+            auto rows = tx.exec_params(
+                "SELECT request_hash, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+                " AND created_at > now() - interval '24 hours'",
+                user_id, key);
+            if (!rows.empty()) {
+              out.found = true;
+              out.request_hash = rows[0][0].as<std::string>();
+              out.order = from_json(rows[0][1].as<std::string>());
+            }
+            return caf::make_message(std::move(out));
+          },
+          caf::make_message(user_id, key)};
+}
+
+db_command place(placement p) {
+  return {
+      "orders.place", true,
+      [p](pqxx::dbtransaction& tx) {
+        const auto& o = p.order;
+        if (!p.idempotency_key.empty()) {
+          // A key older than 24 h is forgotten and taken over; a live one is a replay.
+          auto claimed = tx.exec_params(
+              "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body)"
+              " VALUES ($1, $2, $3, 201, '')"
+              " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+              " status = 201, body = '', created_at = now()"
+              " WHERE idempotency_keys.created_at <= now() - interval '24 hours'"
+              " RETURNING 1",
+              o.user_id, p.idempotency_key, p.request_hash);
+          if (claimed.empty())
+            throw api_exception(
+                errors::conflict("idempotency_replay", "this Idempotency-Key was used already"));
+        }
+        int64_t id = 0;
+        for (auto& code : p.candidate_codes) {
+          auto r = tx.exec_params(
+              "INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
+              " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee,"
+              " total, coins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::numeric,"
+              " $12::numeric, $13::numeric, $14) ON CONFLICT (code) DO NOTHING RETURNING id",
+              o.type, code, o.user_id, nonzero(o.requesting_shop_id), o.receiver_name,
+              o.receiver_phone, o.location.address, o.location.latitude, o.location.longitude,
+              o.notes, o.items_total.str(), o.delivery_fee.str(), o.total.str(), o.coins);
+          if (!r.empty()) {
+            id = r[0][0].as<int64_t>();
+            break;
+          }
+        }
+        if (id == 0) throw api_exception(errors::internal("no free confirmation code"));
+        std::vector<order_line_request> moves;
+        for (auto& i : o.items) {
+          // Stock leaves the shop only if enough is there: never negative, never oversold.
+          auto taken = tx.exec_params(
+              "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"
+              " ELSE stock - $2::numeric END, sales_count = sales_count + $2::numeric,"
+              " stock_version = stock_version + 1, updated_at = now()"
+              " WHERE id = $1 AND deleted_at IS NULL AND (is_unlimited OR stock >= $2::numeric)"
+              " RETURNING stock_version",
+              i.product_id, i.amount.str());
+          if (taken.empty()) {
+            auto e = errors::conflict("out_of_stock", "not enough stock of " + i.name);
+            e.extra["product_id"] = i.product_id;
+            throw api_exception(e);
+          }
+          moves.push_back({i.product_id, i.amount, taken[0][0].as<int64_t>()});
+          tx.exec_params(
+              "INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
+              " unit_price, unit_cost, line_total) VALUES ($1, $2, $3, $4, $5::numeric,"
+              " $6::numeric, $7::numeric, $8::numeric)",
+              id, i.product_id, i.shop_id, i.name, i.amount.str(), i.unit_price.str(),
+              i.unit_cost.str(), i.line_total.str());
+        }
+        tx.exec_params(
+            "INSERT INTO order_events (order_id, seq, status, by_user_id) VALUES ($1, 1,"
+            " 'pending', $2)",
+            id, o.user_id);
+        if (p.clear_cart) tx.exec_params("DELETE FROM cart_items WHERE user_id = $1", o.user_id);
+        auto snapshot = load_snapshot(tx, id);
+        snapshot.stock_moves = std::move(moves);
+        if (!p.idempotency_key.empty())
+          tx.exec_params("UPDATE idempotency_keys SET body = $3 WHERE user_id = $1 AND key = $2",
+                         o.user_id, p.idempotency_key, to_json(snapshot.order));
+        return caf::make_message(std::move(snapshot));
+      },
+      caf::make_message(p.order)};
+}
+
+db_command apply(transition t) {
+  return {"orders.transition", true,
+          [t](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
+                " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
+                " delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END"
+                " WHERE id = $1 AND status = $2 RETURNING " +
+                    db::iso_utc("updated_at"),
+                t.order_id, t.from, t.to, nonzero(t.crew_id));
+            if (r.empty())
+              throw api_exception(
+                  errors::conflict("invalid_transition", "the order changed meanwhile"));
+            order_event e;
+            e.seq = t.seq;
+            e.status = t.to;
+            e.crew_id = t.crew_id;
+            e.by_user_id = t.by_user_id;
+            e.at = r[0][0].as<std::string>();
+            tx.exec_params(
+                "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at)"
+                " VALUES ($1, $2, $3, $4, $5, now())",
+                t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id));
+            order_transitioned out;
+            out.event = e;
+            for (auto& l : t.returned) {
+              auto back = tx.exec_params(
+                  "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"
+                  " ELSE stock + $2::numeric END,"
+                  " sales_count = greatest(sales_count - $2::numeric, 0),"
+                  " stock_version = stock_version + 1, updated_at = now()"
+                  " WHERE id = $1 RETURNING stock_version",
+                  l.product_id, l.amount.str());
+              if (!back.empty())
+                out.stock_moves.push_back({l.product_id, l.amount, back[0][0].as<int64_t>()});
+            }
+            return caf::make_message(std::move(out));
+          },
+          caf::make_message(t.order_id, t.from, t.to)};
+}
+
+db_command list(const order_query& q) {
+  return {"orders.list", false, [q](pqxx::dbtransaction& tx) {
+            std::string where = " WHERE true";
+            auto who = std::to_string(q.who.user_id);
+            if (q.who.role == roles::customer)
+              where += " AND o.user_id = " + who;
+            else if (q.who.role == roles::delivery_crew)
+              where += " AND o.crew_id = " + who;
+            else if (q.who.role == roles::shop_owner)
+              where += " AND (rs.owner_id = " + who +
+                       " OR EXISTS (SELECT 1 FROM order_items oi JOIN shops s ON s.id = oi.shop_id"
+                       " WHERE oi.order_id = o.id AND s.owner_id = " +
+                       who + "))";
+            else if (!q.who.is_staff())
+              where += " AND false";
+            if (!q.status.empty()) where += " AND o.status = " + tx.quote(q.status);
+            if (q.shop_id)
+              where += " AND (o.requesting_shop_id = " + std::to_string(q.shop_id) +
+                       " OR EXISTS (SELECT 1 FROM order_items oi WHERE oi.order_id = o.id AND"
+                       " oi.shop_id = " +
+                       std::to_string(q.shop_id) + "))";
+            if (q.crew_id) where += " AND o.crew_id = " + std::to_string(q.crew_id);
+            if (!q.from.empty())
+              where += " AND o.created_at >= " + tx.quote(q.from) + "::timestamptz";
+            if (!q.to.empty()) where += " AND o.created_at < " + tx.quote(q.to) + "::timestamptz";
+            order_page page;
+            page.count = tx.exec("SELECT count(*)" + order_from + where)[0][0].as<int64_t>();
+            for (auto r : tx.exec("SELECT " + order_columns + order_from + where +
+                                  " ORDER BY o.created_at DESC, o.id DESC LIMIT " +
+                                  std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset)))
+              page.results.push_back(read_order(r));
+            attach_items(tx, page.results);
+            return caf::make_message(std::move(page));
+          }};
+}
+
+}  // namespace wassally::orders_sql

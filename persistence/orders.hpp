@@ -1,0 +1,50 @@
+#pragma once
+// SQL of orders: placement (order, lines, first event, stock, idempotency key and cart in one
+// command), status transitions with their events, and the role-filtered listing.
+
+#include "protocols/orders.hpp"
+#include "protocols/persistence.hpp"
+
+namespace wassally::orders_sql {
+
+/// The order with its lines and history → order_snapshot; unknown: 404.
+db_command load(int64_t order_id);
+
+/// A placement under (user, key) within the last 24 h → idempotent_placement.
+db_command find_placement(int64_t user_id, const std::string& key);
+
+/// What a placement commits. `order` has its lines priced; id, code and timestamps are filled in.
+struct placement {
+  order_record order;
+  std::string idempotency_key;  // empty: none
+  std::string request_hash;
+  bool clear_cart = false;
+  /// Random confirmation codes to try in turn (a taken one is skipped).
+  std::vector<std::string> candidate_codes;
+};
+
+/// Inserts the order (the first candidate code not taken), its lines, event 1 (`pending`), takes
+/// the stock of every line, records the Idempotency-Key with the order and empties the cart, all or
+/// nothing → order_snapshot. Not enough stock: 409 out_of_stock with product_id. A live key of the
+/// same user: 409 `idempotency_replay` (the caller then reads the earlier placement).
+db_command place(placement p);
+
+/// Moves the order from `from` to `to` (only if it still is `from`), appends event `seq`, and
+/// returns the stock of `returned` lines (cancellation) → order_transitioned. A changed order:
+/// 409 invalid_transition.
+struct transition {
+  int64_t order_id = 0;
+  std::string from;
+  std::string to;
+  int64_t crew_id = 0;
+  int64_t by_user_id = 0;
+  int64_t seq = 0;
+  std::vector<order_line_request> returned;
+};
+db_command apply(transition t);
+
+/// GET /orders for `q.who` (customer: own; crew: assigned; owner: with their lines or their
+/// delivery requests; staff: all), newest first → order_page.
+db_command list(const order_query& q);
+
+}  // namespace wassally::orders_sql
