@@ -41,3 +41,15 @@ namespace wassally::http {
 /// POST (creating: title, discount, start_date, end_date, product_ids required) or PATCH.
 save_offer decode_save_offer(const nlohmann::json& body, bool creating);
 }  // namespace wassally::http
+
+#include "protocols/orders.hpp"
+
+namespace wassally::http {
+/// POST /cart/items and PATCH /cart/items/{id}.
+add_cart_item decode_add_cart_item(const nlohmann::json& body);
+set_cart_item decode_set_cart_item(const nlohmann::json& body);
+/// POST /orders: without `items` the cart is checked out (from_cart).
+place_order decode_place_order(const nlohmann::json& body);
+/// GET /orders filters (page and page_size are read by the pagination helper).
+order_query decode_order_query(const std::map<std::string, std::string>& query);
+}  // namespace wassally::http

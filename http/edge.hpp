@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/make_message.hpp>
+#include <caf/send.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -28,6 +29,8 @@ struct services {
   caf::actor event_bus;
   caf::actor accounts;
   caf::actor shop_directory;
+  caf::actor order_desk;
+  caf::actor event_streams;
   std::chrono::milliseconds timeout{5000};
   http_metrics* metrics = nullptr;
   const security::token_signer* signer = nullptr;
@@ -41,6 +44,8 @@ struct request_context {
   std::string route;  // the matched template
   std::map<std::string, std::string> params;
   std::map<std::string, std::string> query;
+  /// Headers the routes read by name (lower-case): idempotency-key, last-event-id.
+  std::map<std::string, std::string> headers;
   std::string host;  // Host header, for absolute pagination links
   std::string body;
   std::string client_address;
@@ -116,6 +121,8 @@ void add_account_routes(router& r);
 void add_shop_routes(router& r);
 void add_catalog_routes(router& r);
 void add_offer_routes(router& r);
+void add_cart_routes(router& r);
+void add_order_routes(router& r);
 /// PUT /api/v1/test/clock — registered only when the `test_clock` config key is on.
 void add_test_clock_route(router& r);
 

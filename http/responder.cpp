@@ -89,6 +89,19 @@ void responder::error(const api_error& e) {
        "application/json", headers);
 }
 
+std::shared_ptr<Pistache::Tcp::Peer> responder::take_stream(int status) {
+  if (!claim()) return nullptr;
+  std::shared_ptr<Pistache::Tcp::Peer> peer;
+  try {
+    peer = writer_->peer();
+  } catch (const std::exception&) {
+    peer = nullptr;  // the client is gone
+  }
+  if (metrics_) metrics_->observe(route_, method_, status, 0);
+  --open_requests;
+  return peer;
+}
+
 void responder::empty(int status) { send(status, "", "", {}); }
 
 void responder::text(int status, const std::string& body, const std::string& content_type,

@@ -9,12 +9,17 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "protocols/errors.hpp"
 
 namespace Pistache::Http {
 class ResponseWriter;
 }
+namespace Pistache::Tcp {
+class Peer;
+class Transport;
+}  // namespace Pistache::Tcp
 
 namespace wassally::http {
 
@@ -37,6 +42,16 @@ class responder {
   void text(int status, const std::string& body, const std::string& content_type,
             const std::map<std::string, std::string>& headers = {});
 
+  /// Takes the connection over for a long-lived response (Server-Sent Events): the exchange
+  /// counts as answered with `status` and nothing more is written by this responder. nullptr
+  /// when already answered or the client left.
+  std::shared_ptr<Pistache::Tcp::Peer> take_stream(int status);
+  /// The reactor thread that owns this connection (the one that parsed the request), and its
+  /// transport (valid while the server runs).
+  std::thread::id reactor_thread() const { return reactor_thread_; }
+  Pistache::Tcp::Transport* transport() const { return transport_; }
+  void set_transport(Pistache::Tcp::Transport* t) { transport_ = t; }
+
   /// The route template, for metrics ("/api/v1/me").
   void set_route(std::string route) { route_ = std::move(route); }
   bool done() const { return done_.load(); }
@@ -54,6 +69,8 @@ class responder {
   std::string route_ = "unmatched";
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> done_{false};
+  std::thread::id reactor_thread_ = std::this_thread::get_id();
+  Pistache::Tcp::Transport* transport_ = nullptr;
 };
 
 using responder_ptr = std::shared_ptr<responder>;

@@ -2,6 +2,7 @@
 // first learn the product's shop from the directory (cached), then ask that shop.
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
+#include "http/json_values.hpp"
 #include "http/pagination.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
@@ -17,12 +18,6 @@ caller caller_of(const request_context& ctx) {
 }
 
 nlohmann::json category_json(const product_category& c) { return {{"id", c.id}, {"name", c.name}}; }
-
-/// Quantities are JSON numbers: whole ones as integers, others with up to three decimals.
-nlohmann::json quantity_json(quantity q) {
-  if (q.milli % 1000 == 0) return q.milli / 1000;
-  return q.as_double();
-}
 
 nlohmann::json product_json(const product_record& p) {
   nlohmann::json j = {

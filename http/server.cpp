@@ -48,6 +48,7 @@ class edge_handler : public Http::Handler {
                                  : req.version() == Http::Version::Http11;
     auto out =
         std::make_shared<responder>(std::move(response), st_->svc.metrics, method, keep_alive);
+    out->set_transport(transport());
     try {
       handle(req, out, method);
     } catch (const api_exception& e) {
@@ -76,6 +77,10 @@ class edge_handler : public Http::Handler {
       auto port = host->port().toString();
       if (!port.empty() && port != "80" && port != "0") ctx.host += ":" + port;
     }
+    for (auto [name, key] :
+         {std::pair<const char*, const char*>{"Idempotency-Key", "idempotency-key"},
+          {"Last-Event-ID", "last-event-id"}})
+      if (auto raw = req.headers().tryGetRaw(name)) ctx.headers[key] = raw->value();
     ctx.client_address = req.address().host();
     ctx.loopback = ctx.client_address == "127.0.0.1" || ctx.client_address == "::1" ||
                    ctx.client_address.rfind("127.", 0) == 0;
@@ -150,6 +155,8 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   add_shop_routes(impl_->state->routes);
   add_catalog_routes(impl_->state->routes);
   add_offer_routes(impl_->state->routes);
+  add_cart_routes(impl_->state->routes);
+  add_order_routes(impl_->state->routes);
   if (impl_->opts.test_clock) add_test_clock_route(impl_->state->routes);
 }
 
@@ -165,7 +172,9 @@ void server::start() {
                      .flags(Tcp::Options::ReuseAddr)
                      .maxRequestSize(impl_->opts.max_body_bytes + 16 * 1024)
                      .maxResponseSize(64 * 1024 * 1024)
-                     .keepaliveTimeout(std::chrono::seconds(impl_->opts.keepalive_timeout_s));
+                     .keepaliveTimeout(std::chrono::seconds(impl_->opts.keepalive_timeout_s))
+                     .headerTimeout(std::chrono::seconds(impl_->opts.header_timeout_s))
+                     .bodyTimeout(std::chrono::seconds(impl_->opts.header_timeout_s));
   impl_->endpoint->init(options);
   impl_->endpoint->setHandler(std::make_shared<edge_handler>(impl_->state));
   impl_->endpoint->serveThreaded();

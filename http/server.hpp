@@ -13,6 +13,7 @@ struct server_options {
   int threads = 2;
   std::size_t max_body_bytes = 1 << 20;
   int keepalive_timeout_s = 75;
+  int header_timeout_s = 60;
   bool test_clock = false;
 };
 

@@ -1,0 +1,216 @@
+#include "http/event_streams.hpp"
+
+#include <pistache/http.h>
+#include <pistache/peer.h>
+#include <pistache/transport.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "actors/order_rules.hpp"
+#include "protocols/orders.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally::http {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("sse_tick")>;
+
+struct stream {
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
+  Pistache::Tcp::Transport* transport = nullptr;
+  std::thread::id reactor;
+  int64_t order_id = 0;
+  int64_t last_seq = 0;
+  bool ready = false;                 // headers and first events written
+  std::vector<order_event> buffered;  // events that arrived before it was ready
+};
+
+struct hub_state {
+  caf::actor registry;
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::seconds keepalive{15};
+  uint64_t next_id = 1;
+  std::map<uint64_t, stream> streams;
+  std::map<int64_t, std::set<uint64_t>> by_order;
+  static inline const char* name = "event_streams";
+};
+
+using self_ptr = caf::stateful_actor<hub_state>*;
+
+std::string chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+std::string event_text(const order_event& e) {
+  nlohmann::json data = {{"status", e.status},
+                         {"at", e.at},
+                         {"crew_id", e.crew_id ? nlohmann::json(e.crew_id) : nlohmann::json()}};
+  return "id: " + std::to_string(e.seq) + "\nevent: status\ndata: " + data.dump() + "\n\n";
+}
+
+/// Resets Pistache's per-request clock of the connection, on its reactor thread: a one-shot
+/// timer armed through the transport fires there 1 ms later and its continuation (attached long
+/// before) runs there. Should the continuation run here instead (the timer fired before it was
+/// attached), it tries again, a few times.
+void refresh_request_clock(std::weak_ptr<Pistache::Tcp::Peer> weak,
+                           Pistache::Tcp::Transport* transport, std::thread::id reactor,
+                           int attempts = 3) {
+  if (!transport || attempts <= 0 || weak.expired()) return;
+  int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer < 0) return;
+  Pistache::Async::Promise<uint64_t> fired([&](Pistache::Async::Deferred<uint64_t> deferred) {
+    transport->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
+  });
+  fired.then(
+      [=](uint64_t) {
+        ::close(timer);
+        if (std::this_thread::get_id() != reactor) {
+          refresh_request_clock(weak, transport, reactor, attempts - 1);
+          return;
+        }
+        if (auto peer = weak.lock())
+          if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
+      },
+      [timer](std::exception_ptr) { ::close(timer); });
+}
+
+/// Enqueues bytes for the connection's reactor (Tcp::Peer::send only queues); false when the
+/// client is gone. With `refresh_clock`, Pistache's request clock restarts too.
+bool write(stream& s, const std::string& bytes, bool refresh_clock = false) {
+  auto peer = s.peer.lock();
+  if (!peer) return false;
+  peer->send(Pistache::RawBuffer(bytes, bytes.size()));
+  if (refresh_clock) refresh_request_clock(s.peer, s.transport, s.reactor);
+  return true;
+}
+
+void drop(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto it = st.streams.find(id);
+  if (it == st.streams.end()) return;
+  auto order = it->second.order_id;
+  st.streams.erase(it);
+  auto o = st.by_order.find(order);
+  if (o != st.by_order.end()) {
+    o->second.erase(id);
+    if (o->second.empty()) st.by_order.erase(o);
+  }
+}
+
+/// Writes `e` if it is news to the stream; ends the stream after a final status. Returns false
+/// when the stream is over.
+bool deliver(self_ptr self, uint64_t id, stream& s, const order_event& e) {
+  if (e.seq <= s.last_seq) return true;
+  s.last_seq = e.seq;
+  if (!write(s, chunk(event_text(e)))) {
+    drop(self, id);
+    return false;
+  }
+  if (order_rules::is_final(e.status)) {
+    if (auto p = s.peer.lock()) p->setIdle(true);  // the connection may serve requests again
+    write(s, "0\r\n\r\n");
+    drop(self, id);
+    return false;
+  }
+  return true;
+}
+
+void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, order_watch& w) {
+  auto& st = self->state;
+  auto it = st.streams.find(id);
+  if (it == st.streams.end()) return;
+  auto peer = req.out->take_stream(200);
+  if (!peer) {
+    drop(self, id);
+    return;
+  }
+  auto& s = it->second;
+  s.peer = peer;
+  s.reactor = req.out->reactor_thread();
+  s.transport = req.out->transport();
+  s.last_seq = req.after_seq;
+  write(s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
+        true);
+  s.ready = true;
+  auto pending = std::move(s.buffered);
+  for (auto& e : w.events)
+    if (!deliver(self, id, s, e)) return;
+  for (auto& e : pending)
+    if (!deliver(self, id, s, e)) return;
+  if (w.final) {
+    // A final order with nothing new since Last-Event-ID: just end.
+    if (auto p = s.peer.lock()) p->setIdle(true);
+    write(s, "0\r\n\r\n");
+    drop(self, id);
+  }
+}
+
+}  // namespace
+
+caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive) {
+  return sys.spawn([=](self_ptr self) -> caf::behavior {
+    auto& st = self->state;
+    st.registry = registry;
+    st.timeout = timeout;
+    st.keepalive = keepalive;
+    self->send(event_bus, subscribe_atom::value, std::string("order_status"));
+    self->delayed_send(self, keepalive, tick_atom::value);
+    return {
+        [=](open_order_stream& req) {
+          auto& st = self->state;
+          auto id = st.next_id++;
+          // Registered before asking the order, so no change committed meanwhile is missed:
+          // it is buffered, and duplicates are dropped by sequence number.
+          auto& s = st.streams[id];
+          s.order_id = req.order_id;
+          st.by_order[req.order_id].insert(id);
+          self->request(st.registry, st.timeout, entity_key{"order", req.order_id},
+                        caf::make_message(watch_order{req.who, req.after_seq, req.resume}))
+              .then([self, id, req](order_watch& w) { start_stream(self, id, req, w); },
+                    [self, id, req](caf::error& e) {
+                      drop(self, id);
+                      req.out->error(from_caf_error(e));
+                    });
+        },
+        [=](const order_status_changed& change) {
+          auto& st = self->state;
+          auto o = st.by_order.find(change.order_id);
+          if (o == st.by_order.end()) return;
+          auto ids = o->second;
+          for (auto id : ids) {
+            auto it = st.streams.find(id);
+            if (it == st.streams.end()) continue;
+            if (!it->second.ready)
+              it->second.buffered.push_back(change.event);
+            else
+              deliver(self, id, it->second, change.event);
+          }
+        },
+        [=](tick_atom) {
+          auto& st = self->state;
+          std::vector<uint64_t> gone;
+          for (auto& [id, s] : st.streams)
+            if (s.ready && !write(s, chunk(": keepalive\n\n"), true)) gone.push_back(id);
+          for (auto id : gone) drop(self, id);
+          self->delayed_send(self, st.keepalive, tick_atom::value);
+        },
+        [=](stats_atom) { return static_cast<int64_t>(self->state.streams.size()); },
+    };
+  });
+}
+
+}  // namespace wassally::http

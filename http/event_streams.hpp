@@ -1,0 +1,45 @@
+#pragma once
+// Server-Sent Events for orders (API.md GET /orders/{id}/events).
+//
+// Pistache 0.0.5's ResponseStream::flush() drains the transport's write queue from the calling
+// thread (Transport::flush → handleWriteQueue → asyncWriteImpl), racing the reactor that owns
+// the connection: that is the "could not find write data" assertion. So streams never use
+// ResponseStream. Every write goes through Tcp::Peer::send, which only enqueues the bytes
+// (Transport::asyncWrite) for the owning reactor to write. Pistache also closes any connection
+// whose request is not answered within its header timeout (counted from when the request was
+// parsed; a 408 is written into the stream), which would end every idle stream. After each
+// keepalive the hub restarts that clock the way the reactor does after a normal response
+// (Http::Handler::getParser(peer)->reset()) — on the reactor thread, reached through a one-shot
+// timer armed on the connection's transport (Transport::armTimer queues it to the reactor,
+// whose continuation then runs there). One hub actor holds every stream, so an open stream costs
+// a map entry, not a thread.
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <chrono>
+#include <cstdint>
+
+#include "http/responder.hpp"
+#include "protocols/shops.hpp"
+
+namespace wassally::http {
+
+/// To the hub: stream order `order_id` to the exchange `out` (after `after_seq` when resuming
+/// with Last-Event-ID).
+struct open_order_stream {
+  responder_ptr out;
+  int64_t order_id = 0;
+  caller who;
+  int64_t after_seq = 0;
+  bool resume = false;
+};
+
+/// The hub: subscribes to the event bus topic "order_status", asks order actors (through the
+/// registry) for the events a new stream starts with, writes events and keepalives, ends a
+/// stream after a final status. `stats_atom` → int64_t open streams.
+caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive);
+
+}  // namespace wassally::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_order_stream)
