@@ -259,6 +259,88 @@ P["/api/v1/offers/{id}"] = {"parameters": id_param,
   "delete": {"operationId": "deleteOffer", "tags": ["offers"], "summary": "Delete an offer", "security": managers,
              "responses": {"204": {"description": "Deleted"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
 
+# --- Cart and orders ---
+doc["tags"].append({"name": "cart", "description": "The customer's cart: up to 3 shops, current prices"})
+doc["tags"].append({"name": "orders", "description": "Placing orders, following them live, cancelling"})
+customer = [{"bearerAuth": []}]
+anyone = [{"bearerAuth": []}]
+order_qty = {"type": "number", "exclusiveMinimum": True, "minimum": 0, "description": "in the product's unit, at most 3 decimals"}
+S["CartItem"] = {"type": "object", "required": ["id", "product_id", "shop_id", "name", "quantity", "unit_price", "line_total", "available"],
+  "properties": {"id": {"type": "integer"}, "product_id": {"type": "integer"}, "shop_id": {"type": "integer"}, "name": {"type": "string"},
+    "quantity": {"type": "number"}, "unit_price": dict(dec, description="today's price, offer applied"), "line_total": dec,
+    "available": {"type": "boolean", "description": "false when the product was hidden or deleted, or its shop suspended, since it was added (not in total)"}}}
+S["Cart"] = {"type": "object", "required": ["items", "shops", "total"],
+  "properties": {"items": {"type": "array", "items": ref("CartItem")}, "shops": {"type": "array", "items": {"type": "integer"}, "maxItems": 3}, "total": dec}}
+S["CartItemRequest"] = {"type": "object", "required": ["product_id", "quantity"],
+  "properties": {"product_id": {"type": "integer", "minimum": 1}, "quantity": order_qty}}
+S["CartQuantityRequest"] = {"type": "object", "required": ["quantity"], "properties": {"quantity": order_qty}}
+S["OrderLine"] = {"type": "object", "required": ["product_id", "quantity"], "properties": {"product_id": {"type": "integer", "minimum": 1}, "quantity": order_qty}}
+S["PlaceOrderRequest"] = {"type": "object", "required": ["receiver_name", "receiver_phone", "location"],
+  "description": "Without items the cart is checked out (and emptied if the order commits). Repeated products add up.",
+  "properties": {"receiver_name": {"type": "string", "minLength": 1, "maxLength": 200}, "receiver_phone": phone, "location": ref("Location"),
+    "notes": {"type": "string", "maxLength": 5000}, "items": {"type": "array", "minItems": 1, "maxItems": 100, "items": ref("OrderLine")}}}
+S["OrderItem"] = {"type": "object", "required": ["id", "product_id", "shop_id", "name", "quantity", "unit_price", "line_total", "is_bought"],
+  "properties": {"id": {"type": "integer"}, "product_id": {"type": "integer"}, "shop_id": {"type": "integer"}, "name": {"type": "string"},
+    "quantity": {"type": "number"}, "unit_price": dict(dec, description="snapshot at placement, offer applied"), "line_total": dec, "is_bought": {"type": "boolean"}}}
+status_enum = {"type": "string", "enum": ["pending", "assigned", "picked_up", "delivered", "cancelled"]}
+S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", "crew_id", "receiver_name", "receiver_phone", "location", "notes", "items", "items_total", "delivery_fee", "total", "coins", "created_at", "updated_at"],
+  "properties": {"id": {"type": "integer"}, "code": {"type": "string", "description": "confirmation code: only for the customer (or the requesting shop's owner) and staff"},
+    "type": {"type": "string", "enum": ["order", "delivery_request"]}, "status": status_enum, "user_id": {"type": "integer"},
+    "crew_id": {"type": "integer", "nullable": True}, "requesting_shop_id": {"type": "integer", "description": "delivery requests only"},
+    "receiver_name": {"type": "string"}, "receiver_phone": phone, "location": ref("Location"), "notes": {"type": "string"},
+    "items": {"type": "array", "items": ref("OrderItem"), "description": "a shop owner sees only their shops' lines (and totals of those)"},
+    "items_total": dec, "delivery_fee": dec, "total": dict(dec, description="items_total + delivery_fee"), "coins": {"type": "integer"},
+    "created_at": ts, "updated_at": ts}}
+S["OrderEvent"] = {"type": "object", "required": ["seq", "status", "at", "by_user_id", "crew_id"],
+  "properties": {"seq": {"type": "integer"}, "status": status_enum, "at": ts, "by_user_id": {"type": "integer", "nullable": True}, "crew_id": {"type": "integer", "nullable": True}}}
+auth_errs = {"401": resp("Unauthorized"), "403": resp("Forbidden")}
+P["/api/v1/cart"] = {
+  "get": {"operationId": "getCart", "tags": ["cart"], "summary": "The caller's cart at current prices", "security": customer,
+          "responses": {"200": ok("The cart", ref("Cart")), **auth_errs, **common_db}},
+  "delete": {"operationId": "clearCart", "tags": ["cart"], "summary": "Empty the cart", "security": customer,
+             "responses": {"204": {"description": "Emptied"}, **auth_errs, **common_db}}}
+P["/api/v1/cart/items"] = {
+  "post": {"operationId": "addCartItem", "tags": ["cart"], "summary": "Put a product in the cart", "security": customer,
+           "description": "A product already in the cart has its quantity increased (200). A 4th distinct shop: 409 cart_shop_limit; a quantity the product does not allow (minimum_quantity, increment_rate): 400 invalid_quantity; hidden, deleted or unknown product: 404; suspended shop: 409 shop_unavailable. Errors about a product carry its product_id.",
+           "requestBody": body(ref("CartItemRequest")),
+           "responses": {"201": ok("The new line", ref("CartItem")), "200": ok("The line whose quantity grew", ref("CartItem")), **common_body, **auth_errs,
+                         "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
+P["/api/v1/cart/items/{id}"] = {"parameters": id_param,
+  "patch": {"operationId": "setCartItemQuantity", "tags": ["cart"], "summary": "Change a line's quantity", "security": customer,
+            "requestBody": body(ref("CartQuantityRequest")),
+            "responses": {"200": ok("The line", ref("CartItem")), **common_body, **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}},
+  "delete": {"operationId": "removeCartItem", "tags": ["cart"], "summary": "Remove a line", "security": customer,
+             "responses": {"204": {"description": "Removed"}, **auth_errs, "404": resp("NotFound"), **common_db}}}
+P["/api/v1/orders"] = {
+  "post": {"operationId": "placeOrder", "tags": ["orders"], "summary": "Place an order from the cart or from items", "security": customer,
+           "description": "All or nothing across up to 3 shops: every line's stock is taken in one transaction with the order, or none is (409 out_of_stock with product_id). Idempotency-Key: the same key of the same user within 24 h returns the first answer and creates nothing; with a different body 409 idempotency_key_reused.",
+           "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+           "requestBody": body(ref("PlaceOrderRequest")),
+           "responses": {"201": ok("The order", ref("Order")), **common_body, **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}},
+  "get": {"operationId": "listOrders", "tags": ["orders"], "summary": "Orders the caller may see, newest first", "security": anyone,
+          "description": "customer: own; delivery crew: assigned to them; shop owner: with lines of their shops or their delivery requests; staff: all.",
+          "parameters": page_params + [{"name": "status", "in": "query", "schema": status_enum},
+             {"name": "shop_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+             {"name": "crew_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+             {"name": "from", "in": "query", "schema": ts, "description": "created at or after"},
+             {"name": "to", "in": "query", "schema": ts, "description": "created before"}],
+          "responses": {"200": ok("A page of orders", paged("Order")), "400": resp("BadRequest"), "401": resp("Unauthorized"), **common_db}}}
+P["/api/v1/orders/{id}"] = {"parameters": id_param,
+  "get": {"operationId": "getOrder", "tags": ["orders"], "summary": "One order as the caller may see it", "security": anyone,
+          "responses": {"200": ok("The order", ref("Order")), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
+P["/api/v1/orders/{id}/history"] = {"parameters": id_param,
+  "get": {"operationId": "getOrderHistory", "tags": ["orders"], "summary": "Status history, oldest first (not paginated)", "security": anyone,
+          "responses": {"200": ok("The events", {"type": "array", "items": ref("OrderEvent")}), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
+P["/api/v1/orders/{id}/events"] = {"parameters": id_param,
+  "get": {"operationId": "streamOrderEvents", "tags": ["orders"], "summary": "Live status changes (Server-Sent Events)", "security": anyone,
+          "description": "text/event-stream: first the current status, then one `event: status` per committed change with `data: {status, at, crew_id}` and `id` = the event's seq; `: keepalive` comments (every sse_keepalive_s, default 15 s); the stream ends after delivered/cancelled. Last-Event-ID replays the later events. Browsers may pass the token as ?access_token=.",
+          "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}}],
+          "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "400": resp("BadRequest"), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
+P["/api/v1/orders/{id}/cancel"] = {"parameters": id_param,
+  "post": {"operationId": "cancelOrder", "tags": ["orders"], "summary": "Cancel; stock is returned", "security": anyone,
+           "description": "The customer while pending; staff while pending or assigned. Otherwise 409 invalid_transition; others who may see the order 403.",
+           "responses": {"200": ok("The order", ref("Order")), **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)
