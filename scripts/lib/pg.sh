@@ -66,11 +66,12 @@ pg_create_db() {
   fi
 }
 
-# pg_free_port: a TCP port nobody listens on at 127.0.0.1.
+# pg_free_port: a TCP port nobody listens on at 127.0.0.1, outside the ephemeral range.
 pg_free_port() {
   local port
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
+    # Below the ephemeral range (32768+), where lingering client sockets cannot hold it.
+    port=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   echo "pg: no free port found" >&2
