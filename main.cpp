@@ -13,6 +13,8 @@
 
 #include "actors/accounts.hpp"
 #include "actors/cart.hpp"
+#include "actors/crew.hpp"
+#include "actors/dispatcher.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/order.hpp"
 #include "actors/order_desk.hpp"
@@ -21,6 +23,7 @@
 #include "actors/registry.hpp"
 #include "actors/shop.hpp"
 #include "actors/shop_directory.hpp"
+#include "actors/staff_desk.hpp"
 #include "config/config.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_body.hpp"
@@ -85,7 +88,8 @@ std::string ensure_token_secret(const config& cfg) {
 struct runtime {
   caf::actor_system_config caf_cfg;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory, order_desk;
+  caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory, order_desk,
+      dispatcher, staff_desk;
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -111,13 +115,26 @@ struct runtime {
       throw std::runtime_error("config key 'delivery_fee': expected a decimal amount >= 0");
     ps.delivery_fee = *fee;
     ps.coins_per_order = cfg.coins_per_order;
-    registry = spawn_registry(
-        *system, {{"shop", shop_factory(persistence, idle, db_timeout,
-                                        std::chrono::seconds(cfg.reservation_timeout_s))},
-                  {"order", order_factory(persistence, event_bus, idle, db_timeout)},
-                  {"cart", cart_factory(ps, idle)}});
+    dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout);
+    shop_options so;
+    so.idle = idle;
+    so.db_timeout = db_timeout;
+    so.reservation_timeout = std::chrono::seconds(cfg.reservation_timeout_s);
+    so.event_bus = event_bus;
+    so.coins_per_order = cfg.coins_per_order;
+    crew_options co;
+    co.max_orders = cfg.crew_max_orders;
+    co.location_flush = std::chrono::seconds(cfg.crew_location_flush_s);
+    co.idle = idle;
+    co.db_timeout = db_timeout;
+    registry =
+        spawn_registry(*system, {{"shop", shop_factory(persistence, so)},
+                                 {"order", order_factory(persistence, event_bus, idle, db_timeout)},
+                                 {"cart", cart_factory(ps, idle)},
+                                 {"crew", crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;
     order_desk = spawn_order_desk(*system, ps);
+    staff_desk = spawn_staff_desk(*system, persistence, db_timeout);
     accounts_options ao;
     ao.token_secret = ensure_token_secret(cfg);
     ao.access_ttl_s = cfg.access_ttl_s;
@@ -129,8 +146,8 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a :
-         {&order_desk, &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a : {&staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
+                    &registry, &event_bus, &persistence})
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
@@ -204,6 +221,8 @@ int run_serve(const config& cfg) {
   svc.accounts = rt.accounts;
   svc.shop_directory = rt.shop_directory;
   svc.order_desk = rt.order_desk;
+  svc.staff_desk = rt.staff_desk;
+  svc.dispatcher = rt.dispatcher;
   svc.event_streams = http::spawn_event_streams(*rt.system, rt.event_bus, rt.registry,
                                                 std::chrono::milliseconds(cfg.request_timeout_ms),
                                                 std::chrono::seconds(cfg.sse_keepalive_s));

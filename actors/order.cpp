@@ -1,14 +1,17 @@
 #include "actors/order.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 #include <map>
+#include <optional>
 
 #include "actors/entity.hpp"
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/crews.hpp"
 #include "protocols/orders.hpp"
 
 namespace wassally {
@@ -39,41 +42,157 @@ std::map<int64_t, std::vector<order_line_request>> lines_by_shop(
   return out;
 }
 
-void act(self_ptr self, caf::response_promise rp, const order_action& a) {
-  auto& st = self->state;
-  std::string next;
-  try {
-    next = order_rules::decide(st.order, a);
-  } catch (const api_exception& e) {
-    rp.deliver(to_caf_error(e.error));
-    return;
-  }
-  orders_sql::transition t;
-  t.order_id = st.order.id;
-  t.from = st.order.status;
-  t.to = next;
-  t.crew_id = st.order.crew_id;
-  t.by_user_id = a.who.user_id;
-  t.seq = st.events.empty() ? 1 : st.events.back().seq + 1;
-  if (next == order_status::cancelled)
-    for (auto& i : st.order.items) t.returned.push_back({i.product_id, i.amount});
-  auto who = a.who;
+/// Commits `t` and, once committed, updates the order, tells the shops and crews concerned,
+/// publishes the change and answers with the order as `who` sees it.
+void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::transition t,
+                       caller who, int64_t previous_crew) {
+  auto new_crew = t.crew_id;
+  auto delivered = t.delivered;
+  auto coins = t.coins;
   entity_write<order_transitioned>(
-      self, st.lc, orders_sql::apply(std::move(t)),
+      self, self->state.lc, orders_sql::apply(std::move(t)),
       [=](order_transitioned& done) mutable {
         auto& st = self->state;
         auto& e = done.event;
         st.order.status = e.status;
+        st.order.crew_id = e.status == order_status::pending ? 0 : new_crew;
         st.order.updated_at = e.at;
         st.events.push_back(e);
+        auto crew = [&](int64_t id) { return entity_key{"crew", id}; };
+        if (e.status == order_status::assigned) {
+          self->send(st.lc.registry, crew(new_crew),
+                     caf::make_message(crew_slot_outcome{st.order.id, true}));
+          if (previous_crew && previous_crew != new_crew)
+            self->send(st.lc.registry, crew(previous_crew),
+                       caf::make_message(crew_order_finished{st.order.id, false, 0}));
+        } else if (order_rules::is_final(e.status) && previous_crew) {
+          self->send(st.lc.registry, crew(previous_crew),
+                     caf::make_message(crew_order_finished{st.order.id, delivered, coins}));
+        }
         for (auto& [shop, lines] : lines_by_shop(st.order, done.stock_moves))
           self->send(st.lc.registry, entity_key{"shop", shop},
                      caf::make_message(stock_returned{lines}));
+        order_status_changed change;
+        change.order_id = st.order.id;
+        change.event = e;
         self->send(st.event_bus, publish_atom::value, std::string("order_status"),
-                   caf::make_message(order_status_changed{st.order.id, e}));
+                   caf::make_message(change));
         rp.deliver(order_rules::view_for(st.order, who));
       },
+      [=](const api_error& e) mutable {
+        if (new_crew && new_crew != previous_crew)
+          self->send(self->state.lc.registry, entity_key{"crew", new_crew},
+                     caf::make_message(crew_slot_outcome{self->state.order.id, false}));
+        rp.deliver(to_caf_error(e));
+      });
+}
+
+/// Actions that change no status: an item bought, a wrong code, unlocking delivery.
+template <class Apply>
+void commit_detail(self_ptr self, caf::response_promise rp, db_command cmd, caller who, Apply apply,
+                   std::optional<api_error> answer = std::nullopt) {
+  entity_write<done>(
+      self, self->state.lc, std::move(cmd),
+      [=](done&) mutable {
+        apply(self->state.order);
+        if (answer)
+          rp.deliver(to_caf_error(*answer));
+        else
+          rp.deliver(order_rules::view_for(self->state.order, who));
+      },
       [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+}
+
+void act(self_ptr self, caf::response_promise rp, const order_action& a) {
+  auto& st = self->state;
+  auto& o = st.order;
+  order_rules::decision d;
+  try {
+    d = order_rules::decide(o, a);
+  } catch (const api_exception& e) {
+    rp.deliver(to_caf_error(e.error));
+    return;
+  }
+  auto who = a.who;
+  if (a.action == "bought") {
+    auto item = std::find_if(o.items.begin(), o.items.end(),
+                             [&](const order_item& i) { return i.id == a.item_id; });
+    if (item == o.items.end()) {
+      rp.deliver(to_caf_error(errors::not_found("no such item in this order")));
+      return;
+    }
+    if (item->is_bought) {
+      rp.deliver(order_rules::view_for(o, who));
+      return;
+    }
+    auto item_id = a.item_id;
+    commit_detail(self, rp, orders_sql::mark_bought(o.id, item_id), who,
+                  [item_id](order_record& r) {
+                    for (auto& i : r.items)
+                      if (i.id == item_id) i.is_bought = true;
+                  });
+    return;
+  }
+  if (a.action == "unlock") {
+    commit_detail(self, rp, orders_sql::unlock_code(o.id), who, [](order_record& r) {
+      r.wrong_code_count = 0;
+      r.code_locked = false;
+    });
+    return;
+  }
+  if (a.action == "deliver" && a.code != o.code) {
+    int count = o.wrong_code_count + 1;
+    bool locked = count >= order_rules::max_wrong_codes;
+    auto answer = api_error{400,
+                            "invalid_code",
+                            "wrong confirmation code" +
+                                std::string(locked ? "; delivery of this order is now locked" : ""),
+                            {{"code", "does not match"}},
+                            {{"attempts_left", order_rules::max_wrong_codes - count}}};
+    commit_detail(
+        self, rp, orders_sql::record_wrong_code(o.id, count, locked), who,
+        [count, locked](order_record& r) {
+          r.wrong_code_count = count;
+          r.code_locked = locked;
+        },
+        answer);
+    return;
+  }
+  orders_sql::transition t;
+  t.order_id = o.id;
+  t.from = o.status;
+  t.from_crew_id = o.crew_id;
+  t.to = d.to;
+  t.crew_id = d.crew_id;
+  t.by_user_id = who.user_id;
+  t.seq = st.events.empty() ? 1 : st.events.back().seq + 1;
+  if (d.to == order_status::cancelled)
+    for (auto& i : o.items) t.returned.push_back({i.product_id, i.amount, 0});
+  if (d.to == order_status::delivered) {
+    t.delivered = true;
+    t.coins = o.coins;
+  }
+  auto previous = o.crew_id;
+  if (d.to != order_status::assigned) {
+    commit_transition(self, rp, std::move(t), who, previous);
+    return;
+  }
+  // Taking the order needs the crew's consent (online, below its limit); nothing else happens
+  // to this order until the crew answered and the change committed.
+  ++st.lc.in_flight;
+  self->request(st.lc.registry, st.lc.db_timeout, entity_key{"crew", d.crew_id},
+                caf::make_message(claim_crew_slot{o.id, who.is_staff()}))
+      .await(
+          [=](done&) mutable {
+            --self->state.lc.in_flight;
+            commit_transition(self, rp, t, who, previous);
+          },
+          [=](caf::error& err) mutable {
+            --self->state.lc.in_flight;
+            auto e = from_caf_error(err);
+            if (e.code == "not_found") e = errors::validation("crew_id", "no such delivery crew");
+            rp.deliver(to_caf_error(e));
+          });
 }
 
 caf::behavior running(self_ptr self) {
@@ -104,6 +223,9 @@ caf::behavior running(self_ptr self) {
         auto rp = self->make_response_promise();
         act(self, rp, a);
         return rp;
+      },
+      [=](state_atom) {
+        return order_snapshot{self->state.order, self->state.events, {}};
       },
       entity_idle_handler(self, self->state.lc),
   };

@@ -9,7 +9,9 @@
 #include <map>
 #include <memory>
 
+#include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/accounts.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/registry.hpp"
 #include "security/tokens.hpp"
@@ -104,10 +106,17 @@ void commit(self_ptr self) {
             for (auto& [shop, lines] : st.shop_lines)
               self->send(st.svc.registry, entity_key{"shop", shop},
                          caf::make_message(commit_reservation{placement, moved[shop]}));
-            if (!placed.events.empty())
-              self->send(
-                  st.svc.event_bus, publish_atom::value, std::string("order_status"),
-                  caf::make_message(order_status_changed{placed.order.id, placed.events.back()}));
+            if (!placed.events.empty()) {
+              // For the dispatcher: the order as crews see it, and where its shops are.
+              order_status_changed change;
+              change.order_id = placed.order.id;
+              change.event = placed.events.back();
+              change.placed = true;
+              change.order = order_rules::view_for(placed.order, caller{0, roles::delivery_crew});
+              for (auto& [shop, q] : st.quotes) change.shop_points.push_back(q.shop_location);
+              self->send(st.svc.event_bus, publish_atom::value, std::string("order_status"),
+                         caf::make_message(change));
+            }
             finish(self, caf::make_message(order_placed{placed.order, false}));
           },
           [self](caf::error& err) {

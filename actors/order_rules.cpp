@@ -29,6 +29,7 @@ bool legal_transition(const std::string& from, const std::string& to) {
           (to == std::string(assigned) || to == std::string(cancelled))) ||
          (from == std::string(assigned) &&
           (to == std::string(picked_up) || to == std::string(cancelled))) ||
+         (from == std::string(assigned) && to == std::string(assigned)) ||  // reassignment
          (from == std::string(picked_up) && to == std::string(delivered));
 }
 
@@ -64,9 +65,66 @@ order_record view_for(order_record o, const caller& who) {
   return o;
 }
 
-std::string decide(const order_record& o, const order_action& a) {
+namespace {
+
+/// Only the crew the order is assigned to may act on it: other crews 403; callers who cannot
+/// see the order 404; anyone else who can 403.
+void require_assigned_crew(const order_record& o, const caller& who) {
+  if (who.role == roles::delivery_crew && o.crew_id != 0 && o.crew_id == who.user_id) return;
+  if (who.role != roles::delivery_crew && !may_see(o, who))
+    throw api_exception(errors::not_found("no such order"));
+  throw api_exception(errors::forbidden("only the crew assigned to this order may do this"));
+}
+
+void require_status(const order_record& o, const std::string& status, const std::string& action) {
+  if (o.status != status) throw api_exception(invalid_transition(o, action));
+}
+
+}  // namespace
+
+decision decide(const order_record& o, const order_action& a) {
   using namespace order_status;
   const auto& who = a.who;
+  if (a.action == "accept") {
+    if (who.role != roles::delivery_crew)
+      throw api_exception(errors::forbidden("only delivery crews accept orders"));
+    if (o.status == std::string(assigned) || o.status == std::string(picked_up))
+      throw api_exception(errors::conflict("already_assigned", "another crew took this order"));
+    require_status(o, pending, "accept");
+    return {assigned, who.user_id};
+  }
+  if (a.action == "assign") {
+    if (!who.is_staff()) throw api_exception(errors::forbidden("only staff assign orders"));
+    if (o.status != std::string(pending) && o.status != std::string(assigned))
+      throw api_exception(invalid_transition(o, "assign"));
+    if (o.crew_id == a.crew_id)
+      throw api_exception(
+          errors::conflict("already_assigned", "the order is assigned to this crew already"));
+    return {assigned, a.crew_id};
+  }
+  if (a.action == "pickup") {
+    require_assigned_crew(o, who);
+    require_status(o, assigned, "pick up");
+    return {picked_up, o.crew_id};
+  }
+  if (a.action == "deliver") {
+    require_assigned_crew(o, who);
+    require_status(o, picked_up, "deliver");
+    if (o.code_locked)
+      throw api_exception(errors::conflict(
+          "code_locked", "too many wrong codes: staff must unlock delivery of this order"));
+    return {delivered, o.crew_id};
+  }
+  if (a.action == "bought") {
+    require_assigned_crew(o, who);
+    if (o.status != std::string(assigned) && o.status != std::string(picked_up))
+      throw api_exception(invalid_transition(o, "mark items bought on"));
+    return {"", o.crew_id};
+  }
+  if (a.action == "unlock") {
+    if (!who.is_staff()) throw api_exception(errors::forbidden("only staff unlock delivery codes"));
+    return {"", o.crew_id};
+  }
   if (!may_see(o, who)) throw api_exception(errors::not_found("no such order"));
   if (a.action == "cancel") {
     if (who.role == roles::customer) {
@@ -74,12 +132,12 @@ std::string decide(const order_record& o, const order_action& a) {
         throw api_exception(errors::conflict(
             "invalid_transition",
             "a customer may cancel only a pending order; this one is " + o.status));
-      return cancelled;
+      return {cancelled, o.crew_id};
     }
     if (who.is_staff()) {
       if (!legal_transition(o.status, cancelled))
         throw api_exception(invalid_transition(o, "cancel"));
-      return cancelled;
+      return {cancelled, o.crew_id};
     }
     throw api_exception(errors::forbidden("only the customer or staff may cancel an order"));
   }

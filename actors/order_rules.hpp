@@ -18,10 +18,21 @@ bool may_see(const order_record& o, const caller& who);
 /// code only for the customer, the requesting owner and staff.
 order_record view_for(order_record o, const caller& who);
 
-/// The status an action leads to, or the reason it may not happen (api_exception: 404 for
-/// callers who may not see the order, 403 for those who see it but may not act, 409
-/// invalid_transition for an action the current status does not allow).
-std::string decide(const order_record& o, const order_action& a);
+/// What an action does: the status it leads to (empty: the status stays, e.g. an item bought)
+/// and the crew the order has afterwards.
+struct decision {
+  std::string to;
+  int64_t crew_id = 0;
+};
+
+/// The decision for an action, or the reason it may not happen (api_exception: 404 for callers
+/// who may not see the order, 403 for those who see it but may not act — any crew but the
+/// assigned one included —, 409 invalid_transition for an action the current status does not
+/// allow, 409 already_assigned for an accept that lost, 409 code_locked).
+decision decide(const order_record& o, const order_action& a);
+
+/// Wrong delivery codes allowed before delivery of the order locks.
+inline constexpr int max_wrong_codes = 5;
 
 /// Whether `from → to` is an edge of the state machine.
 bool legal_transition(const std::string& from, const std::string& to);

@@ -6,12 +6,16 @@
 #include <map>
 
 #include "actors/entity.hpp"
+#include "actors/order_rules.hpp"
 #include "persistence/catalog.hpp"
+#include "persistence/orders.hpp"
 #include "persistence/shops.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
+#include "protocols/crews.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/shops.hpp"
+#include "security/tokens.hpp"
 
 namespace wassally {
 namespace {
@@ -26,6 +30,8 @@ struct shop_state {
   std::map<int64_t, std::vector<order_line_request>> reservations;
   std::map<int64_t, int64_t> reserved_milli;
   std::chrono::milliseconds reservation_timeout{30000};
+  caf::actor event_bus;
+  int64_t coins_per_order = 10;
   static inline const char* name = "shop";
 };
 
@@ -213,6 +219,7 @@ product_quotes reserve(shop_state& st, const reserve_stock& req) {
         req.lines.empty() ? 0 : req.lines.front().product_id));
   product_quotes out;
   out.shop_active = true;
+  out.shop_location = st.shop.location;
   for (auto& line : req.lines) {
     auto it = st.products.find(line.product_id);
     if (it == st.products.end() || it->second.is_deleted || it->second.is_hidden)
@@ -483,6 +490,7 @@ caf::behavior running(self_ptr self) {
         auto& st = self->state;
         product_quotes out;
         out.shop_active = st.shop.status == "active";
+        out.shop_location = st.shop.location;
         for (auto id : req.product_ids) {
           auto it = st.products.find(id);
           if (it != st.products.end()) {
@@ -511,15 +519,65 @@ caf::behavior running(self_ptr self) {
       },
       [=](const release_reservation& req) { release(self->state, req.placement); },
       [=](const stock_returned& req) { apply_stock(self->state, req.lines, +1); },
+      [=](const create_delivery_request& req) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          auto& st = self->state;
+          if (req.who.role != roles::shop_owner || req.who.user_id != st.shop.owner_id)
+            throw api_exception(errors::forbidden("only the shop's owner requests deliveries"));
+          if (st.shop.status != "active")
+            throw api_exception(
+                errors::conflict("shop_unavailable", "a suspended shop cannot request deliveries"));
+          orders_sql::placement p;
+          auto& o = p.order;
+          o.type = "delivery_request";
+          o.user_id = req.who.user_id;
+          o.requesting_shop_id = st.shop.id;
+          o.receiver_name = req.receiver_name;
+          o.receiver_phone = req.receiver_phone;
+          o.location = req.location;
+          o.notes = req.notes;
+          o.delivery_fee = req.price;
+          o.total = req.price;
+          o.coins = st.coins_per_order;
+          for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
+          auto who = req.who;
+          entity_persist<order_snapshot>(
+              self, st.lc, orders_sql::place(std::move(p)),
+              [=](order_snapshot& placed) mutable {
+                auto& st = self->state;
+                if (st.event_bus && !placed.events.empty()) {
+                  order_status_changed change;
+                  change.order_id = placed.order.id;
+                  change.event = placed.events.back();
+                  change.placed = true;
+                  change.order =
+                      order_rules::view_for(placed.order, caller{0, roles::delivery_crew});
+                  change.shop_points = {st.shop.location};
+                  self->send(st.event_bus, publish_atom::value, std::string("order_status"),
+                             caf::make_message(change));
+                }
+                rp.deliver(order_placed{placed.order, false});
+              },
+              [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+        });
+      },
+      [=](state_atom) {
+        auto& st = self->state;
+        catalog_snapshot out;
+        for (auto& [id, c] : st.categories) out.categories.push_back(c);
+        for (auto& [id, p] : st.products) out.products.push_back(p);
+        for (auto& [id, o] : st.offers) out.offers.push_back(o);
+        return out;
+      },
       entity_idle_handler(self, self->state.lc),
   };
 }
 
 }  // namespace
 
-entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds idle,
-                            std::chrono::milliseconds db_timeout,
-                            std::chrono::milliseconds reservation_timeout) {
+entity_factory shop_factory(caf::actor persistence, shop_options opts) {
+  auto idle = opts.idle;
+  auto db_timeout = opts.db_timeout;
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& lc = self->state.lc;
@@ -528,7 +586,9 @@ entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds id
       lc.persistence = persistence;
       lc.idle = idle;
       lc.db_timeout = db_timeout;
-      self->state.reservation_timeout = reservation_timeout;
+      self->state.reservation_timeout = opts.reservation_timeout;
+      self->state.event_bus = opts.event_bus;
+      self->state.coins_per_order = opts.coins_per_order;
       // Until the shop is loaded, requests wait in the mailbox.
       self->set_default_handler(caf::skip);
       entity_persist<shop_record>(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <caf/actor.hpp>
 #include <chrono>
 
 #include "actors/registry.hpp"
@@ -11,8 +12,14 @@ namespace wassally {
 /// and decides who may see and change what: get_shop → shop_record, patch_shop → shop_record.
 /// Stock: quote_products → product_quotes; reserve_stock → product_quotes (held until
 /// commit_reservation / release_reservation, or `reservation_timeout`); stock_returned.
-entity_factory shop_factory(caf::actor persistence, std::chrono::milliseconds idle,
-                            std::chrono::milliseconds db_timeout,
-                            std::chrono::milliseconds reservation_timeout);
+/// Delivery requests: create_delivery_request → order_placed (published like a placed order).
+struct shop_options {
+  std::chrono::milliseconds idle{300000};
+  std::chrono::milliseconds db_timeout{5000};
+  std::chrono::milliseconds reservation_timeout{30000};
+  caf::actor event_bus;  // may be null (tests): nothing is published
+  int64_t coins_per_order = 10;
+};
+entity_factory shop_factory(caf::actor persistence, shop_options opts);
 
 }  // namespace wassally

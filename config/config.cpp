@@ -103,6 +103,12 @@ const std::vector<key_spec>& specs() {
       {"sse_keepalive_s",
        "seconds between keepalive comments on order event streams (< header_timeout_s)",
        int_field(&config::sse_keepalive_s, 1, 3599, "sse_keepalive_s")},
+      {"crew_max_orders", "undelivered orders a crew may hold (409 crew_busy beyond)",
+       int_field(&config::crew_max_orders, 1, 100, "crew_max_orders")},
+      {"crew_location_flush_s",
+       "a crew's live position is written to PostgreSQL at most this often (lost on a crash: at "
+       "most this window)",
+       int_field(&config::crew_location_flush_s, 1, 3600, "crew_location_flush_s")},
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
       {"bootstrap_staff", "username:password of a staff account created at start if missing",
        string_field(&config::bootstrap_staff)},

@@ -45,6 +45,8 @@ struct config {
   int coins_per_order = 10;
   int reservation_timeout_s = 30;  // stock held for a placement that never finished
   int sse_keepalive_s = 15;        // comment lines on idle event streams
+  int crew_max_orders = 3;         // undelivered orders a crew may hold
+  int crew_location_flush_s = 5;   // a crew's position is written at most this often
 
   // Files and start-up
   std::string var_dir = "var";

@@ -2,6 +2,7 @@
 
 #include <caf/make_message.hpp>
 #include <cereal/archives/json.hpp>
+#include <map>
 #include <pqxx/pqxx>
 #include <sstream>
 
@@ -230,9 +231,9 @@ db_command apply(transition t) {
                 "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
                 " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
                 " delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END"
-                " WHERE id = $1 AND status = $2 RETURNING " +
+                " WHERE id = $1 AND status = $2 AND coalesce(crew_id, 0) = $5 RETURNING " +
                     db::iso_utc("updated_at"),
-                t.order_id, t.from, t.to, nonzero(t.crew_id));
+                t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id);
             if (r.empty())
               throw api_exception(
                   errors::conflict("invalid_transition", "the order changed meanwhile"));
@@ -246,6 +247,26 @@ db_command apply(transition t) {
                 "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at)"
                 " VALUES ($1, $2, $3, $4, $5, now())",
                 t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id));
+            if (t.delivered) {
+              auto crew = tx.exec_params(
+                  "UPDATE delivery_crews SET coins = coins + $2,"
+                  " number_of_deliveries = number_of_deliveries + 1 WHERE user_id = $1"
+                  " RETURNING user_id",
+                  t.crew_id, t.coins);
+              if (crew.empty()) throw api_exception(errors::not_found("no such delivery crew"));
+              // Sales of the UTC day of delivery, per shop and product (analytics read these).
+              tx.exec_params(
+                  "INSERT INTO sales_daily (shop_id, product_id, day, orders, quantity, revenue,"
+                  " cost) SELECT shop_id, product_id, (now() AT TIME ZONE 'UTC')::date, 1,"
+                  " sum(quantity), sum(line_total), sum(round(unit_cost * quantity, 2))"
+                  " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
+                  " ON CONFLICT (shop_id, day, product_id) DO UPDATE SET"
+                  " orders = sales_daily.orders + 1,"
+                  " quantity = sales_daily.quantity + EXCLUDED.quantity,"
+                  " revenue = sales_daily.revenue + EXCLUDED.revenue,"
+                  " cost = sales_daily.cost + EXCLUDED.cost",
+                  t.order_id);
+            }
             order_transitioned out;
             out.event = e;
             for (auto& l : t.returned) {
@@ -262,6 +283,65 @@ db_command apply(transition t) {
             return caf::make_message(std::move(out));
           },
           caf::make_message(t.order_id, t.from, t.to)};
+}
+
+db_command mark_bought(int64_t order_id, int64_t item_id) {
+  return {"orders.mark_bought", true,
+          [=](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "UPDATE order_items SET is_bought = true WHERE order_id = $1 AND id = $2"
+                " RETURNING id",
+                order_id, item_id);
+            if (r.empty()) throw api_exception(errors::not_found("no such item in this order"));
+            tx.exec_params("UPDATE orders SET updated_at = now() WHERE id = $1", order_id);
+            return caf::make_message(done{});
+          },
+          caf::make_message(order_id, item_id)};
+}
+
+db_command record_wrong_code(int64_t order_id, int wrong_count, bool locked) {
+  return {"orders.wrong_code", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "UPDATE orders SET wrong_code_count = $2, code_locked = $3 WHERE id = $1", order_id,
+                wrong_count, locked);
+            return caf::make_message(done{});
+          },
+          caf::make_message(order_id, wrong_count, locked)};
+}
+
+db_command unlock_code(int64_t order_id) {
+  return {"orders.unlock_code", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "UPDATE orders SET wrong_code_count = 0, code_locked = false WHERE id = $1",
+                order_id);
+            return caf::make_message(done{});
+          },
+          caf::make_message(order_id)};
+}
+
+db_command pending_index() {
+  return {"orders.pending_index", false, [](pqxx::dbtransaction& tx) {
+            std::vector<order_record> orders;
+            for (auto r : tx.exec("SELECT " + order_columns + order_from +
+                                  " WHERE o.status = 'pending' ORDER BY o.id"))
+              orders.push_back(read_order(r));
+            attach_items(tx, orders);
+            std::map<int64_t, std::vector<geo_location>> points;
+            for (auto r : tx.exec(
+                     "SELECT x.order_id, l.address, l.latitude, l.longitude FROM ("
+                     " SELECT DISTINCT oi.order_id, oi.shop_id FROM order_items oi"
+                     " JOIN orders o ON o.id = oi.order_id WHERE o.status = 'pending'"
+                     " UNION SELECT o.id, o.requesting_shop_id FROM orders o"
+                     " WHERE o.status = 'pending' AND o.requesting_shop_id IS NOT NULL) x"
+                     " JOIN shops s ON s.id = x.shop_id JOIN locations l ON l.id = s.location_id"))
+              points[r[0].as<int64_t>()].push_back(
+                  {r[1].as<std::string>(), r[2].as<double>(), r[3].as<double>()});
+            dispatch_entries out;
+            for (auto& o : orders) out.entries.push_back({o, points[o.id]});
+            return caf::make_message(std::move(out));
+          }};
 }
 
 db_command list(const order_query& q) {

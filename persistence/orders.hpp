@@ -2,6 +2,7 @@
 // SQL of orders: placement (order, lines, first event, stock, idempotency key and cart in one
 // command), status transitions with their events, and the role-filtered listing.
 
+#include "protocols/crews.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/persistence.hpp"
 
@@ -35,13 +36,26 @@ db_command place(placement p);
 struct transition {
   int64_t order_id = 0;
   std::string from;
+  int64_t from_crew_id = 0;  // the crew it must still have (0: none)
   std::string to;
   int64_t crew_id = 0;
   int64_t by_user_id = 0;
   int64_t seq = 0;
   std::vector<order_line_request> returned;
+  /// Delivery: the crew earns `coins` and a delivery, and the lines count as sales of the day.
+  bool delivered = false;
+  int64_t coins = 0;
 };
 db_command apply(transition t);
+
+/// Marks a line bought → done; unknown line: 404.
+db_command mark_bought(int64_t order_id, int64_t item_id);
+/// Records a wrong delivery code: the count, and whether delivery is now locked → done.
+db_command record_wrong_code(int64_t order_id, int wrong_count, bool locked);
+/// Staff: delivery codes may be tried again → done.
+db_command unlock_code(int64_t order_id);
+/// Every pending order with its shops' locations, for the dispatcher → dispatch_entries.
+db_command pending_index();
 
 /// GET /orders for `q.who` (customer: own; crew: assigned; owner: with their lines or their
 /// delivery requests; staff: all), newest first → order_page.

@@ -46,8 +46,9 @@ struct quote_products {
 
 struct product_quotes {
   bool shop_active = false;
+  geo_location shop_location;
   std::vector<product_quote> items;
-  WASSALLY_FIELDS(product_quotes, shop_active, items)
+  WASSALLY_FIELDS(product_quotes, shop_active, shop_location, items)
 };
 
 /// A product and a quantity, as ordered or as reserved.
@@ -263,13 +264,15 @@ struct order_history {
   WASSALLY_FIELDS(order_history, events)
 };
 
-/// An action on an order: "cancel" (later "accept", "pickup", "deliver", ...).
+/// An action on an order: "cancel", "accept", "assign" (to crew_id), "pickup", "deliver"
+/// (with code), "bought" (item_id), "unlock".
 struct order_action {
   caller who;
   std::string action;
   int64_t item_id = 0;
   std::string code;
-  WASSALLY_FIELDS(order_action, who, action, item_id, code)
+  int64_t crew_id = 0;
+  WASSALLY_FIELDS(order_action, who, action, item_id, code, crew_id)
 };
 
 /// For a live stream: the events after `after_seq` (all of them when 0 and `resume` is false,
@@ -291,7 +294,12 @@ struct order_watch {
 struct order_status_changed {
   int64_t order_id = 0;
   order_event event;
-  WASSALLY_FIELDS(order_status_changed, order_id, event)
+  /// For a newly placed order only (`placed`): the order as crews may see it and where its
+  /// shops are, for the dispatcher's index.
+  bool placed = false;
+  order_record order;
+  std::vector<geo_location> shop_points;
+  WASSALLY_FIELDS(order_status_changed, order_id, event, placed, order, shop_points)
 };
 
 /// GET /orders, with the role-specific visibility applied by the order directory.

@@ -33,6 +33,8 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
 using offer_shop_atom = caf::atom_constant<caf::atom("offer_shop")>;
+/// To an entity actor: its state, for operators (GET /admin/actors/{kind}/{id}).
+using state_atom = caf::atom_constant<caf::atom("state")>;
 
 /// Live entity actors of one kind, for /admin/actors and /metrics.
 struct kind_stats {

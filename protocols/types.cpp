@@ -4,6 +4,7 @@
 
 #include "protocols/accounts.hpp"
 #include "protocols/catalog.hpp"
+#include "protocols/crews.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/money.hpp"
 #include "protocols/orders.hpp"
@@ -83,6 +84,23 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<place_order>("wassally::place_order");
   cfg.add_message_type<order_snapshot>("wassally::order_snapshot");
   cfg.add_message_type<order_transitioned>("wassally::order_transitioned");
+  cfg.add_message_type<crew_record>("wassally::crew_record");
+  cfg.add_message_type<set_crew_location>("wassally::set_crew_location");
+  cfg.add_message_type<set_crew_status>("wassally::set_crew_status");
+  cfg.add_message_type<crew_pending_query>("wassally::crew_pending_query");
+  cfg.add_message_type<pending_query>("wassally::pending_query");
+  cfg.add_message_type<pending_order>("wassally::pending_order");
+  cfg.add_message_type<pending_page>("wassally::pending_page");
+  cfg.add_message_type<dispatch_entry>("wassally::dispatch_entry");
+  cfg.add_message_type<dispatch_entries>("wassally::dispatch_entries");
+  cfg.add_message_type<claim_crew_slot>("wassally::claim_crew_slot");
+  cfg.add_message_type<crew_slot_outcome>("wassally::crew_slot_outcome");
+  cfg.add_message_type<crew_order_finished>("wassally::crew_order_finished");
+  cfg.add_message_type<crew_changed>("wassally::crew_changed");
+  cfg.add_message_type<crew_query>("wassally::crew_query");
+  cfg.add_message_type<crew_page>("wassally::crew_page");
+  cfg.add_message_type<staff_overview>("wassally::staff_overview");
+  cfg.add_message_type<create_delivery_request>("wassally::create_delivery_request");
   cfg.add_message_type<idempotent_placement>("wassally::idempotent_placement");
   cfg.add_message_type<order_placed>("wassally::order_placed");
   cfg.add_message_type<get_order>("wassally::get_order");

@@ -1,0 +1,178 @@
+#include "actors/crew.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+#include <set>
+
+#include "actors/entity.hpp"
+#include "persistence/crews.hpp"
+#include "protocols/clock.hpp"
+#include "protocols/crews.hpp"
+
+namespace wassally {
+namespace {
+
+struct crew_state {
+  entity_lifecycle lc;
+  crew_options opts;
+  caf::actor dispatcher;
+  caf::actor event_bus;
+  crew_record crew;
+  std::set<int64_t> holding;  // assigned or picked up, committed
+  std::set<int64_t> claims;   // accepts or assignments not yet committed
+  bool location_dirty = false;
+  bool flush_scheduled = false;
+  std::chrono::steady_clock::time_point last_flush{};
+  int64_t seen_unix = 0;
+  static inline const char* name = "crew";
+};
+
+using self_ptr = caf::stateful_actor<crew_state>*;
+
+crew_record snapshot(const crew_state& st) {
+  auto c = st.crew;
+  c.current_order_ids.assign(st.holding.begin(), st.holding.end());
+  return c;
+}
+
+void publish(self_ptr self) {
+  auto& c = self->state.crew;
+  self->send(
+      self->state.event_bus, publish_atom::value, std::string("crew_status"),
+      caf::make_message(crew_changed{c.user_id, c.status, c.has_location, c.latitude, c.longitude,
+                                     service_clock::format_iso(service_clock::now())}));
+}
+
+/// Writes the position if it changed since the last write (never more often than configured).
+void flush_location(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (!st.location_dirty) return;
+  st.location_dirty = false;
+  st.last_flush = std::chrono::steady_clock::now();
+  entity_persist<done>(
+      self, st.lc,
+      crews_sql::save_location(st.crew.user_id, st.crew.latitude, st.crew.longitude, st.seen_unix),
+      [](done&) {},
+      [self](const api_error&) {
+        // Not written: try again with the next window.
+        self->state.location_dirty = true;
+      });
+}
+
+void schedule_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_scheduled) return;
+  auto since = std::chrono::steady_clock::now() - st.last_flush;
+  if (since >= st.opts.location_flush) {
+    flush_location(self);
+    return;
+  }
+  st.flush_scheduled = true;
+  self->delayed_send(self, st.opts.location_flush - since, flush_atom::value);
+}
+
+caf::behavior running(self_ptr self) {
+  return {
+      [=](const set_crew_location& loc) {
+        auto& st = self->state;
+        st.crew.has_location = true;
+        st.crew.latitude = loc.latitude;
+        st.crew.longitude = loc.longitude;
+        st.seen_unix = service_clock::now();
+        st.crew.last_seen = service_clock::format_iso(st.seen_unix);
+        st.location_dirty = true;
+        schedule_flush(self);
+        publish(self);
+        return done{};
+      },
+      [=](flush_atom) { flush_location(self); },
+      [=](const set_crew_status& req) {
+        auto rp = self->make_response_promise();
+        auto status = req.status;
+        entity_write<done>(
+            self, self->state.lc, crews_sql::save_status(self->state.crew.user_id, status),
+            [=](done&) mutable {
+              self->state.crew.status = status;
+              publish(self);
+              rp.deliver(snapshot(self->state));
+            },
+            [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+        return rp;
+      },
+      [=](const crew_pending_query& q) {
+        auto rp = self->make_response_promise();
+        auto& c = self->state.crew;
+        if (!c.has_location)
+          rp.deliver(to_caf_error(errors::conflict(
+              "location_required", "report your position (PUT /crew/location) first")));
+        else
+          rp.delegate(self->state.dispatcher,
+                      pending_query{c.latitude, c.longitude, q.radius_km, q.offset, q.limit});
+        return rp;
+      },
+      [=](const claim_crew_slot& req) -> caf::result<done> {
+        auto& st = self->state;
+        if (st.holding.count(req.order_id) || st.claims.count(req.order_id)) return done{};
+        if (!req.by_staff && st.crew.status != crew_status::available)
+          return to_caf_error(
+              errors::conflict("crew_offline", "set your status to available to take orders"));
+        if (static_cast<int>(st.holding.size() + st.claims.size()) >= st.opts.max_orders)
+          return to_caf_error(errors::conflict("crew_busy", "a crew holds at most " +
+                                                                std::to_string(st.opts.max_orders) +
+                                                                " undelivered orders"));
+        st.claims.insert(req.order_id);
+        return done{};
+      },
+      [=](const crew_slot_outcome& o) {
+        auto& st = self->state;
+        st.claims.erase(o.order_id);
+        if (o.kept) st.holding.insert(o.order_id);
+      },
+      [=](const crew_order_finished& f) {
+        auto& st = self->state;
+        st.holding.erase(f.order_id);
+        st.claims.erase(f.order_id);
+        if (f.delivered) {
+          st.crew.coins += f.coins;
+          st.crew.number_of_deliveries += 1;
+        }
+      },
+      [=](state_atom) { return snapshot(self->state); },
+      entity_idle_handler(self, self->state.lc),
+  };
+}
+
+}  // namespace
+
+entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::actor event_bus,
+                            crew_options opts) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id) {
+    return sys.spawn([=](self_ptr self) -> caf::behavior {
+      auto& st = self->state;
+      st.opts = opts;
+      st.dispatcher = dispatcher;
+      st.event_bus = event_bus;
+      st.lc.key = {"crew", id};
+      st.lc.registry = registry;
+      st.lc.persistence = persistence;
+      st.lc.idle = opts.idle;
+      st.lc.db_timeout = opts.db_timeout;
+      self->set_default_handler(caf::skip);
+      entity_persist<crew_record>(
+          self, st.lc, crews_sql::load(id),
+          [self](crew_record& c) {
+            auto& st = self->state;
+            st.holding.insert(c.current_order_ids.begin(), c.current_order_ids.end());
+            st.crew = std::move(c);
+            self->become(running(self));
+          },
+          [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
+      return {[](int) {}};
+    });
+  };
+}
+
+}  // namespace wassally

@@ -1,0 +1,103 @@
+#include "actors/dispatcher.hpp"
+
+#include <algorithm>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <cmath>
+#include <unordered_map>
+
+#include "persistence/orders.hpp"
+#include "protocols/crews.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally {
+
+double distance_km(double lat1, double lng1, double lat2, double lng2) {
+  constexpr double earth_km = 6371.0088;
+  constexpr double rad = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * rad;
+  double dlng = (lng2 - lng1) * rad;
+  double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
+             std::cos(lat1 * rad) * std::cos(lat2 * rad) * std::sin(dlng / 2) * std::sin(dlng / 2);
+  return earth_km * 2 * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+namespace {
+
+struct dispatcher_state {
+  std::unordered_map<int64_t, dispatch_entry> pending;
+  static inline const char* name = "dispatcher";
+};
+
+using self_ptr = caf::stateful_actor<dispatcher_state>*;
+
+pending_page query(const dispatcher_state& st, const pending_query& q) {
+  // A cheap bounding box first (a degree of latitude is ~111 km), then the exact distance.
+  double lat_span = q.radius_km / 110.0;
+  double cos_lat = std::max(0.01, std::cos(q.latitude * M_PI / 180.0));
+  double lng_span = q.radius_km / (111.0 * cos_lat);
+  std::vector<std::pair<double, const dispatch_entry*>> near;
+  for (auto& [id, e] : st.pending) {
+    double best = -1;
+    for (auto& p : e.shop_points) {
+      if (std::abs(p.latitude - q.latitude) > lat_span) continue;
+      double dlng = std::abs(p.longitude - q.longitude);
+      if (std::min(dlng, 360 - dlng) > lng_span) continue;
+      double d = distance_km(q.latitude, q.longitude, p.latitude, p.longitude);
+      if (best < 0 || d < best) best = d;
+    }
+    if (best >= 0 && best <= q.radius_km) near.emplace_back(best, &e);
+  }
+  std::sort(near.begin(), near.end(), [](auto& a, auto& b) {
+    return a.first < b.first || (a.first == b.first && a.second->order.id < b.second->order.id);
+  });
+  pending_page page;
+  page.count = static_cast<int64_t>(near.size());
+  auto end = std::min<int64_t>(page.count, q.offset + q.limit);
+  for (auto i = q.offset; i < end; ++i)
+    page.results.push_back({near[i].second->order, std::round(near[i].first * 1000) / 1000});
+  return page;
+}
+
+void apply(dispatcher_state& st, const order_status_changed& c) {
+  if (c.placed && c.event.status == order_status::pending)
+    st.pending[c.order_id] = dispatch_entry{c.order, c.shop_points};
+  else
+    st.pending.erase(c.order_id);
+}
+
+}  // namespace
+
+caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
+                            std::chrono::milliseconds db_timeout) {
+  return sys.spawn([=](self_ptr self) -> caf::behavior {
+    // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
+    self->send(event_bus, subscribe_atom::value, std::string("order_status"));
+    self->set_default_handler(caf::skip);
+    auto load = std::make_shared<std::function<void()>>();
+    *load = [=] {
+      self->request(persistence, db_timeout, orders_sql::pending_index())
+          .then(
+              [=](dispatch_entries& all) {
+                for (auto& e : all.entries) self->state.pending[e.order.id] = std::move(e);
+                self->set_default_handler(caf::print_and_drop);
+                self->become(caf::behavior{
+                    [=](const order_status_changed& c) { apply(self->state, c); },
+                    [=](const pending_query& q) { return query(self->state, q); },
+                    [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
+                });
+              },
+              [=](caf::error&) {
+                // The database is not there yet: try again shortly.
+                self->delayed_send(self, std::chrono::seconds(1), flush_atom::value);
+              });
+    };
+    (*load)();
+    return {
+        [=](flush_atom) { (*load)(); },
+    };
+  });
+}
+
+}  // namespace wassally
