@@ -30,6 +30,8 @@ struct services {
   caf::actor accounts;
   caf::actor shop_directory;
   caf::actor order_desk;
+  caf::actor staff_desk;
+  caf::actor dispatcher;
   caf::actor event_streams;
   std::chrono::milliseconds timeout{5000};
   http_metrics* metrics = nullptr;
@@ -123,6 +125,8 @@ void add_catalog_routes(router& r);
 void add_offer_routes(router& r);
 void add_cart_routes(router& r);
 void add_order_routes(router& r);
+void add_crew_routes(router& r);
+void add_staff_routes(router& r);
 /// PUT /api/v1/test/clock — registered only when the `test_clock` config key is on.
 void add_test_clock_route(router& r);
 

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "actors/order_rules.hpp"
+#include "protocols/crews.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
 
@@ -40,6 +41,7 @@ struct hub_state {
   uint64_t next_id = 1;
   std::map<uint64_t, stream> streams;
   std::map<int64_t, std::set<uint64_t>> by_order;
+  std::set<uint64_t> staff;  // streams of every order and crew change
   static inline const char* name = "event_streams";
 };
 
@@ -100,6 +102,7 @@ void drop(self_ptr self, uint64_t id) {
   if (it == st.streams.end()) return;
   auto order = it->second.order_id;
   st.streams.erase(it);
+  st.staff.erase(id);
   auto o = st.by_order.find(order);
   if (o != st.by_order.end()) {
     o->second.erase(id);
@@ -158,6 +161,32 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   }
 }
 
+/// Writes an SSE event to every staff stream.
+void to_staff(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  std::vector<uint64_t> gone;
+  for (auto id : st.staff) {
+    auto it = st.streams.find(id);
+    if (it == st.streams.end() || !write(it->second, chunk(text))) gone.push_back(id);
+  }
+  for (auto id : gone) drop(self, id);
+}
+
+void for_each_order_stream(self_ptr self, const order_status_changed& change) {
+  auto& st = self->state;
+  auto o = st.by_order.find(change.order_id);
+  if (o == st.by_order.end()) return;
+  auto ids = o->second;
+  for (auto id : ids) {
+    auto it = st.streams.find(id);
+    if (it == st.streams.end()) continue;
+    if (!it->second.ready)
+      it->second.buffered.push_back(change.event);
+    else
+      deliver(self, id, it->second, change.event);
+  }
+}
+
 }  // namespace
 
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
@@ -168,6 +197,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
     st.timeout = timeout;
     st.keepalive = keepalive;
     self->send(event_bus, subscribe_atom::value, std::string("order_status"));
+    self->send(event_bus, subscribe_atom::value, std::string("crew_status"));
     self->delayed_send(self, keepalive, tick_atom::value);
     return {
         [=](open_order_stream& req) {
@@ -187,18 +217,43 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
                     });
         },
         [=](const order_status_changed& change) {
+          for_each_order_stream(self, change);
+          if (self->state.staff.empty()) return;
+          auto& e = change.event;
+          nlohmann::json data = {
+              {"order_id", change.order_id},
+              {"status", e.status},
+              {"at", e.at},
+              {"crew_id", e.crew_id ? nlohmann::json(e.crew_id) : nlohmann::json()}};
+          to_staff(self, "event: order\ndata: " + data.dump() + "\n\n");
+        },
+        [=](const crew_changed& c) {
+          if (self->state.staff.empty()) return;
+          nlohmann::json data = {
+              {"crew_id", c.crew_id},
+              {"status", c.status},
+              {"latitude", c.has_location ? nlohmann::json(c.latitude) : nlohmann::json()},
+              {"longitude", c.has_location ? nlohmann::json(c.longitude) : nlohmann::json()},
+              {"at", c.at}};
+          to_staff(self, "event: crew\ndata: " + data.dump() + "\n\n");
+        },
+        [=](open_staff_stream& req) {
           auto& st = self->state;
-          auto o = st.by_order.find(change.order_id);
-          if (o == st.by_order.end()) return;
-          auto ids = o->second;
-          for (auto id : ids) {
-            auto it = st.streams.find(id);
-            if (it == st.streams.end()) continue;
-            if (!it->second.ready)
-              it->second.buffered.push_back(change.event);
-            else
-              deliver(self, id, it->second, change.event);
-          }
+          auto peer = req.out->take_stream(200);
+          if (!peer) return;
+          auto id = st.next_id++;
+          auto& s = st.streams[id];
+          s.peer = peer;
+          s.reactor = req.out->reactor_thread();
+          s.transport = req.out->transport();
+          s.ready = true;
+          st.staff.insert(id);
+          write(s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n" +
+                    chunk(": staff stream of order and crew changes\n\n"),
+                true);
         },
         [=](tick_atom) {
           auto& st = self->state;

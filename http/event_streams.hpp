@@ -34,12 +34,18 @@ struct open_order_stream {
   bool resume = false;
 };
 
-/// The hub: subscribes to the event bus topic "order_status", asks order actors (through the
-/// registry) for the events a new stream starts with, writes events and keepalives, ends a
-/// stream after a final status. `stats_atom` → int64_t open streams.
+/// To the hub: stream every order status change and crew change to staff (`out`).
+struct open_staff_stream {
+  responder_ptr out;
+};
+
+/// The hub: subscribes to the event bus topics "order_status" and "crew_status", asks order actors
+/// (through the registry) for the events a new stream starts with, writes events and keepalives,
+/// ends a stream after a final status. `stats_atom` → int64_t open streams.
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
                                std::chrono::milliseconds timeout, std::chrono::seconds keepalive);
 
 }  // namespace wassally::http
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_order_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_staff_stream)

@@ -4,6 +4,7 @@
 #include "http/edge.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_values.hpp"
+#include "http/order_json.hpp"
 #include "http/pagination.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
@@ -36,6 +37,8 @@ nlohmann::json cart_json(const cart_view& c) {
   for (auto& i : c.items) items.push_back(cart_item_json(i));
   return {{"items", items}, {"shops", c.shops}, {"total", c.total.str()}};
 }
+
+}  // namespace
 
 nlohmann::json order_json(const order_record& o) {
   auto items = nlohmann::json::array();
@@ -71,6 +74,8 @@ nlohmann::json order_json(const order_record& o) {
   if (o.type == "delivery_request") j["requesting_shop_id"] = o.requesting_shop_id;
   return j;
 }
+
+namespace {
 
 nlohmann::json event_json(const order_event& e) {
   return {{"seq", e.seq},

@@ -341,6 +341,71 @@ P["/api/v1/orders/{id}/cancel"] = {"parameters": id_param,
            "description": "The customer while pending; staff while pending or assigned. Otherwise 409 invalid_transition; others who may see the order 403.",
            "responses": {"200": ok("The order", ref("Order")), **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
 
+# --- Delivery crews, delivery requests, staff ---
+doc["tags"].append({"name": "crews", "description": "Delivery crews: position, status, pending orders near them, the order journey"})
+doc["tags"].append({"name": "staff", "description": "Staff: crews, overview, assignment, live events"})
+crew_only = [{"bearerAuth": []}]
+S["Crew"] = {"type": "object", "required": ["id", "username", "status", "location", "last_seen", "current_order_ids", "coins", "number_of_deliveries"],
+  "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "status": {"type": "string", "enum": ["available", "offline"]},
+    "location": {"type": "object", "nullable": True, "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
+                 "description": "null before the first report; in staff lists at most crew_location_flush_s old"},
+    "last_seen": dict(ts, nullable=True), "current_order_ids": {"type": "array", "items": {"type": "integer"}},
+    "coins": {"type": "integer"}, "number_of_deliveries": {"type": "integer"}}}
+S["CrewLocationRequest"] = {"type": "object", "required": ["latitude", "longitude"],
+  "properties": {"latitude": {"type": "number", "minimum": -90, "maximum": 90}, "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}
+S["CrewStatusRequest"] = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["available", "offline"]}}}
+S["PendingOrder"] = {"allOf": [ref("Order"), {"type": "object", "required": ["distance_km"], "properties": {"distance_km": {"type": "number", "description": "to the order's nearest shop (a delivery request: the requesting shop)"}}}]}
+S["DeliverRequest"] = {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
+S["AssignRequest"] = {"type": "object", "required": ["crew_id"], "properties": {"crew_id": {"type": "integer"}}}
+S["DeliveryRequestRequest"] = {"type": "object", "required": ["receiver_name", "receiver_phone", "location", "price"],
+  "properties": {"receiver_name": {"type": "string", "minLength": 1, "maxLength": 200}, "receiver_phone": phone, "location": ref("Location"),
+    "price": dict(dec, description="> 0; becomes the order's delivery_fee and total"), "notes": {"type": "string"}}}
+S["CrewAccountRequest"] = {"type": "object", "required": ["username", "password", "phone_number"],
+  "properties": {"username": username, "password": {"type": "string", "minLength": 8}, "phone_number": phone, "first_name": {"type": "string"}, "last_name": {"type": "string"}, "email": {"type": "string"}}}
+S["StaffOverview"] = {"type": "object", "required": ["orders_by_status", "active_crews", "orders_last_hour", "revenue_today"],
+  "properties": {"orders_by_status": {"type": "object", "properties": {k: {"type": "integer"} for k in ["pending", "assigned", "picked_up", "delivered", "cancelled"]}},
+    "active_crews": {"type": "integer", "description": "crews with status available"}, "orders_last_hour": {"type": "integer"},
+    "revenue_today": dict(dec, description="totals of orders delivered since midnight UTC")}}
+order_ok = {"200": ok("The whole order", ref("Order"))}
+act_errs = {"401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), "409": resp("Conflict"), **common_db}
+P["/api/v1/crew/location"] = {"put": {"operationId": "reportCrewLocation", "tags": ["crews"], "summary": "Report the crew's live position", "security": crew_only,
+  "description": "Kept in memory by the crew actor and written to PostgreSQL at most every crew_location_flush_s; published to staff streams.",
+  "requestBody": body(ref("CrewLocationRequest")), "responses": {"204": {"description": "Recorded"}, **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/crew/status"] = {"put": {"operationId": "setCrewStatus", "tags": ["crews"], "summary": "Go available or offline", "security": crew_only,
+  "requestBody": body(ref("CrewStatusRequest")), "responses": {"200": ok("The crew", ref("Crew")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/crew/orders/pending"] = {"get": {"operationId": "listPendingOrdersNearCrew", "tags": ["crews"], "summary": "Pending orders near the crew, nearest first", "security": crew_only,
+  "description": "From the dispatcher's in-memory index. radius_km is a listing filter only: a crew may accept any pending order. Before the crew reported a position: 409 location_required.",
+  "parameters": page_params + [{"name": "radius_km", "in": "query", "schema": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "default": 10}}],
+  "responses": {"200": ok("A page of pending orders", paged("PendingOrder")), "400": resp("BadRequest"), "401": resp("Unauthorized"), "403": resp("Forbidden"), "409": resp("Conflict"), **common_db}}}
+P["/api/v1/crew/orders"] = {"get": {"operationId": "listCrewOrders", "tags": ["crews"], "summary": "The crew's current and past orders, newest first", "security": crew_only,
+  "parameters": page_params, "responses": {"200": ok("A page of orders", paged("Order")), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/orders/{id}/accept"] = {"parameters": id_param, "post": {"operationId": "acceptOrder", "tags": ["crews"], "summary": "Take a pending order", "security": crew_only,
+  "description": "Exactly one of any number of concurrent accepts wins; the others get 409 already_assigned. 409 crew_busy beyond crew_max_orders undelivered orders (default 3); 409 crew_offline for an offline crew.",
+  "responses": {**order_ok, **act_errs}}}
+P["/api/v1/orders/{id}/items/{item_id}/bought"] = {"parameters": id_param + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+  "post": {"operationId": "markItemBought", "tags": ["crews"], "summary": "The assigned crew bought an item at its shop", "security": crew_only, "responses": {**order_ok, **act_errs}}}
+P["/api/v1/orders/{id}/pickup"] = {"parameters": id_param, "post": {"operationId": "pickUpOrder", "tags": ["crews"], "summary": "assigned → picked_up (the assigned crew)", "security": crew_only, "responses": {**order_ok, **act_errs}}}
+P["/api/v1/orders/{id}/deliver"] = {"parameters": id_param, "post": {"operationId": "deliverOrder", "tags": ["crews"], "summary": "picked_up → delivered with the customer's code", "security": crew_only,
+  "description": "Wrong code: 400 invalid_code (attempts_left in the error); after 5 wrong codes 409 code_locked until staff unlock. Delivery adds the order's coins and a delivery to the crew in the same transaction.",
+  "requestBody": body(ref("DeliverRequest")), "responses": {**order_ok, **common_body, **act_errs}}}
+P["/api/v1/orders/{id}/unlock-code"] = {"parameters": id_param, "post": {"operationId": "unlockDeliveryCode", "tags": ["staff"], "summary": "Let the crew try the delivery code again", "security": staff, "responses": {**order_ok, **act_errs}}}
+P["/api/v1/orders/{id}/assign"] = {"parameters": id_param, "post": {"operationId": "assignOrder", "tags": ["staff"], "summary": "Assign or reassign a pending or assigned order", "security": staff,
+  "description": "Crew limits apply (crew_busy); an offline crew may be assigned by staff. The previous crew loses the order. Unknown crew: 400 on crew_id.",
+  "requestBody": body(ref("AssignRequest")), "responses": {**order_ok, **common_body, **act_errs}}}
+P["/api/v1/shops/{id}/delivery-requests"] = {"parameters": id_param, "post": {"operationId": "requestDelivery", "tags": ["orders"], "summary": "A shop asks for a package delivery (the shop's owner)", "security": crew_only,
+  "requestBody": body(ref("DeliveryRequestRequest")), "responses": {"201": ok("The order (type delivery_request)", ref("Order")), **common_body, **act_errs}}}
+P["/api/v1/staff/crews"] = {
+  "post": {"operationId": "createCrew", "tags": ["staff"], "summary": "Register a delivery crew", "security": staff,
+           "requestBody": body(ref("CrewAccountRequest")), "responses": {"201": ok("The crew's user", ref("User")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "409": resp("Conflict"), **common_db}},
+  "get": {"operationId": "listCrews", "tags": ["staff"], "summary": "Crews, by username", "security": staff,
+          "parameters": page_params + [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["available", "offline"]}}],
+          "responses": {"200": ok("A page of crews", paged("Crew")), "400": resp("BadRequest"), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/staff/overview"] = {"get": {"operationId": "staffOverview", "tags": ["staff"], "summary": "Orders by status, active crews, orders in the last hour, revenue today", "security": staff,
+  "responses": {"200": ok("The overview", ref("StaffOverview")), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/staff/events"] = {"get": {"operationId": "staffEvents", "tags": ["staff"], "summary": "Live order and crew changes (Server-Sent Events)", "security": staff,
+  "description": "`event: order` with {order_id, status, at, crew_id} on every order status change; `event: crew` with {crew_id, status, latitude, longitude, at} on crew status and position changes; keepalive comments as for order streams.",
+  "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "401": resp("Unauthorized"), "403": resp("Forbidden")}}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)

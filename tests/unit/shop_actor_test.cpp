@@ -104,8 +104,11 @@ struct shop_fixture : test::actor_system_fixture {
   std::shared_ptr<fake_db> db = std::make_shared<fake_db>();
   caf::actor persistence = spawn_fake_persistence(*sys, db);
   caf::actor registry = spawn_registry(
-      *sys, {{"shop", shop_factory(persistence, std::chrono::seconds(60), std::chrono::seconds(5),
-                                   std::chrono::seconds(30))}});
+      *sys, {{"shop", shop_factory(persistence, shop_options{std::chrono::seconds(60),
+                                                             std::chrono::seconds(5),
+                                                             std::chrono::seconds(30),
+                                                             {},
+                                                             10})}});
   caf::scoped_actor self{*sys};
 
   ~shop_fixture() {
@@ -323,8 +326,11 @@ BOOST_AUTO_TEST_CASE(stock_moves_already_in_the_loaded_row_are_not_applied_twice
 
 BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
   auto quick = spawn_registry(
-      *sys, {{"shop", shop_factory(persistence, std::chrono::seconds(60), std::chrono::seconds(5),
-                                   std::chrono::milliseconds(200))}});
+      *sys, {{"shop", shop_factory(persistence, shop_options{std::chrono::seconds(60),
+                                                             std::chrono::seconds(5),
+                                                             std::chrono::milliseconds(200),
+                                                             {},
+                                                             10})}});
   auto rice = std::get<product_record>(ask_shop<product_record>(
       1,
       [] {

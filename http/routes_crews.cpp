@@ -1,0 +1,159 @@
+// API.md "Delivery crew" and delivery requests: the crew's own routes go to its crew actor,
+// order actions to the order actor, delivery requests to the shop actor.
+#include "http/decoders.hpp"
+#include "http/edge.hpp"
+#include "http/order_json.hpp"
+#include "http/pagination.hpp"
+#include "protocols/crews.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally::http {
+namespace {
+
+const role_set crews = {roles::delivery_crew};
+const role_set owners = {roles::shop_owner};
+
+caller caller_of(const request_context& ctx) {
+  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+}
+
+entity_key my_crew(const request_context& ctx) { return {"crew", ctx.user_id()}; }
+
+nlohmann::json crew_json(const crew_record& c) {
+  return {{"id", c.user_id},
+          {"username", c.username},
+          {"status", c.status},
+          {"location", c.has_location
+                           ? nlohmann::json{{"latitude", c.latitude}, {"longitude", c.longitude}}
+                           : nlohmann::json()},
+          {"last_seen", c.last_seen.empty() ? nlohmann::json() : nlohmann::json(c.last_seen)},
+          {"current_order_ids", c.current_order_ids},
+          {"coins", c.coins},
+          {"number_of_deliveries", c.number_of_deliveries}};
+}
+
+/// Sends an order action to the order actor and answers 200 with the whole order.
+void order_action_route(request_context& ctx, order_action a) {
+  auto c = ctx;
+  a.who = caller_of(ctx);
+  ask<order_record>(
+      ctx, ctx.svc->registry, [c](order_record& o) { c.out->json(200, order_json(o)); },
+      entity_key{"order", ctx.id_param("id")}, caf::make_message(a));
+}
+
+}  // namespace
+
+nlohmann::json crew_record_json(const crew_record& c) { return crew_json(c); }
+
+void add_crew_routes(router& r) {
+  r.add(
+      "PUT", "/api/v1/crew/location", crews,
+      [](request_context& ctx) {
+        auto loc = decode_crew_location(ctx.json_body());
+        auto c = ctx;
+        ask<done>(
+            ctx, ctx.svc->registry, [c](done&) { c.out->empty(204); }, my_crew(ctx),
+            caf::make_message(loc));
+      },
+      "Report the crew's live position");
+  r.add(
+      "PUT", "/api/v1/crew/status", crews,
+      [](request_context& ctx) {
+        auto st = decode_crew_status(ctx.json_body());
+        auto c = ctx;
+        ask<crew_record>(
+            ctx, ctx.svc->registry, [c](crew_record& rec) { c.out->json(200, crew_json(rec)); },
+            my_crew(ctx), caf::make_message(st));
+      },
+      "Go available or offline");
+  r.add(
+      "GET", "/api/v1/crew/orders/pending", crews,
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        crew_pending_query q{decode_radius(ctx.query), page.offset(), page.page_size};
+        auto c = ctx;
+        ask<pending_page>(
+            ctx, ctx.svc->registry,
+            [c, page](pending_page& p) {
+              auto results = nlohmann::json::array();
+              for (auto& po : p.results) {
+                auto j = order_json(po.order);
+                j["distance_km"] = po.distance_km;
+                results.push_back(j);
+              }
+              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+            },
+            my_crew(ctx), caf::make_message(q));
+      },
+      "Pending orders near the crew, nearest first");
+  r.add(
+      "GET", "/api/v1/crew/orders", crews,
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        order_query q;
+        q.who = caller_of(ctx);
+        q.offset = page.offset();
+        q.limit = page.page_size;
+        auto c = ctx;
+        ask<order_page>(
+            ctx, ctx.svc->order_desk,
+            [c, page](order_page& p) {
+              auto results = nlohmann::json::array();
+              for (auto& o : p.results) results.push_back(order_json(o));
+              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+            },
+            q);
+      },
+      "The crew's current and past orders, newest first");
+  r.add(
+      "POST", "/api/v1/orders/{id}/accept", crews,
+      [](request_context& ctx) {
+        order_action_route(ctx, order_action{{}, "accept", 0, "", 0});
+      },
+      "Take a pending order (exactly one crew wins)");
+  r.add(
+      "POST", "/api/v1/orders/{id}/items/{item_id}/bought", crews,
+      [](request_context& ctx) {
+        order_action_route(ctx, order_action{{}, "bought", ctx.id_param("item_id"), "", 0});
+      },
+      "Mark an item bought at its shop");
+  r.add(
+      "POST", "/api/v1/orders/{id}/pickup", crews,
+      [](request_context& ctx) {
+        order_action_route(ctx, order_action{{}, "pickup", 0, "", 0});
+      },
+      "Out for delivery");
+  r.add(
+      "POST", "/api/v1/orders/{id}/deliver", crews,
+      [](request_context& ctx) {
+        auto code = decode_delivery_code(ctx.json_body());
+        order_action_route(ctx, order_action{{}, "deliver", 0, code, 0});
+      },
+      "Delivered, with the customer's confirmation code");
+  r.add(
+      "POST", "/api/v1/orders/{id}/unlock-code", staff_only,
+      [](request_context& ctx) {
+        order_action_route(ctx, order_action{{}, "unlock", 0, "", 0});
+      },
+      "Let the crew try the delivery code again");
+  r.add(
+      "POST", "/api/v1/orders/{id}/assign", staff_only,
+      [](request_context& ctx) {
+        auto crew = decode_assignment(ctx.json_body());
+        order_action_route(ctx, order_action{{}, "assign", 0, "", crew});
+      },
+      "Assign or reassign a pending or assigned order");
+  r.add(
+      "POST", "/api/v1/shops/{id}/delivery-requests", owners,
+      [](request_context& ctx) {
+        auto req = decode_delivery_request(ctx.json_body());
+        req.who = caller_of(ctx);
+        auto c = ctx;
+        ask<order_placed>(
+            ctx, ctx.svc->registry, [c](order_placed& p) { c.out->json(201, order_json(p.order)); },
+            entity_key{"shop", ctx.id_param("id")}, caf::make_message(req));
+      },
+      "A shop asks for a package delivery");
+}
+
+}  // namespace wassally::http

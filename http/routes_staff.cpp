@@ -1,0 +1,67 @@
+// API.md "Staff": crews, the overview, and the live staff event stream.
+#include "http/decoders.hpp"
+#include "http/edge.hpp"
+#include "http/event_streams.hpp"
+#include "http/pagination.hpp"
+#include "protocols/crews.hpp"
+
+namespace wassally::http {
+
+nlohmann::json user_json(const user_record& u);
+nlohmann::json crew_record_json(const crew_record& c);
+
+void add_staff_routes(router& r) {
+  r.add(
+      "POST", "/api/v1/staff/crews", staff_only,
+      [](request_context& ctx) {
+        auto msg = decode_register(ctx.json_body(), roles::delivery_crew);
+        auto out = ctx.out;
+        ask<user_record>(
+            ctx, ctx.svc->accounts, [out](user_record& u) { out->json(201, user_json(u)); },
+            std::move(msg));
+      },
+      "Register a delivery crew");
+  r.add(
+      "GET", "/api/v1/staff/crews", staff_only,
+      [](request_context& ctx) {
+        auto page = parse_page(ctx.query);
+        auto q = decode_crew_query(ctx.query);
+        q.offset = page.offset();
+        q.limit = page.page_size;
+        auto c = ctx;
+        ask<crew_page>(
+            ctx, ctx.svc->staff_desk,
+            [c, page](crew_page& p) {
+              auto results = nlohmann::json::array();
+              for (auto& crew : p.results) results.push_back(crew_record_json(crew));
+              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+            },
+            q);
+      },
+      "Crews with position, last_seen, current orders, coins and deliveries");
+  r.add(
+      "GET", "/api/v1/staff/overview", staff_only,
+      [](request_context& ctx) {
+        auto c = ctx;
+        ask<staff_overview>(
+            ctx, ctx.svc->staff_desk,
+            [c](staff_overview& o) {
+              c.out->json(200, {{"orders_by_status", o.orders_by_status},
+                                {"active_crews", o.active_crews},
+                                {"orders_last_hour", o.orders_last_hour},
+                                {"revenue_today", o.revenue_today.str()}});
+            },
+            overview_atom::value);
+      },
+      "Orders by status, active crews, orders in the last hour, revenue today");
+  r.add(
+      "GET", "/api/v1/staff/events", staff_only,
+      [](request_context& ctx) {
+        open_staff_stream s;
+        s.out = ctx.out;
+        caf::anon_send(ctx.svc->event_streams, std::move(s));
+      },
+      "Live order and crew changes (Server-Sent Events)");
+}
+
+}  // namespace wassally::http

@@ -1,0 +1,511 @@
+// API.md "Delivery crew", delivery requests and "Staff" end to end: the journey of an order
+// through a crew, the accept race, limits, reassignment, codes, staff views and streams,
+// recovery.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "tests/e2e/orders_support.hpp"
+
+using namespace wassally::test;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string order_path(int64_t id, const std::string& rest = "") {
+  return "/api/v1/orders/" + std::to_string(id) + rest;
+}
+
+struct crew_handle {
+  int64_t id = 0;
+  std::string name;
+  header_map auth;
+};
+
+crew_handle make_crew(orders_world& w, bool available = true, double lat = 30.05,
+                      double lng = 31.23) {
+  crew_handle c;
+  c.name = "crew" + unique_suffix();
+  auto r = w.client.post_json(
+      "/api/v1/staff/crews",
+      {{"username", c.name}, {"password", "crew-pass-1"}, {"phone_number", unique_phone()}},
+      w.staff);
+  BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+  BOOST_REQUIRE(r.json()["role"] == "delivery_crew");
+  c.id = r.json()["id"];
+  c.auth = w.login(c.name, "crew-pass-1");
+  if (available) {
+    auto s = w.client.put_json("/api/v1/crew/status", {{"status", "available"}}, c.auth);
+    BOOST_REQUIRE_MESSAGE(s.status == 200, s.body);
+    auto l =
+        w.client.put_json("/api/v1/crew/location", {{"latitude", lat}, {"longitude", lng}}, c.auth);
+    BOOST_REQUIRE_MESSAGE(l.status == 204, l.body);
+  }
+  return c;
+}
+
+/// A pending order of one product from a fresh shop at (lat, lng).
+struct simple_order {
+  int64_t id = 0;
+  std::string code;
+  header_map customer;
+  shop_handle shop;
+  int64_t product = 0;
+};
+
+simple_order make_order(orders_world& w, double lat = 30.05, double lng = 31.23) {
+  simple_order o;
+  o.shop = w.shop(lat, lng);
+  o.product = w.product(o.shop, {{"price", "10"}, {"stock", 100}});
+  o.customer = w.customer().second;
+  auto r = w.place(o.customer, {orders_world::line(o.product, 1)});
+  BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+  o.id = r.json()["id"];
+  o.code = r.json()["code"];
+  return o;
+}
+
+http_response act(orders_world& w, int64_t order, const std::string& action, const header_map& who,
+                  json body = json::object()) {
+  return w.client.post_json(order_path(order, "/" + action), body, who);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(crew_journey)
+
+BOOST_AUTO_TEST_CASE(an_order_from_three_shops_goes_from_placed_to_delivered) {
+  orders_world w;
+  std::vector<shop_handle> shops;
+  std::vector<int64_t> products;
+  for (int i = 0; i < 3; ++i) {
+    shops.push_back(w.shop(30.05 + i * 0.01, 31.23));
+    products.push_back(w.product(shops.back(), {{"price", "5"}, {"stock", 10}}));
+  }
+  auto [name, cust] = w.customer();
+  auto placed =
+      w.place(cust, {orders_world::line(products[0], 1), orders_world::line(products[1], 2),
+                     orders_world::line(products[2], 1)});
+  BOOST_TEST_REQUIRE(placed.status == 201, placed.body);
+  int64_t id = placed.json()["id"];
+  std::string code = placed.json()["code"];
+  // A far order, to check the nearest-first ordering.
+  auto far = make_order(w, 30.50, 31.23);
+
+  auto near_crew = make_crew(w, true, 30.04, 31.23);
+  auto mid_crew = make_crew(w, true, 30.20, 31.23);
+  auto far_crew = make_crew(w, true, 31.50, 31.23);
+
+  auto pending = w.client.get("/api/v1/crew/orders/pending?radius_km=100", near_crew.auth).json();
+  BOOST_TEST_REQUIRE(pending["count"] == 2, pending.dump());
+  BOOST_TEST(pending["results"][0]["id"] == id);
+  BOOST_TEST(pending["results"][1]["id"] == far.id);
+  BOOST_TEST(pending["results"][0]["distance_km"].get<double>() < 1.5);  // its nearest shop
+  BOOST_TEST(pending["results"][1]["distance_km"].get<double>() > 40);
+  BOOST_TEST(!pending["results"][0].contains("code"));
+  BOOST_TEST(pending["results"][0]["items"].size() == 3u);
+  // The default radius is 10 km.
+  BOOST_TEST(w.client.get("/api/v1/crew/orders/pending", near_crew.auth).json()["count"] == 1);
+  BOOST_TEST(w.client.get("/api/v1/crew/orders/pending", far_crew.auth).json()["count"] == 0);
+  auto from_mid = w.client.get("/api/v1/crew/orders/pending?radius_km=50", mid_crew.auth).json();
+  BOOST_TEST(from_mid["results"][0]["id"] == id);  // 13 km vs 33 km
+
+  sse_stream stream("127.0.0.1", w.server.port(), order_path(id, "/events"), cust);
+  BOOST_TEST_REQUIRE(stream.next(5s).has_value());
+
+  auto accepted = act(w, id, "accept", near_crew.auth);
+  BOOST_TEST_REQUIRE(accepted.status == 200, accepted.body);
+  BOOST_TEST(accepted.json()["status"] == "assigned");
+  BOOST_TEST(accepted.json()["crew_id"] == near_crew.id);
+  BOOST_TEST(!accepted.json().contains("code"));
+  // It left the pending list; the crew sees it as its own.
+  BOOST_TEST(
+      w.client.get("/api/v1/crew/orders/pending?radius_km=100", mid_crew.auth).json()["count"] ==
+      1);
+  BOOST_TEST(w.client.get(order_path(id), near_crew.auth).status == 200);
+  expect_error(w.client.get(order_path(id), mid_crew.auth), 404, "not_found");
+  auto mine = w.client.get("/api/v1/crew/orders", near_crew.auth).json();
+  BOOST_TEST(mine["count"] == 1);
+
+  auto accepted_order = accepted.json();
+  BOOST_TEST_REQUIRE(accepted_order["items"].size() == 3u);
+  for (auto& item : accepted_order["items"]) {
+    auto bought = act(w, id, "items/" + std::to_string(item["id"].get<int64_t>()) + "/bought",
+                      near_crew.auth);
+    BOOST_TEST_REQUIRE(bought.status == 200, bought.body);
+  }
+  auto order_now = w.client.get(order_path(id), cust).json();
+  for (auto& item : order_now["items"]) BOOST_TEST(item["is_bought"] == true);
+  expect_error(act(w, id, "items/999999/bought", near_crew.auth), 404, "not_found");
+  expect_error(act(w, id, "deliver", near_crew.auth, {{"code", code}}), 409, "invalid_transition");
+
+  auto picked = act(w, id, "pickup", near_crew.auth);
+  BOOST_TEST_REQUIRE(picked.status == 200, picked.body);
+  BOOST_TEST(picked.json()["status"] == "picked_up");
+  expect_error(act(w, id, "pickup", near_crew.auth), 409, "invalid_transition");
+  auto wrong = act(w, id, "deliver", near_crew.auth, {{"code", "00000000x"}});
+  expect_error(wrong, 400, "invalid_code", "code");
+  auto delivered = act(w, id, "deliver", near_crew.auth, {{"code", code}});
+  BOOST_TEST_REQUIRE(delivered.status == 200, delivered.body);
+  BOOST_TEST(delivered.json()["status"] == "delivered");
+
+  auto me = w.client.get("/api/v1/me", near_crew.auth).json();
+  BOOST_TEST(me["coins"] == 10);
+  BOOST_TEST(me["number_of_deliveries"] == 1);
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    auto e = stream.next(5s);
+    BOOST_TEST_REQUIRE(e.has_value());
+    seen.push_back(json::parse(e->data)["status"]);
+    if (seen.back() == "assigned") BOOST_TEST(json::parse(e->data)["crew_id"] == near_crew.id);
+  }
+  BOOST_TEST((seen == std::vector<std::string>{"assigned", "picked_up", "delivered"}));
+  BOOST_TEST(!stream.next(3s).has_value());
+  BOOST_TEST(stream.closed());
+  auto history = w.client.get(order_path(id, "/history"), cust).json();
+  BOOST_TEST(history.size() == 4u);
+  BOOST_TEST(history[1]["crew_id"] == near_crew.id);
+  // Delivered sales are counted per shop and product for analytics.
+  pqxx::connection db(w.server.database_url());
+  pqxx::work tx(db);
+  BOOST_TEST(tx.exec_params("SELECT sum(quantity)::int FROM sales_daily WHERE product_id = $1",
+                            products[1])[0][0]
+                 .as<int>() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(exactly_one_of_ten_concurrent_accepts_wins_twenty_times_over) {
+  orders_world w(settings{{"WASSALLY_CREW_MAX_ORDERS", "100"}, {"WASSALLY_HTTP_THREADS", "4"}});
+  std::vector<crew_handle> crews;
+  for (int i = 0; i < 10; ++i) crews.push_back(make_crew(w));
+  auto s = w.shop();
+  auto p = w.product(s, {{"price", "1"}, {"stock", 1000}});
+  auto [name, cust] = w.customer();
+  std::map<int64_t, int> wins_by_crew;
+  for (int round = 0; round < 20; ++round) {
+    int64_t id = w.place(cust, {orders_world::line(p, 1)}).json()["id"];
+    std::atomic<int> won{0}, lost{0}, other{0};
+    std::atomic<int64_t> winner{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (auto& c : crews)
+      threads.emplace_back([&, c] {
+        auto client = w.server.client();
+        while (!go.load()) std::this_thread::yield();
+        auto r = client.post_json(order_path(id, "/accept"), json::object(), c.auth);
+        if (r.status == 200) {
+          ++won;
+          winner = c.id;
+        } else if (r.status == 409 && r.json()["error"]["code"] == "already_assigned") {
+          ++lost;
+        } else {
+          ++other;
+        }
+      });
+    go = true;
+    for (auto& t : threads) t.join();
+    BOOST_TEST(won.load() == 1);
+    BOOST_TEST(lost.load() == 9);
+    BOOST_TEST(other.load() == 0);
+    auto o = w.client.get(order_path(id), w.staff).json();
+    BOOST_TEST(o["crew_id"] == winner.load());
+    ++wins_by_crew[winner.load()];
+  }
+  // The database agrees: one assignment event per order, each order with its winner.
+  pqxx::connection db(w.server.database_url());
+  pqxx::work tx(db);
+  BOOST_TEST(
+      tx.exec("SELECT count(*) FROM order_events WHERE status = 'assigned'")[0][0].as<int>() == 20);
+  int held = 0;
+  for (auto& c : crews) {
+    auto staff_view = w.client.get("/api/v1/crew/orders", c.auth).json();
+    held += staff_view["count"].get<int>();
+    BOOST_TEST(staff_view["count"].get<int>() == wins_by_crew[c.id]);
+  }
+  BOOST_TEST(held == 20);
+}
+
+BOOST_AUTO_TEST_CASE(crew_limits_offline_crews_and_positions) {
+  orders_world w;
+  auto crew = make_crew(w, false);
+  auto o1 = make_order(w);
+  expect_error(w.client.get("/api/v1/crew/orders/pending", crew.auth), 409, "location_required");
+  expect_error(act(w, o1.id, "accept", crew.auth), 409, "crew_offline");
+  BOOST_TEST(w.client.put_json("/api/v1/crew/status", {{"status", "available"}}, crew.auth)
+                 .json()["status"] == "available");
+  expect_error(w.client.put_json("/api/v1/crew/status", {{"status", "sleeping"}}, crew.auth), 400,
+               "validation_error", "status");
+  expect_error(
+      w.client.put_json("/api/v1/crew/location", {{"latitude", 91}, {"longitude", 0}}, crew.auth),
+      400, "validation_error", "latitude");
+  expect_error(w.client.put_json("/api/v1/crew/location", {{"latitude", 1}}, crew.auth), 400,
+               "validation_error", "longitude");
+  expect_error(w.client.get("/api/v1/crew/orders/pending?radius_km=-3", crew.auth), 400,
+               "validation_error", "radius_km");
+  BOOST_TEST(act(w, o1.id, "accept", crew.auth).status == 200);
+  expect_error(act(w, o1.id, "accept", crew.auth), 409, "already_assigned");
+  auto o2 = make_order(w);
+  auto o3 = make_order(w);
+  auto o4 = make_order(w);
+  BOOST_TEST(act(w, o2.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, o3.id, "accept", crew.auth).status == 200);
+  expect_error(act(w, o4.id, "accept", crew.auth), 409, "crew_busy");
+  // Delivering one frees a slot.
+  BOOST_TEST(act(w, o1.id, "pickup", crew.auth).status == 200);
+  BOOST_TEST(act(w, o1.id, "deliver", crew.auth, {{"code", o1.code}}).status == 200);
+  BOOST_TEST(act(w, o4.id, "accept", crew.auth).status == 200);
+
+  // Only the assigned crew acts on an order.
+  auto other = make_crew(w);
+  expect_error(act(w, o2.id, "pickup", other.auth), 403, "forbidden");
+  expect_error(act(w, o2.id, "deliver", other.auth, {{"code", o2.code}}), 403, "forbidden");
+  expect_error(act(w, o2.id, "items/1/bought", other.auth), 403, "forbidden");
+  expect_error(act(w, o2.id, "accept", o2.customer), 403, "forbidden");
+  // A customer may not cancel an assigned order.
+  expect_error(act(w, o2.id, "cancel", o2.customer), 409, "invalid_transition");
+  auto staff_crews = w.client.get("/api/v1/staff/crews?status=available", w.staff).json();
+  bool found = false;
+  for (auto& c : staff_crews["results"])
+    if (c["id"] == crew.id) {
+      found = true;
+      BOOST_TEST(c["current_order_ids"].size() == 3u);
+      BOOST_TEST(c["coins"] == 10);
+      BOOST_TEST(c["number_of_deliveries"] == 1);
+      BOOST_TEST(c["username"] == crew.name);
+    }
+  BOOST_TEST(found);
+  expect_error(w.client.get("/api/v1/staff/crews?status=lost", w.staff), 400, "validation_error",
+               "status");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_codes_lock_delivery_until_staff_unlocks) {
+  orders_world w;
+  auto crew = make_crew(w);
+  auto o = make_order(w);
+  BOOST_TEST(act(w, o.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, o.id, "pickup", crew.auth).status == 200);
+  for (int i = 0; i < 5; ++i) {
+    auto r = act(w, o.id, "deliver", crew.auth, {{"code", "wrong"}});
+    expect_error(r, 400, "invalid_code");
+  }
+  expect_error(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}), 409, "code_locked");
+  expect_error(act(w, o.id, "unlock-code", crew.auth), 403, "forbidden");
+  BOOST_TEST(act(w, o.id, "unlock-code", w.staff).status == 200);
+  expect_error(act(w, o.id, "deliver", crew.auth, json::object()), 400, "validation_error", "code");
+  BOOST_TEST(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).json()["status"] ==
+             "delivered");
+}
+
+BOOST_AUTO_TEST_CASE(staff_assign_and_reassign_and_cancel_assigned_orders) {
+  orders_world w;
+  auto a = make_crew(w);
+  auto b = make_crew(w, false);  // offline: staff may still assign
+  auto o = make_order(w);
+  auto assigned = act(w, o.id, "assign", w.staff, {{"crew_id", a.id}});
+  BOOST_TEST_REQUIRE(assigned.status == 200, assigned.body);
+  BOOST_TEST(assigned.json()["crew_id"] == a.id);
+  BOOST_TEST(assigned.json()["code"] == o.code);  // staff see the code
+  expect_error(act(w, o.id, "assign", w.staff, {{"crew_id", a.id}}), 409, "already_assigned");
+  auto moved = act(w, o.id, "assign", w.staff, {{"crew_id", b.id}});
+  BOOST_TEST_REQUIRE(moved.status == 200, moved.body);
+  BOOST_TEST(moved.json()["crew_id"] == b.id);
+  expect_error(act(w, o.id, "pickup", a.auth), 403, "forbidden");
+  auto crews = w.client.get("/api/v1/staff/crews?page_size=100", w.staff).json();
+  for (auto& c : crews["results"]) {
+    if (c["id"] == a.id) BOOST_TEST(c["current_order_ids"].empty());
+    if (c["id"] == b.id) BOOST_TEST(c["current_order_ids"] == json::array({o.id}));
+  }
+  auto [n, customer] = w.customer();
+  expect_error(act(w, o.id, "assign", w.staff, {{"crew_id", 999999}}), 400, "validation_error",
+               "crew_id");
+  expect_error(act(w, o.id, "assign", w.staff, json::object()), 400, "validation_error", "crew_id");
+  expect_error(act(w, o.id, "assign", customer, {{"crew_id", a.id}}), 403, "forbidden");
+  auto history = w.client.get(order_path(o.id, "/history"), w.staff).json();
+  BOOST_TEST(history.size() == 3u);
+  BOOST_TEST(history[2]["crew_id"] == b.id);
+
+  // Staff cancel an assigned order: the crew no longer holds it, stock comes back.
+  auto cancelled = act(w, o.id, "cancel", w.staff);
+  BOOST_TEST(cancelled.json()["status"] == "cancelled");
+  BOOST_TEST(w.stock(o.shop, o.product) == 100);
+  BOOST_TEST(w.client.get("/api/v1/staff/crews?status=offline", w.staff)
+                 .json()["results"][0]["current_order_ids"]
+                 .empty());
+  expect_error(act(w, o.id, "assign", w.staff, {{"crew_id", a.id}}), 409, "invalid_transition");
+  // The crew that lost the order has its slot back.
+  for (int i = 0; i < 3; ++i) BOOST_TEST(act(w, make_order(w).id, "accept", a.auth).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_delivery_request_is_handled_like_any_order) {
+  orders_world w;
+  auto s = w.shop(30.10, 31.30);
+  auto other = w.shop();
+  auto crew = make_crew(w, true, 30.10, 31.31);
+  json body = {{"receiver_name", "Ali"},
+               {"receiver_phone", "+201112223334"},
+               {"location", {{"address", "Zamalek"}, {"latitude", 30.06}, {"longitude", 31.22}}},
+               {"price", "35.00"},
+               {"notes", "fragile"}};
+  auto path = "/api/v1/shops/" + std::to_string(s.id) + "/delivery-requests";
+  auto r = w.client.post_json(path, body, s.owner);
+  BOOST_TEST_REQUIRE(r.status == 201, r.body);
+  auto o = r.json();
+  BOOST_TEST(o["type"] == "delivery_request");
+  BOOST_TEST(o["requesting_shop_id"] == s.id);
+  BOOST_TEST(o["items"].empty());
+  BOOST_TEST(o["delivery_fee"] == "35.00");
+  BOOST_TEST(o["total"] == "35.00");
+  BOOST_TEST(o.contains("code"));
+  expect_error(w.client.post_json(path, body, other.owner), 403, "forbidden");
+  auto bad = body;
+  bad["price"] = "0";
+  expect_error(w.client.post_json(path, bad, s.owner), 400, "validation_error", "price");
+  expect_error(w.client.post_json(path, body, w.customer().second), 403, "forbidden");
+
+  auto pending = w.client.get("/api/v1/crew/orders/pending", crew.auth).json();
+  BOOST_TEST_REQUIRE(pending["count"] == 1);
+  BOOST_TEST(pending["results"][0]["id"] == o["id"]);
+  BOOST_TEST(pending["results"][0]["distance_km"].get<double>() < 1.5);
+  int64_t id = o["id"];
+  BOOST_TEST(act(w, id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, id, "pickup", crew.auth).status == 200);
+  BOOST_TEST(act(w, id, "deliver", crew.auth, {{"code", o["code"]}}).json()["status"] ==
+             "delivered");
+  BOOST_TEST(w.client.get("/api/v1/orders", s.owner).json()["count"] == 1);
+  BOOST_TEST(w.client.get("/api/v1/orders", other.owner).json()["count"] == 0);
+  BOOST_TEST(w.client.get(order_path(id), s.owner).json()["code"] == o["code"]);
+  BOOST_TEST(w.client.get("/api/v1/orders?status=delivered", w.staff).json()["count"] == 1);
+  BOOST_TEST(w.client.get("/api/v1/me", crew.auth).json()["coins"] == 10);
+}
+
+BOOST_AUTO_TEST_CASE(staff_see_the_overview_and_a_live_stream_of_changes) {
+  orders_world w;
+  sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
+  BOOST_TEST_REQUIRE(stream.status() == 200);
+  auto crew = make_crew(w, true, 30.0, 31.0);
+  auto o = make_order(w);
+  BOOST_TEST(act(w, o.id, "accept", crew.auth).status == 200);
+  bool saw_crew = false, saw_pending = false, saw_assigned = false;
+  for (int i = 0; i < 10 && !(saw_crew && saw_pending && saw_assigned); ++i) {
+    auto e = stream.next(5s);
+    BOOST_TEST_REQUIRE(e.has_value());
+    auto data = json::parse(e->data);
+    if (e->event == "crew" && data["crew_id"] == crew.id && data["latitude"] == 30.0)
+      saw_crew = true;
+    if (e->event == "order" && data["order_id"] == o.id && data["status"] == "pending")
+      saw_pending = true;
+    if (e->event == "order" && data["order_id"] == o.id && data["status"] == "assigned") {
+      saw_assigned = true;
+      BOOST_TEST(data["crew_id"] == crew.id);
+    }
+  }
+  BOOST_TEST(saw_crew);
+  BOOST_TEST(saw_pending);
+  BOOST_TEST(saw_assigned);
+  auto overview = w.client.get("/api/v1/staff/overview", w.staff).json();
+  BOOST_TEST(overview["orders_by_status"]["assigned"] == 1);
+  BOOST_TEST(overview["orders_by_status"]["delivered"] == 0);
+  BOOST_TEST(overview["active_crews"].get<int>() >= 1);
+  BOOST_TEST(overview["orders_last_hour"] == 1);
+  BOOST_TEST(overview["revenue_today"] == "0.00");
+  sse_stream not_staff("127.0.0.1", w.server.port(), "/api/v1/staff/events", crew.auth);
+  BOOST_TEST(not_staff.status() == 403);
+}
+
+BOOST_AUTO_TEST_CASE(every_route_answers_each_role_as_api_md_says) {
+  orders_world w;
+  auto crew = make_crew(w);
+  auto o = make_order(w);
+  auto [n, customer] = w.customer();
+  auto owner = o.shop.owner;
+  struct probe {
+    std::string method, path;
+    json body;
+  };
+  auto id = std::to_string(o.id);
+  std::vector<probe> crew_only = {
+      {"PUT", "/api/v1/crew/location", {{"latitude", 1}, {"longitude", 1}}},
+      {"PUT", "/api/v1/crew/status", {{"status", "available"}}},
+      {"GET", "/api/v1/crew/orders/pending", nullptr},
+      {"GET", "/api/v1/crew/orders", nullptr},
+      {"POST", "/api/v1/orders/" + id + "/accept", json::object()},
+      {"POST", "/api/v1/orders/" + id + "/pickup", json::object()},
+      {"POST", "/api/v1/orders/" + id + "/deliver", {{"code", "1"}}},
+      {"POST", "/api/v1/orders/" + id + "/items/1/bought", json::object()}};
+  std::vector<probe> staff_routes = {
+      {"POST", "/api/v1/staff/crews", {{"username", "x"}}},
+      {"GET", "/api/v1/staff/crews", nullptr},
+      {"GET", "/api/v1/staff/overview", nullptr},
+      {"POST", "/api/v1/orders/" + id + "/assign", {{"crew_id", crew.id}}},
+      {"POST", "/api/v1/orders/" + id + "/unlock-code", json::object()}};
+  auto send = [&](const probe& p, const header_map& who) {
+    if (p.method == "GET") return w.client.get(p.path, who);
+    if (p.method == "PUT") return w.client.put_json(p.path, p.body, who);
+    return w.client.post_json(p.path, p.body, who);
+  };
+  for (auto& p : crew_only) {
+    expect_error(send(p, {}), 401, "unauthenticated");
+    for (auto* who : {&customer, &owner, &w.staff}) expect_error(send(p, *who), 403, "forbidden");
+  }
+  for (auto& p : staff_routes) {
+    expect_error(send(p, {}), 401, "unauthenticated");
+    for (auto* who : {&customer, &owner, &crew.auth}) expect_error(send(p, *who), 403, "forbidden");
+  }
+  // Unknown orders are 404 for the roles that may act.
+  expect_error(act(w, 987654, "accept", crew.auth), 404, "not_found");
+  expect_error(act(w, 987654, "assign", w.staff, {{"crew_id", crew.id}}), 404, "not_found");
+  expect_error(w.client.post_json("/api/v1/shops/987654/delivery-requests",
+                                  {{"receiver_name", "a"},
+                                   {"receiver_phone", "+201234567"},
+                                   {"location", {{"latitude", 1}, {"longitude", 1}}},
+                                   {"price", "5"}},
+                                  owner),
+               404, "not_found");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(crew_recovery)
+
+BOOST_AUTO_TEST_CASE(crews_keep_their_orders_and_positions_across_sigkill) {
+  orders_world w(settings{{"WASSALLY_CREW_LOCATION_FLUSH_S", "1"}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto assigned = make_order(w);
+  auto picked = make_order(w);
+  auto still_pending = make_order(w);
+  BOOST_TEST(act(w, assigned.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, picked.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, picked.id, "pickup", crew.auth).status == 200);
+  BOOST_TEST(
+      w.client
+          .put_json("/api/v1/crew/location", {{"latitude", 30.07}, {"longitude", 31.25}}, crew.auth)
+          .status == 204);
+  std::this_thread::sleep_for(2500ms);  // past the position write window
+  w.server.kill_hard();
+  w.server.restart();
+  auto auth = w.relogin(crew.name, "crew-pass-1");
+
+  auto crews = w.client.get("/api/v1/staff/crews", w.staff).json();
+  BOOST_TEST_REQUIRE(crews["results"].size() == 1u);
+  BOOST_TEST(crews["results"][0]["location"]["latitude"] == 30.07);
+  BOOST_TEST(crews["results"][0]["current_order_ids"].size() == 2u);
+  auto mine = w.client.get("/api/v1/crew/orders", auth).json();
+  BOOST_TEST(mine["count"] == 2);
+  // The pending index was rebuilt: the remaining pending order is offered, the others are not.
+  auto pending = w.client.get("/api/v1/crew/orders/pending", auth).json();
+  BOOST_TEST_REQUIRE(pending["count"] == 1, pending.dump());
+  BOOST_TEST(pending["results"][0]["id"] == still_pending.id);
+  // The crew still holds its slots: a third order fits, a fourth does not.
+  BOOST_TEST(act(w, still_pending.id, "accept", auth).status == 200);
+  expect_error(act(w, make_order(w).id, "accept", auth), 409, "crew_busy");
+  // And it finishes what it held.
+  BOOST_TEST(act(w, assigned.id, "pickup", auth).status == 200);
+  BOOST_TEST(act(w, assigned.id, "deliver", auth, {{"code", assigned.code}}).status == 200);
+  BOOST_TEST(act(w, picked.id, "deliver", auth, {{"code", picked.code}}).status == 200);
+  BOOST_TEST(w.client.get("/api/v1/me", auth).json()["number_of_deliveries"] == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
