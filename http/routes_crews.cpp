@@ -32,6 +32,16 @@ nlohmann::json crew_json(const crew_record& c) {
           {"number_of_deliveries", c.number_of_deliveries}};
 }
 
+order_action action_of(const std::string& name, int64_t item_id = 0, const std::string& code = {},
+                       int64_t crew_id = 0) {
+  order_action a;
+  a.action = name;
+  a.item_id = item_id;
+  a.code = code;
+  a.crew_id = crew_id;
+  return a;
+}
+
 /// Sends an order action to the order actor and answers 200 with the whole order.
 void order_action_route(request_context& ctx, order_action a) {
   auto c = ctx;
@@ -107,40 +117,34 @@ void add_crew_routes(router& r) {
       "The crew's current and past orders, newest first");
   r.add(
       "POST", "/api/v1/orders/{id}/accept", crews,
-      [](request_context& ctx) {
-        order_action_route(ctx, order_action{{}, "accept", 0, "", 0});
-      },
+      [](request_context& ctx) { order_action_route(ctx, action_of("accept")); },
       "Take a pending order (exactly one crew wins)");
   r.add(
       "POST", "/api/v1/orders/{id}/items/{item_id}/bought", crews,
       [](request_context& ctx) {
-        order_action_route(ctx, order_action{{}, "bought", ctx.id_param("item_id"), "", 0});
+        order_action_route(ctx, action_of("bought", ctx.id_param("item_id")));
       },
       "Mark an item bought at its shop");
   r.add(
       "POST", "/api/v1/orders/{id}/pickup", crews,
-      [](request_context& ctx) {
-        order_action_route(ctx, order_action{{}, "pickup", 0, "", 0});
-      },
+      [](request_context& ctx) { order_action_route(ctx, action_of("pickup")); },
       "Out for delivery");
   r.add(
       "POST", "/api/v1/orders/{id}/deliver", crews,
       [](request_context& ctx) {
         auto code = decode_delivery_code(ctx.json_body());
-        order_action_route(ctx, order_action{{}, "deliver", 0, code, 0});
+        order_action_route(ctx, action_of("deliver", 0, code));
       },
       "Delivered, with the customer's confirmation code");
   r.add(
       "POST", "/api/v1/orders/{id}/unlock-code", staff_only,
-      [](request_context& ctx) {
-        order_action_route(ctx, order_action{{}, "unlock", 0, "", 0});
-      },
+      [](request_context& ctx) { order_action_route(ctx, action_of("unlock")); },
       "Let the crew try the delivery code again");
   r.add(
       "POST", "/api/v1/orders/{id}/assign", staff_only,
       [](request_context& ctx) {
         auto crew = decode_assignment(ctx.json_body());
-        order_action_route(ctx, order_action{{}, "assign", 0, "", crew});
+        order_action_route(ctx, action_of("assign", 0, {}, crew));
       },
       "Assign or reassign a pending or assigned order");
   r.add(
