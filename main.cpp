@@ -90,6 +90,7 @@ struct runtime {
   std::unique_ptr<caf::actor_system> system;
   caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory, order_desk,
       dispatcher, staff_desk;
+  caf::actor event_streams;  // spawned with the HTTP edge; ended here on every path
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -146,9 +147,9 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a : {&staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
-                    &registry, &event_bus, &persistence})
-      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    for (auto* a : {&event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
+                    &accounts, &hashers, &registry, &event_bus, &persistence})
+      if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
 };
@@ -236,7 +237,15 @@ int run_serve(const config& cfg) {
   http::server srv({cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes,
                     cfg.keepalive_timeout_s, cfg.header_timeout_s, cfg.test_clock},
                    svc);
-  srv.start();
+  try {
+    srv.start();
+  } catch (const std::exception& e) {
+    // Nothing was served, so nothing acknowledged is at stake: end at once rather than wind
+    // down actors that may be waiting on a database that is not answering.
+    std::cerr << "wassally: cannot serve on " << cfg.host << ":" << cfg.port << ": " << e.what()
+              << "\n";
+    std::_Exit(1);
+  }
   std::cerr << "wassally: serving on http://" << cfg.host << ":" << srv.port() << "\n";
 
   sigset_t signals;
