@@ -456,6 +456,16 @@ void require_quantity(field_reader& f, const nlohmann::json& body, quantity& out
   if (auto q = read_quantity(f, body, "quantity", true)) out = *q;
 }
 
+/// Who receives a delivery and where: receiver_name, receiver_phone, location, notes.
+template <class Request>
+void read_receiver(field_reader& f, const nlohmann::json& body, Request& r) {
+  r.receiver_name = f.required_string("receiver_name", 1, 200);
+  r.receiver_phone = f.required_string("receiver_phone", 1, 16);
+  check_phone(f, "receiver_phone", r.receiver_phone);
+  read_location(f, body, r.location, false, nullptr);
+  r.notes = f.optional_string("notes", max_text);
+}
+
 }  // namespace
 
 add_cart_item decode_add_cart_item(const nlohmann::json& body) {
@@ -478,11 +488,7 @@ set_cart_item decode_set_cart_item(const nlohmann::json& body) {
 place_order decode_place_order(const nlohmann::json& body) {
   field_reader f(body);
   place_order r;
-  r.receiver_name = f.required_string("receiver_name", 1, 200);
-  r.receiver_phone = f.required_string("receiver_phone", 1, 16);
-  check_phone(f, "receiver_phone", r.receiver_phone);
-  read_location(f, body, r.location, false, nullptr);
-  r.notes = f.optional_string("notes", max_text);
+  read_receiver(f, body, r);
   auto items = body.find("items");
   if (items == body.end() || items->is_null()) {
     r.from_cart = true;
@@ -582,11 +588,7 @@ int64_t decode_assignment(const nlohmann::json& body) {
 create_delivery_request decode_delivery_request(const nlohmann::json& body) {
   field_reader f(body);
   create_delivery_request r;
-  r.receiver_name = f.required_string("receiver_name", 1, 200);
-  r.receiver_phone = f.required_string("receiver_phone", 1, 16);
-  check_phone(f, "receiver_phone", r.receiver_phone);
-  read_location(f, body, r.location, false, nullptr);
-  r.notes = f.optional_string("notes", max_text);
+  read_receiver(f, body, r);
   if (auto price = read_money(f, body, "price", true, false)) {
     if (price->cents == 0)
       f.fail("price", "must be > 0");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "http/json_body.hpp"
+#include "http/pagination.hpp"
 #include "http/responder.hpp"
 #include "protocols/errors.hpp"
 #include "security/tokens.hpp"
@@ -85,6 +86,22 @@ void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply,
             },
             [=](caf::error& err) { out->error(from_caf_error(err)); });
   });
+}
+
+/// ask<Page>() for a paginated list: the reply's `results` are rendered one by one with
+/// `render` and answered as `{count, next, previous, results}` (API.md "Lists are paginated").
+template <class Page, class Render, class... Ts>
+void ask_page(const request_context& ctx, const page_request& page, const caf::actor& target,
+              Render render, Ts&&... msg) {
+  auto c = ctx;
+  ask<Page>(
+      ctx, target,
+      [c, page, render](Page& p) {
+        auto results = nlohmann::json::array();
+        for (auto& item : p.results) results.push_back(render(item));
+        c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+      },
+      std::forward<Ts>(msg)...);
 }
 
 /// The roles a route admits; empty means anyone, authenticated or not.

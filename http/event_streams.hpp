@@ -13,6 +13,12 @@
 // timer armed on the connection's transport (Transport::armTimer queues it to the reactor,
 // whose continuation then runs there). One hub actor holds every stream, so an open stream costs
 // a map entry, not a thread.
+//
+// A residual risk this cannot remove from outside Pistache: Peer::send enqueues by fd number.
+// Should a client disconnect and its fd be reused by a new connection on the same reactor
+// between the enqueue and the reactor's drain, the bytes would reach the new connection. The
+// same window exists for every asynchronous Pistache response; streams check that the peer is
+// still alive (weak_ptr) before every write, which keeps the window to microseconds.
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>

@@ -81,19 +81,13 @@ void add_crew_routes(router& r) {
       [](request_context& ctx) {
         auto page = parse_page(ctx.query);
         crew_pending_query q{decode_radius(ctx.query), page.offset(), page.page_size};
-        auto c = ctx;
-        ask<pending_page>(
-            ctx, ctx.svc->registry,
-            [c, page](pending_page& p) {
-              auto results = nlohmann::json::array();
-              for (auto& po : p.results) {
-                auto j = order_json(po.order);
-                j["distance_km"] = po.distance_km;
-                results.push_back(j);
-              }
-              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
-            },
-            my_crew(ctx), caf::make_message(q));
+        auto render = [](const pending_order& po) {
+          auto j = order_json(po.order);
+          j["distance_km"] = po.distance_km;
+          return j;
+        };
+        ask_page<pending_page>(ctx, page, ctx.svc->registry, render, my_crew(ctx),
+                               caf::make_message(q));
       },
       "Pending orders near the crew, nearest first");
   r.add(
@@ -104,15 +98,7 @@ void add_crew_routes(router& r) {
         q.who = caller_of(ctx);
         q.offset = page.offset();
         q.limit = page.page_size;
-        auto c = ctx;
-        ask<order_page>(
-            ctx, ctx.svc->order_desk,
-            [c, page](order_page& p) {
-              auto results = nlohmann::json::array();
-              for (auto& o : p.results) results.push_back(order_json(o));
-              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
-            },
-            q);
+        ask_page<order_page>(ctx, page, ctx.svc->order_desk, order_json, q);
       },
       "The crew's current and past orders, newest first");
   r.add(

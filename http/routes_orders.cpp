@@ -188,15 +188,7 @@ void add_order_routes(router& r) {
         q.who = caller_of(ctx);
         q.offset = page.offset();
         q.limit = page.page_size;
-        auto c = ctx;
-        ask<order_page>(
-            ctx, ctx.svc->order_desk,
-            [c, page](order_page& p) {
-              auto results = nlohmann::json::array();
-              for (auto& o : p.results) results.push_back(order_json(o));
-              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
-            },
-            q);
+        ask_page<order_page>(ctx, page, ctx.svc->order_desk, order_json, q);
       },
       "Orders the caller may see, newest first");
   r.add(

@@ -28,15 +28,7 @@ void add_staff_routes(router& r) {
         auto q = decode_crew_query(ctx.query);
         q.offset = page.offset();
         q.limit = page.page_size;
-        auto c = ctx;
-        ask<crew_page>(
-            ctx, ctx.svc->staff_desk,
-            [c, page](crew_page& p) {
-              auto results = nlohmann::json::array();
-              for (auto& crew : p.results) results.push_back(crew_record_json(crew));
-              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
-            },
-            q);
+        ask_page<crew_page>(ctx, page, ctx.svc->staff_desk, crew_record_json, q);
       },
       "Crews with position, last_seen, current orders, coins and deliveries");
   r.add(

@@ -1,0 +1,164 @@
+// The order state machine and visibility rules, on their own (actors/order_rules.cpp is the one
+// place where transitions are decided).
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+#include "actors/order_rules.hpp"
+#include "protocols/accounts.hpp"
+#include "protocols/errors.hpp"
+
+using namespace wassally;
+
+namespace {
+
+const caller customer{1, roles::customer};
+const caller other_customer{2, roles::customer};
+const caller crew{3, roles::delivery_crew};
+const caller other_crew{4, roles::delivery_crew};
+const caller owner_a{5, roles::shop_owner};
+const caller owner_b{6, roles::shop_owner};
+const caller uninvolved_owner{9, roles::shop_owner};
+const caller staff{7, roles::staff};
+
+order_record order(const std::string& status, int64_t crew_id = 0) {
+  order_record o;
+  o.id = 10;
+  o.code = "12345678";
+  o.status = status;
+  o.user_id = customer.user_id;
+  o.crew_id = crew_id;
+  o.delivery_fee = {1000};
+  order_item a;
+  a.id = 1;
+  a.shop_id = 100;
+  a.shop_owner_id = owner_a.user_id;
+  a.line_total = {250};
+  a.unit_cost = {100};
+  order_item b = a;
+  b.id = 2;
+  b.shop_id = 200;
+  b.shop_owner_id = owner_b.user_id;
+  b.line_total = {700};
+  o.items = {a, b};
+  o.items_total = {950};
+  o.total = {1950};
+  return o;
+}
+
+order_action action(const caller& who, const std::string& name, int64_t crew_id = 0) {
+  order_action a;
+  a.who = who;
+  a.action = name;
+  a.crew_id = crew_id;
+  return a;
+}
+
+/// The error code (or "" when allowed) and, if allowed, the resulting status.
+std::pair<std::string, std::string> outcome(const order_record& o, const order_action& a) {
+  try {
+    return {"", order_rules::decide(o, a).to};
+  } catch (const api_exception& e) {
+    return {e.error.code, ""};
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(order_rules_suite)
+
+BOOST_AUTO_TEST_CASE(the_state_machine_has_exactly_the_api_md_edges) {
+  const std::vector<std::string> all = {"pending", "assigned", "picked_up", "delivered",
+                                        "cancelled"};
+  std::set<std::pair<std::string, std::string>> legal = {
+      {"pending", "assigned"},   {"pending", "cancelled"}, {"assigned", "picked_up"},
+      {"assigned", "cancelled"}, {"assigned", "assigned"}, {"picked_up", "delivered"}};
+  for (auto& from : all)
+    for (auto& to : all)
+      BOOST_TEST(order_rules::legal_transition(from, to) == (legal.count({from, to}) == 1),
+                 from << " -> " << to);
+  BOOST_TEST(order_rules::is_final("delivered"));
+  BOOST_TEST(order_rules::is_final("cancelled"));
+  BOOST_TEST(!order_rules::is_final("picked_up"));
+}
+
+BOOST_AUTO_TEST_CASE(accept_pickup_deliver_follow_the_crew) {
+  auto pending = order("pending");
+  BOOST_TEST(outcome(pending, action(crew, "accept")).second == "assigned");
+  BOOST_TEST(order_rules::decide(pending, action(crew, "accept")).crew_id == crew.user_id);
+  BOOST_TEST(outcome(pending, action(customer, "accept")).first == "forbidden");
+  BOOST_TEST(outcome(pending, action(crew, "pickup")).first == "forbidden");  // not its order
+  auto assigned = order("assigned", crew.user_id);
+  BOOST_TEST(outcome(assigned, action(other_crew, "accept")).first == "already_assigned");
+  BOOST_TEST(outcome(assigned, action(crew, "pickup")).second == "picked_up");
+  BOOST_TEST(outcome(assigned, action(other_crew, "pickup")).first == "forbidden");
+  BOOST_TEST(outcome(assigned, action(staff, "pickup")).first == "forbidden");
+  BOOST_TEST(outcome(assigned, action(other_customer, "pickup")).first == "not_found");
+  BOOST_TEST(outcome(assigned, action(crew, "deliver")).first == "invalid_transition");
+  BOOST_TEST(outcome(assigned, action(crew, "bought")).first == "");
+  auto picked = order("picked_up", crew.user_id);
+  BOOST_TEST(outcome(picked, action(crew, "deliver")).second == "delivered");
+  BOOST_TEST(outcome(picked, action(crew, "pickup")).first == "invalid_transition");
+  picked.code_locked = true;
+  BOOST_TEST(outcome(picked, action(crew, "deliver")).first == "code_locked");
+  BOOST_TEST(outcome(order("delivered", crew.user_id), action(crew, "bought")).first ==
+             "invalid_transition");
+  BOOST_TEST(outcome(order("cancelled"), action(crew, "accept")).first == "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_and_assign_by_role) {
+  BOOST_TEST(outcome(order("pending"), action(customer, "cancel")).second == "cancelled");
+  BOOST_TEST(outcome(order("assigned", 3), action(customer, "cancel")).first ==
+             "invalid_transition");
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, "cancel")).second == "cancelled");
+  BOOST_TEST(outcome(order("picked_up", 3), action(staff, "cancel")).first == "invalid_transition");
+  BOOST_TEST(outcome(order("pending"), action(other_customer, "cancel")).first == "not_found");
+  BOOST_TEST(outcome(order("pending"), action(owner_a, "cancel")).first == "forbidden");
+  BOOST_TEST(outcome(order("assigned", 3), action(crew, "cancel")).first == "forbidden");
+  BOOST_TEST(outcome(order("pending"), action(staff, "assign", 3)).second == "assigned");
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, "assign", 4)).second == "assigned");
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, "assign", 3)).first == "already_assigned");
+  BOOST_TEST(outcome(order("picked_up", 3), action(staff, "assign", 4)).first ==
+             "invalid_transition");
+  BOOST_TEST(outcome(order("pending"), action(crew, "assign", 3)).first == "forbidden");
+  BOOST_TEST(outcome(order("pending"), action(staff, "fly")).first == "validation_error");
+}
+
+BOOST_AUTO_TEST_CASE(each_caller_sees_what_api_md_allows) {
+  auto o = order("assigned", crew.user_id);
+  BOOST_TEST(order_rules::may_see(o, customer));
+  BOOST_TEST(!order_rules::may_see(o, other_customer));
+  BOOST_TEST(order_rules::may_see(o, crew));
+  BOOST_TEST(!order_rules::may_see(o, other_crew));
+  BOOST_TEST(order_rules::may_see(o, owner_a));
+  BOOST_TEST(!order_rules::may_see(o, uninvolved_owner));
+  BOOST_TEST(order_rules::may_see(o, staff));
+  BOOST_TEST(!order_rules::may_see(o, caller{}));
+
+  auto mine = order_rules::view_for(o, customer);
+  BOOST_TEST(mine.code == "12345678");
+  BOOST_TEST(mine.items.size() == 2u);
+  BOOST_TEST(mine.items[0].unit_cost.cents == 0);  // costs are not for customers
+  auto as_crew = order_rules::view_for(o, crew);
+  BOOST_TEST(as_crew.code.empty());
+  BOOST_TEST(!as_crew.code_visible);
+  auto as_b = order_rules::view_for(o, owner_b);
+  BOOST_TEST(as_b.code.empty());
+  BOOST_TEST(as_b.items.size() == 1u);
+  BOOST_TEST(as_b.items[0].shop_id == 200);
+  BOOST_TEST(as_b.items_total.str() == "7.00");
+  BOOST_TEST(as_b.total.str() == "17.00");
+  BOOST_TEST(order_rules::view_for(o, staff).code == "12345678");
+
+  // A delivery request: the requesting owner sees the code.
+  order_record request = order("pending");
+  request.type = "delivery_request";
+  request.items.clear();
+  request.user_id = owner_a.user_id;
+  request.requesting_owner_id = owner_a.user_id;
+  BOOST_TEST(order_rules::may_see(request, owner_a));
+  BOOST_TEST(order_rules::view_for(request, owner_a).code == "12345678");
+  BOOST_TEST(!order_rules::may_see(request, owner_b));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
