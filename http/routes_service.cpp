@@ -16,8 +16,16 @@ extern const char* const docs_html;
 namespace wassally::http {
 namespace {
 
+/// Figures of single service actors, gathered one after another.
+struct service_figures {
+  int64_t subscribers = 0;
+  int64_t streams_open = 0;
+  int64_t pending_indexed = 0;
+};
+
 std::string render_actor_metrics(const registry_stats& rs, const persistence_stats& ps,
-                                 int64_t subscribers) {
+                                 const service_figures& f) {
+  auto subscribers = f.subscribers;
   std::ostringstream out;
   out << "# HELP wassally_actors_live Live entity actors by kind.\n"
          "# TYPE wassally_actors_live gauge\n";
@@ -71,6 +79,12 @@ std::string render_actor_metrics(const registry_stats& rs, const persistence_sta
   out << "# HELP wassally_event_bus_subscriptions Event bus subscriptions.\n"
          "# TYPE wassally_event_bus_subscriptions gauge\n"
       << "wassally_event_bus_subscriptions " << subscribers << "\n";
+  out << "# HELP wassally_sse_streams_open Server-Sent Event streams open (orders and staff).\n"
+         "# TYPE wassally_sse_streams_open gauge\n"
+      << "wassally_sse_streams_open " << f.streams_open << "\n";
+  out << "# HELP wassally_dispatch_pending_orders Pending orders in the dispatcher's index.\n"
+         "# TYPE wassally_dispatch_pending_orders gauge\n"
+      << "wassally_dispatch_pending_orders " << f.pending_indexed << "\n";
   out << "# HELP wassally_http_requests_in_flight HTTP requests not yet answered.\n"
          "# TYPE wassally_http_requests_in_flight gauge\n"
       << "wassally_http_requests_in_flight " << responder::in_flight() << "\n";
@@ -118,9 +132,21 @@ void add_service_routes(router& r) {
                     ask<int64_t>(
                         c, c.svc->event_bus,
                         [c, rs, ps](int64_t& subs) {
-                          c.out->text(200,
-                                      c.svc->metrics->render() + render_actor_metrics(rs, ps, subs),
-                                      "text/plain; version=0.0.4");
+                          ask<int64_t>(
+                              c, c.svc->event_streams,
+                              [c, rs, ps, subs](int64_t& streams) {
+                                ask<int64_t>(
+                                    c, c.svc->dispatcher,
+                                    [c, rs, ps, subs, streams](int64_t& pending) {
+                                      c.out->text(200,
+                                                  c.svc->metrics->render() +
+                                                      render_actor_metrics(
+                                                          rs, ps, {subs, streams, pending}),
+                                                  "text/plain; version=0.0.4");
+                                    },
+                                    stats_atom::value);
+                              },
+                              stats_atom::value);
                         },
                         stats_atom::value);
                   },

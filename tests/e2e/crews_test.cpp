@@ -116,12 +116,16 @@ BOOST_AUTO_TEST_CASE(an_order_from_three_shops_goes_from_placed_to_delivered) {
 
   sse_stream stream("127.0.0.1", w.server.port(), order_path(id, "/events"), cust);
   BOOST_TEST_REQUIRE(stream.next(5s).has_value());
+  auto metrics = w.client.get("/metrics").body;
+  BOOST_TEST(metrics.find("\nwassally_dispatch_pending_orders 2\n") != std::string::npos);
 
   auto accepted = act(w, id, "accept", near_crew.auth);
   BOOST_TEST_REQUIRE(accepted.status == 200, accepted.body);
   BOOST_TEST(accepted.json()["status"] == "assigned");
   BOOST_TEST(accepted.json()["crew_id"] == near_crew.id);
   BOOST_TEST(!accepted.json().contains("code"));
+  BOOST_TEST(w.client.get("/metrics").body.find("\nwassally_dispatch_pending_orders 1\n") !=
+             std::string::npos);
   // It left the pending list; the crew sees it as its own.
   BOOST_TEST(
       w.client.get("/api/v1/crew/orders/pending?radius_km=100", mid_crew.auth).json()["count"] ==

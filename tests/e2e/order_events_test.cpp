@@ -162,6 +162,8 @@ BOOST_AUTO_TEST_CASE(many_streams_on_one_order_all_hear_the_change) {
     BOOST_TEST_REQUIRE(streams.back()->status() == 200);
   }
   for (auto& s : streams) BOOST_TEST_REQUIRE(s->next(5s).has_value());
+  auto metrics = w.client.get("/metrics").body;
+  BOOST_TEST(metrics.find("\nwassally_sse_streams_open 200\n") != std::string::npos, metrics);
   // The server still answers ordinary requests while they are open.
   BOOST_TEST(w.client.get("/api/v1/orders/" + std::to_string(o.id), o.customer).status == 200);
   BOOST_TEST(w.client
