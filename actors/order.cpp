@@ -11,6 +11,7 @@
 #include "actors/entity.hpp"
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/orders.hpp"
 
@@ -166,6 +167,7 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a) {
   t.crew_id = d.crew_id;
   t.by_user_id = who.user_id;
   t.seq = st.events.empty() ? 1 : st.events.back().seq + 1;
+  t.at_unix = service_clock::now();
   if (d.to == order_status::cancelled)
     for (auto& i : o.items) t.returned.push_back({i.product_id, i.amount, 0});
   if (d.to == order_status::delivered) {

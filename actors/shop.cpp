@@ -7,6 +7,7 @@
 
 #include "actors/entity.hpp"
 #include "actors/order_rules.hpp"
+#include "persistence/analytics.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/orders.hpp"
 #include "persistence/shops.hpp"
@@ -519,6 +520,17 @@ caf::behavior running(self_ptr self) {
       },
       [=](const release_reservation& req) { release(self->state, req.placement); },
       [=](const stock_returned& req) { apply_stock(self->state, req.lines, +1); },
+      [=](const analytics_query& q) {
+        return guard_async(self, [&](caf::response_promise& rp) {
+          require_manager(self->state, q.who);
+          auto query = q;
+          query.now_unix = service_clock::now();
+          entity_persist<analytics_reply>(
+              self, self->state.lc, analytics_sql::run(query),
+              [=](analytics_reply& r) mutable { rp.deliver(std::move(r)); },
+              [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+        });
+      },
       [=](const create_delivery_request& req) {
         return guard_async(self, [&](caf::response_promise& rp) {
           auto& st = self->state;

@@ -68,3 +68,11 @@ create_delivery_request decode_delivery_request(const nlohmann::json& body);
 double decode_radius(const std::map<std::string, std::string>& query);
 crew_query decode_crew_query(const std::map<std::string, std::string>& query);
 }  // namespace wassally::http
+
+#include "protocols/analytics.hpp"
+
+namespace wassally::http {
+/// GET /shops/{id}/analytics/{kind}: from, to (YYYY-MM-DD), granularity, tz, limit.
+analytics_query decode_analytics_query(const std::map<std::string, std::string>& query,
+                                       const std::string& kind);
+}  // namespace wassally::http

@@ -230,10 +230,10 @@ db_command apply(transition t) {
             auto r = tx.exec_params(
                 "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
                 " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
-                " delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END"
+                " delivered_at = CASE WHEN $3 = 'delivered' THEN to_timestamp($6) ELSE delivered_at END"
                 " WHERE id = $1 AND status = $2 AND coalesce(crew_id, 0) = $5 RETURNING " +
                     db::iso_utc("updated_at"),
-                t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id);
+                t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id, t.at_unix);
             if (r.empty())
               throw api_exception(
                   errors::conflict("invalid_transition", "the order changed meanwhile"));
@@ -257,7 +257,7 @@ db_command apply(transition t) {
               // Sales of the UTC day of delivery, per shop and product (analytics read these).
               tx.exec_params(
                   "INSERT INTO sales_daily (shop_id, product_id, day, orders, quantity, revenue,"
-                  " cost) SELECT shop_id, product_id, (now() AT TIME ZONE 'UTC')::date, 1,"
+                  " cost) SELECT shop_id, product_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1,"
                   " sum(quantity), sum(line_total), sum(round(unit_cost * quantity, 2))"
                   " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
                   " ON CONFLICT (shop_id, day, product_id) DO UPDATE SET"
@@ -265,7 +265,31 @@ db_command apply(transition t) {
                   " quantity = sales_daily.quantity + EXCLUDED.quantity,"
                   " revenue = sales_daily.revenue + EXCLUDED.revenue,"
                   " cost = sales_daily.cost + EXCLUDED.cost",
-                  t.order_id);
+                  t.order_id, t.at_unix);
+              tx.exec_params(
+                  "INSERT INTO sales_hourly (shop_id, product_id, hour, quantity, revenue, cost)"
+                  " SELECT shop_id, product_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
+                  " AT TIME ZONE 'UTC', sum(quantity),"
+                  " sum(line_total), sum(round(unit_cost * quantity, 2))"
+                  " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
+                  " ON CONFLICT (shop_id, hour, product_id) DO UPDATE SET"
+                  " quantity = sales_hourly.quantity + EXCLUDED.quantity,"
+                  " revenue = sales_hourly.revenue + EXCLUDED.revenue,"
+                  " cost = sales_hourly.cost + EXCLUDED.cost",
+                  t.order_id, t.at_unix);
+              tx.exec_params(
+                  "INSERT INTO shop_orders_daily (shop_id, day, orders)"
+                  " SELECT DISTINCT shop_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1 FROM order_items"
+                  " WHERE order_id = $1 ON CONFLICT (shop_id, day) DO UPDATE SET"
+                  " orders = shop_orders_daily.orders + 1",
+                  t.order_id, t.at_unix);
+              tx.exec_params(
+                  "INSERT INTO shop_orders_hourly (shop_id, hour, orders)"
+                  " SELECT DISTINCT shop_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
+                  " AT TIME ZONE 'UTC', 1 FROM order_items"
+                  " WHERE order_id = $1 ON CONFLICT (shop_id, hour) DO UPDATE SET"
+                  " orders = shop_orders_hourly.orders + 1",
+                  t.order_id, t.at_unix);
             }
             order_transitioned out;
             out.event = e;

@@ -45,6 +45,8 @@ struct transition {
   /// Delivery: the crew earns `coins` and a delivery, and the lines count as sales of the day.
   bool delivered = false;
   int64_t coins = 0;
+  /// When it happens (unix seconds, the service clock): delivered_at and the sales buckets.
+  int64_t at_unix = 0;
 };
 db_command apply(transition t);
 

@@ -3,6 +3,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "protocols/accounts.hpp"
+#include "protocols/analytics.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/errors.hpp"
@@ -84,6 +85,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<place_order>("wassally::place_order");
   cfg.add_message_type<order_snapshot>("wassally::order_snapshot");
   cfg.add_message_type<order_transitioned>("wassally::order_transitioned");
+  cfg.add_message_type<analytics_query>("wassally::analytics_query");
+  cfg.add_message_type<sales_period>("wassally::sales_period");
+  cfg.add_message_type<product_sales>("wassally::product_sales");
+  cfg.add_message_type<analytics_reply>("wassally::analytics_reply");
   cfg.add_message_type<crew_record>("wassally::crew_record");
   cfg.add_message_type<set_crew_location>("wassally::set_crew_location");
   cfg.add_message_type<set_crew_status>("wassally::set_crew_status");
