@@ -1,7 +1,9 @@
 #include "persistence/analytics.hpp"
 
 #include <caf/make_message.hpp>
+#include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "protocols/errors.hpp"
 
@@ -11,10 +13,19 @@ namespace {
 money read_money(const pqxx::field& f) { return money::parse(f.as<std::string>()).value(); }
 quantity read_quantity(const pqxx::field& f) { return quantity::parse(f.as<std::string>()).value(); }
 
-/// The time zone, checked against PostgreSQL's list, quoted for SQL.
+/// The time zone, checked against PostgreSQL's list (read once per process: the view is slow),
+/// quoted for SQL.
 std::string zone(pqxx::dbtransaction& tx, const std::string& tz) {
-  if (tx.exec_params("SELECT 1 FROM pg_timezone_names WHERE name = $1", tz).empty())
-    throw api_exception(errors::validation("tz", "not a known IANA time zone"));
+  static std::mutex mutex;
+  static std::set<std::string> known;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (known.empty())
+      for (auto r : tx.exec("SELECT name FROM pg_timezone_names"))
+        known.insert(r[0].as<std::string>());
+    if (!known.count(tz))
+      throw api_exception(errors::validation("tz", "not a known IANA time zone"));
+  }
   return tx.quote(tz);
 }
 
