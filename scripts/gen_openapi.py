@@ -406,6 +406,35 @@ P["/api/v1/staff/events"] = {"get": {"operationId": "staffEvents", "tags": ["sta
   "description": "`event: order` with {order_id, status, at, crew_id} on every order status change; `event: crew` with {crew_id, status, latitude, longitude, at} on crew status and position changes; keepalive comments as for order streams.",
   "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "401": resp("Unauthorized"), "403": resp("Forbidden")}}}
 
+# --- Shop analytics ---
+doc["tags"].append({"name": "analytics", "description": "Shop analytics: delivered orders only, this shop's lines only, chart-ready"})
+date_q = lambda n, d: {"name": n, "in": "query", "schema": {"type": "string", "format": "date"}, "description": d}
+tz_q = {"name": "tz", "in": "query", "schema": {"type": "string", "default": "UTC", "example": "Africa/Cairo"}, "description": "IANA time zone of the periods and dates (whole-hour offsets are exact)"}
+S["SalesPeriod"] = {"type": "object", "required": ["period", "orders", "quantity", "revenue", "cost", "profit"],
+  "properties": {"period": {"type": "string", "example": "2026-11", "description": "YYYY-MM or YYYY"}, "orders": {"type": "integer"},
+    "quantity": {"type": "number"}, "revenue": dec, "cost": dict(dec, description="from each line's cost snapshot (0 when unknown)"),
+    "profit": dict(dec, description="revenue − cost")}}
+S["ProductSales"] = {"type": "object", "required": ["product_id", "name", "quantity", "revenue"],
+  "properties": {"product_id": {"type": "integer"}, "name": {"type": "string"}, "quantity": {"type": "number"}, "revenue": dec}}
+S["SalesSummary"] = {"type": "object", "required": ["orders_today", "revenue_today", "revenue_month", "revenue_year", "top_product"],
+  "properties": {"orders_today": {"type": "integer"}, "revenue_today": dec, "revenue_month": dec, "revenue_year": dec,
+    "top_product": {"type": "object", "nullable": True, "description": "this month's best seller by quantity",
+                    "properties": {"product_id": {"type": "integer"}, "name": {"type": "string"}, "quantity": {"type": "number"}}}}}
+an_errs = {"400": resp("BadRequest"), "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}
+P["/api/v1/shops/{id}/analytics/sales"] = {"parameters": id_param, "get": {"operationId": "shopSales", "tags": ["analytics"],
+  "summary": "Orders, quantity, revenue, cost and profit per month or year, every period present", "security": managers,
+  "parameters": [{"name": "granularity", "in": "query", "schema": {"type": "string", "enum": ["month", "year"], "default": "month"}},
+                 date_q("from", "inclusive; default: 12 months (month) or 5 years (year) back"), date_q("to", "inclusive; default today"), tz_q],
+  "responses": {"200": ok("Periods, ascending", {"type": "array", "items": ref("SalesPeriod")}), **an_errs}}}
+P["/api/v1/shops/{id}/analytics/top-products"] = {"parameters": id_param, "get": {"operationId": "shopTopProducts", "tags": ["analytics"],
+  "summary": "Products by quantity sold, descending", "security": managers,
+  "parameters": [date_q("from", "inclusive; default 12 months back"), date_q("to", "inclusive; default today"), tz_q,
+                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}],
+  "responses": {"200": ok("Products", {"type": "array", "items": ref("ProductSales")}), **an_errs}}}
+P["/api/v1/shops/{id}/analytics/summary"] = {"parameters": id_param, "get": {"operationId": "shopSalesSummary", "tags": ["analytics"],
+  "summary": "Today, this month, this year and this month's top product", "security": managers, "parameters": [tz_q],
+  "responses": {"200": ok("The summary", ref("SalesSummary")), **an_errs}}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)
