@@ -12,6 +12,7 @@
 #include "actors/entity.hpp"
 #include "persistence/carts.hpp"
 #include "protocols/accounts.hpp"
+#include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally {
@@ -234,6 +235,12 @@ caf::behavior running(self_ptr self) {
                 });
         return rp;
       },
+      [=](state_atom) {
+        cart_lines out;
+        for (auto& [id, l] : self->state.lines) out.lines.push_back(l);
+        return to_actor_state(out);
+      },
+      [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
       entity_idle_handler(self, self->state.lc),
   };
 }

@@ -10,6 +10,7 @@
 #include "persistence/crews.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/inspection.hpp"
 
 namespace wassally {
 namespace {
@@ -140,7 +141,8 @@ caf::behavior running(self_ptr self) {
           st.crew.number_of_deliveries += 1;
         }
       },
-      [=](state_atom) { return snapshot(self->state); },
+      [=](state_atom) { return to_actor_state(snapshot(self->state)); },
+      [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
       entity_idle_handler(self, self->state.lc),
   };
 }

@@ -13,6 +13,7 @@
 #include "persistence/orders.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 
 namespace wassally {
@@ -227,8 +228,9 @@ caf::behavior running(self_ptr self) {
         return rp;
       },
       [=](state_atom) {
-        return order_snapshot{self->state.order, self->state.events, {}};
+        return to_actor_state(order_snapshot{self->state.order, self->state.events, {}});
       },
+      [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
       entity_idle_handler(self, self->state.lc),
   };
 }

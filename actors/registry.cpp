@@ -1,10 +1,13 @@
 #include "actors/registry.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <chrono>
+#include <memory>
 #include <vector>
 
 #include "protocols/errors.hpp"
@@ -98,6 +101,50 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
             return to_caf_error(errors::not_found("not live"));
           it->second.passivating = true;
           return passivate_atom::value;
+        },
+        [=](mailbox_atom) {
+          // Every live actor answers for its own mailbox, in turn; silence past the deadline
+          // counts as unanswered rather than holding the survey up.
+          auto rp = self->make_response_promise();
+          auto survey = std::make_shared<std::map<std::string, kind_mailboxes>>();
+          for (auto& [kind, ks] : self->state.stats) (*survey)[kind].kind = kind;
+          std::vector<std::pair<std::string, caf::actor>> targets;
+          for (auto& [key, e] : self->state.live)
+            if (!e.passivating) targets.emplace_back(key.kind, e.handle);
+          auto left = std::make_shared<std::size_t>(targets.size());
+          auto finish = [survey, rp]() mutable {
+            mailbox_survey out;
+            for (auto& [kind, k] : *survey) out.kinds.push_back(k);
+            rp.deliver(out);
+          };
+          if (targets.empty()) finish();
+          for (auto& [kind, handle] : targets) {
+            auto k = kind;
+            self->request(handle, std::chrono::seconds(1), mailbox_atom::value)
+                .then(
+                    [=](int64_t size) mutable {
+                      auto& m = (*survey)[k];
+                      ++m.answered;
+                      m.total += size;
+                      m.max = std::max(m.max, size);
+                      if (--*left == 0) finish();
+                    },
+                    [=](caf::error&) mutable {
+                      ++(*survey)[k].unanswered;
+                      if (--*left == 0) finish();
+                    });
+          }
+          return rp;
+        },
+        [=](inspect_atom, const entity_key& key) {
+          auto rp = self->make_response_promise();
+          auto it = self->state.live.find(key);
+          if (it == self->state.live.end() || it->second.passivating)
+            rp.deliver(to_caf_error(errors::not_found("no live " + key.kind + " actor with id " +
+                                                      std::to_string(key.id))));
+          else
+            rp.delegate(it->second.handle, state_atom::value);
+          return rp;
         },
         [=](stats_atom) {
           registry_stats out;

@@ -14,12 +14,21 @@
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/shops.hpp"
 #include "security/tokens.hpp"
 
 namespace wassally {
 namespace {
+
+/// What operators see of a shop actor.
+struct shop_inspection {
+  shop_record shop;
+  catalog_snapshot catalog;
+  std::vector<order_line_request> held;  // stock held for placements in progress, by product
+  WASSALLY_FIELDS(shop_inspection, shop, catalog, held)
+};
 
 struct shop_state {
   entity_lifecycle lc;
@@ -574,13 +583,17 @@ caf::behavior running(self_ptr self) {
         });
       },
       [=](state_atom) {
+        // The shop's cache as served: the shop, its catalog, and the stock held for placements.
         auto& st = self->state;
-        catalog_snapshot out;
-        for (auto& [id, c] : st.categories) out.categories.push_back(c);
-        for (auto& [id, p] : st.products) out.products.push_back(p);
-        for (auto& [id, o] : st.offers) out.offers.push_back(o);
-        return out;
+        shop_inspection out;
+        out.shop = st.shop;
+        for (auto& [id, c] : st.categories) out.catalog.categories.push_back(c);
+        for (auto& [id, p] : st.products) out.catalog.products.push_back(p);
+        for (auto& [id, o] : st.offers) out.catalog.offers.push_back(o);
+        for (auto& [product, milli] : st.reserved_milli) out.held.push_back({product, {milli}, 0});
+        return to_actor_state(out);
       },
+      [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
       entity_idle_handler(self, self->state.lc),
   };
 }

@@ -145,6 +145,7 @@ void add_order_routes(router& r);
 void add_crew_routes(router& r);
 void add_staff_routes(router& r);
 void add_analytics_routes(router& r);
+void add_admin_routes(router& r);
 /// PUT /api/v1/test/clock — registered only when the `test_clock` config key is on.
 void add_test_clock_route(router& r);
 

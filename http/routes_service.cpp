@@ -6,6 +6,7 @@
 #include "http/metrics.hpp"
 #include "persistence/migrations.hpp"
 #include "protocols/accounts.hpp"
+#include "protocols/crews.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally::embedded {
@@ -21,6 +22,8 @@ struct service_figures {
   int64_t subscribers = 0;
   int64_t streams_open = 0;
   int64_t pending_indexed = 0;
+  mailbox_survey mailboxes;
+  staff_overview overview;
 };
 
 std::string render_actor_metrics(const registry_stats& rs, const persistence_stats& ps,
@@ -85,6 +88,21 @@ std::string render_actor_metrics(const registry_stats& rs, const persistence_sta
   out << "# HELP wassally_dispatch_pending_orders Pending orders in the dispatcher's index.\n"
          "# TYPE wassally_dispatch_pending_orders gauge\n"
       << "wassally_dispatch_pending_orders " << f.pending_indexed << "\n";
+  out << "# HELP wassally_actor_mailbox_max Largest mailbox among live actors of a kind.\n"
+         "# TYPE wassally_actor_mailbox_max gauge\n";
+  for (auto& m : f.mailboxes.kinds)
+    out << "wassally_actor_mailbox_max{kind=\"" << m.kind << "\"} " << m.max << "\n";
+  out << "# HELP wassally_actor_mailbox_messages Messages waiting in live actors' mailboxes.\n"
+         "# TYPE wassally_actor_mailbox_messages gauge\n";
+  for (auto& m : f.mailboxes.kinds)
+    out << "wassally_actor_mailbox_messages{kind=\"" << m.kind << "\"} " << m.total << "\n";
+  out << "# HELP wassally_orders Orders by status.\n"
+         "# TYPE wassally_orders gauge\n";
+  for (auto& [status, n] : f.overview.orders_by_status)
+    out << "wassally_orders{status=\"" << status << "\"} " << n << "\n";
+  out << "# HELP wassally_crews_available Crews with status available.\n"
+         "# TYPE wassally_crews_available gauge\n"
+      << "wassally_crews_available " << f.overview.active_crews << "\n";
   out << "# HELP wassally_http_requests_in_flight HTTP requests not yet answered.\n"
          "# TYPE wassally_http_requests_in_flight gauge\n"
       << "wassally_http_requests_in_flight " << responder::in_flight() << "\n";
@@ -138,11 +156,25 @@ void add_service_routes(router& r) {
                                 ask<int64_t>(
                                     c, c.svc->dispatcher,
                                     [c, rs, ps, subs, streams](int64_t& pending) {
-                                      c.out->text(200,
-                                                  c.svc->metrics->render() +
-                                                      render_actor_metrics(
-                                                          rs, ps, {subs, streams, pending}),
-                                                  "text/plain; version=0.0.4");
+                                      service_figures f{subs, streams, pending, {}, {}};
+                                      ask<mailbox_survey>(
+                                          c, c.svc->registry,
+                                          [c, rs, ps, f](mailbox_survey& ms) {
+                                            auto with_mailboxes = f;
+                                            with_mailboxes.mailboxes = ms;
+                                            ask<staff_overview>(
+                                                c, c.svc->staff_desk,
+                                                [c, rs, ps, with_mailboxes](staff_overview& o) {
+                                                  auto all = with_mailboxes;
+                                                  all.overview = o;
+                                                  c.out->text(200,
+                                                              c.svc->metrics->render() +
+                                                                  render_actor_metrics(rs, ps, all),
+                                                              "text/plain; version=0.0.4");
+                                                },
+                                                overview_atom::value);
+                                          },
+                                          mailbox_atom::value);
                                     },
                                     stats_atom::value);
                               },

@@ -160,6 +160,7 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   add_crew_routes(impl_->state->routes);
   add_staff_routes(impl_->state->routes);
   add_analytics_routes(impl_->state->routes);
+  add_admin_routes(impl_->state->routes);
   if (impl_->opts.test_clock) add_test_clock_route(impl_->state->routes);
 }
 

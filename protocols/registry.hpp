@@ -35,6 +35,11 @@ using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
 using offer_shop_atom = caf::atom_constant<caf::atom("offer_shop")>;
 /// To an entity actor: its state, for operators (GET /admin/actors/{kind}/{id}).
 using state_atom = caf::atom_constant<caf::atom("state")>;
+/// To an entity actor: its mailbox size, answered in turn. To the registry: a survey of all.
+using mailbox_atom = caf::atom_constant<caf::atom("mailbox")>;
+/// To the registry: `(inspect_atom, entity_key)` → the live actor's state_atom reply, or 404
+/// when it is not live (nothing is activated for an inspection).
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
 /// Live entity actors of one kind, for /admin/actors and /metrics.
 struct kind_stats {
@@ -43,6 +48,21 @@ struct kind_stats {
   int64_t activations = 0;
   int64_t passivations = 0;
   WASSALLY_FIELDS(kind_stats, kind, live, activations, passivations)
+};
+
+/// Mailbox sizes of one kind's live actors, as they answered within the survey's deadline.
+struct kind_mailboxes {
+  std::string kind;
+  int64_t answered = 0;
+  int64_t unanswered = 0;
+  int64_t max = 0;
+  int64_t total = 0;
+  WASSALLY_FIELDS(kind_mailboxes, kind, answered, unanswered, max, total)
+};
+
+struct mailbox_survey {
+  std::vector<kind_mailboxes> kinds;
+  WASSALLY_FIELDS(mailbox_survey, kinds)
 };
 
 struct registry_stats {

@@ -7,6 +7,7 @@
 #include "protocols/catalog.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/inspection.hpp"
 #include "protocols/money.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
@@ -19,6 +20,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<entity_key>("wassally::entity_key");
   cfg.add_message_type<kind_stats>("wassally::kind_stats");
   cfg.add_message_type<registry_stats>("wassally::registry_stats");
+  cfg.add_message_type<kind_mailboxes>("wassally::kind_mailboxes");
+  cfg.add_message_type<mailbox_survey>("wassally::mailbox_survey");
+  cfg.add_message_type<actor_state>("wassally::actor_state");
   cfg.add_message_type<persistence_stats>("wassally::persistence_stats");
   cfg.add_message_type<user_record>("wassally::user_record");
   cfg.add_message_type<register_user>("wassally::register_user");

@@ -435,6 +435,23 @@ P["/api/v1/shops/{id}/analytics/summary"] = {"parameters": id_param, "get": {"op
   "summary": "Today, this month, this year and this month's top product", "security": managers, "parameters": [tz_q],
   "responses": {"200": ok("The summary", ref("SalesSummary")), **an_errs}}}
 
+# --- Operators ---
+doc["tags"].append({"name": "operators", "description": "Inspecting the live actors (staff)"})
+S["ActorKindFigures"] = {"type": "object", "properties": {"live": {"type": "integer"}, "activations": {"type": "integer"},
+  "passivated_total": {"type": "integer"}, "mailbox_max": {"type": "integer"}, "mailbox_total": {"type": "integer"},
+  "mailbox_unanswered": {"type": "integer", "description": "live actors that did not answer the survey within 1 s"}}}
+S["ActorsOverview"] = {"type": "object", "required": ["kinds", "persistence", "event_bus"],
+  "properties": {"kinds": {"type": "object", "additionalProperties": ref("ActorKindFigures")},
+    "persistence": {"type": "object", "properties": {k: {"type": "number"} for k in ["queue_depth", "batches", "commands", "avg_batch_size", "failed_batches", "workers", "busy_workers"]}},
+    "event_bus": {"type": "object", "properties": {"subscribers": {"type": "integer"}}}}}
+P["/api/v1/admin/actors"] = {"get": {"operationId": "adminActors", "tags": ["operators"], "summary": "Live actors by kind with mailbox sizes; persistence and event-bus figures", "security": staff,
+  "description": "Each live actor answers for its own mailbox as a message in turn (1 s deadline), so inspection never stalls an actor.",
+  "responses": {"200": ok("The figures", ref("ActorsOverview")), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/admin/actors/{kind}/{id}"] = {"parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": ["order", "shop", "crew", "cart"]}}] + id_param,
+  "get": {"operationId": "adminActorState", "tags": ["operators"], "summary": "A live actor's state (cereal JSON of its own state type); 404 if not live — nothing is activated", "security": staff,
+  "responses": {"200": ok("The state", {"type": "object", "properties": {"kind": {"type": "string"}, "id": {"type": "integer"}, "state": {"type": "object"}}}),
+                "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)

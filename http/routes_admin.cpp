@@ -1,0 +1,86 @@
+// API.md "Operators: actor inspection": live actors by kind with their mailboxes, persistence
+// and event-bus figures, and one live actor's state — serialised by cereal from the state type
+// the actor itself answers with (the same serialisation used for messages).
+#include <set>
+
+#include "http/edge.hpp"
+#include "protocols/inspection.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally::http {
+namespace {
+
+const std::set<std::string> inspectable = {"order", "shop", "crew", "cart"};
+
+}  // namespace
+
+void add_admin_routes(router& r) {
+  r.add(
+      "GET", "/api/v1/admin/actors", staff_only,
+      [](request_context& ctx) {
+        auto c = ctx;
+        ask<registry_stats>(
+            ctx, ctx.svc->registry,
+            [c](registry_stats& rs) {
+              ask<mailbox_survey>(
+                  c, c.svc->registry,
+                  [c, rs](mailbox_survey& ms) {
+                    ask<persistence_stats>(
+                        c, c.svc->persistence,
+                        [c, rs, ms](persistence_stats& ps) {
+                          ask<int64_t>(
+                              c, c.svc->event_bus,
+                              [c, rs, ms, ps](int64_t& subscribers) {
+                                nlohmann::json kinds = nlohmann::json::object();
+                                for (auto& k : rs.kinds)
+                                  kinds[k.kind] = {{"live", k.live},
+                                                   {"activations", k.activations},
+                                                   {"passivated_total", k.passivations}};
+                                for (auto& m : ms.kinds) {
+                                  kinds[m.kind]["mailbox_max"] = m.max;
+                                  kinds[m.kind]["mailbox_total"] = m.total;
+                                  kinds[m.kind]["mailbox_unanswered"] = m.unanswered;
+                                }
+                                double avg = ps.batches ? static_cast<double>(ps.commands) /
+                                                              static_cast<double>(ps.batches)
+                                                        : 0.0;
+                                c.out->json(200, {{"kinds", kinds},
+                                                  {"persistence",
+                                                   {{"queue_depth", ps.queue_depth},
+                                                    {"batches", ps.batches},
+                                                    {"commands", ps.commands},
+                                                    {"avg_batch_size", avg},
+                                                    {"failed_batches", ps.failed_batches},
+                                                    {"workers", ps.workers},
+                                                    {"busy_workers", ps.busy_workers}}},
+                                                  {"event_bus", {{"subscribers", subscribers}}}});
+                              },
+                              stats_atom::value);
+                        },
+                        stats_atom::value);
+                  },
+                  mailbox_atom::value);
+            },
+            stats_atom::value);
+      },
+      "Live actors by kind with mailbox sizes; persistence and event-bus figures");
+  r.add(
+      "GET", "/api/v1/admin/actors/{kind}/{id}", staff_only,
+      [](request_context& ctx) {
+        auto kind = ctx.params.at("kind");
+        if (!inspectable.count(kind))
+          throw api_exception(errors::not_found("no actor kind " + kind));
+        auto id = ctx.id_param("id");
+        auto c = ctx;
+        ask<actor_state>(
+            ctx, ctx.svc->registry,
+            [c, kind, id](actor_state& st) {
+              auto state = nlohmann::json::parse(st.json)["state"];
+              c.out->json(200, {{"kind", kind}, {"id", id}, {"state", state}});
+            },
+            inspect_atom::value, entity_key{kind, id});
+      },
+      "A live actor's state (404 if not live; nothing is activated)");
+}
+
+}  // namespace wassally::http
