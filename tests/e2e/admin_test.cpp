@@ -51,13 +51,28 @@ BOOST_AUTO_TEST_CASE(live_actors_by_kind_and_one_actor_state) {
       w.client.get("/api/v1/admin/actors/cart/" + std::to_string(cart_user), w.staff).json();
   BOOST_TEST(cart["state"]["lines"][0]["amount"]["milli"] == 2000);
 
+  // A crew actor, live once the crew set its status.
+  auto crew = w.client.post_json("/api/v1/staff/crews",
+                                 {{"username", "inspected" + unique_suffix()},
+                                  {"password", "crew-pass-1"},
+                                  {"phone_number", unique_phone()}},
+                                 w.staff);
+  BOOST_TEST_REQUIRE(crew.status == 201, crew.body);
+  auto crew_auth = w.login(crew.json()["username"], "crew-pass-1");
+  BOOST_TEST(
+      w.client.put_json("/api/v1/crew/status", {{"status", "available"}}, crew_auth).status == 200);
+  auto crew_state = w.client.get(
+      "/api/v1/admin/actors/crew/" + std::to_string(crew.json()["id"].get<int64_t>()), w.staff);
+  BOOST_TEST_REQUIRE(crew_state.status == 200, crew_state.body);
+  BOOST_TEST(crew_state.json()["state"]["status"] == "available");
+
   // Not live: 404, and the inspection activates nothing.
   expect_error(w.client.get("/api/v1/admin/actors/crew/" + std::to_string(cart_user), w.staff), 404,
                "not_found");
   expect_error(w.client.get("/api/v1/admin/actors/order/999999", w.staff), 404, "not_found");
   expect_error(w.client.get("/api/v1/admin/actors/robot/1", w.staff), 404, "not_found");
   auto after = w.client.get("/api/v1/admin/actors", w.staff).json();
-  BOOST_TEST(after["kinds"]["crew"]["live"] == 0);
+  BOOST_TEST(after["kinds"]["crew"]["live"] == 1);
   BOOST_TEST(after["kinds"]["order"]["activations"] == a["kinds"]["order"]["activations"]);
   expect_error(w.client.get("/api/v1/admin/actors", cust), 403, "forbidden");
   expect_error(w.client.get("/api/v1/admin/actors"), 401, "unauthenticated");
