@@ -11,7 +11,9 @@ namespace wassally::analytics_sql {
 namespace {
 
 money read_money(const pqxx::field& f) { return money::parse(f.as<std::string>()).value(); }
-quantity read_quantity(const pqxx::field& f) { return quantity::parse(f.as<std::string>()).value(); }
+quantity read_quantity(const pqxx::field& f) {
+  return quantity::parse(f.as<std::string>()).value();
+}
 
 /// The time zone, checked against PostgreSQL's list (read once per process: the view is slow),
 /// quoted for SQL.
@@ -36,10 +38,10 @@ std::string ranges_sql(const std::string& from, const std::string& to, const std
                        const std::string& label_format, const std::string& z) {
   return "WITH ranges AS (SELECT to_char(p, '" + label_format +
          "') AS label, greatest(p, f::timestamp) AT TIME ZONE " + z +
-         " AS a, least(p + interval '1 " + unit + "', t::timestamp + interval '1 day') AT TIME ZONE " +
-         z + " AS b FROM (SELECT " + from + "::date AS f, " + to +
-         "::date AS t) params, generate_series(date_trunc('" + unit + "', f::timestamp), date_trunc('" +
-         unit + "', t::timestamp), interval '1 " + unit +
+         " AS a, least(p + interval '1 " + unit +
+         "', t::timestamp + interval '1 day') AT TIME ZONE " + z + " AS b FROM (SELECT " + from +
+         "::date AS f, " + to + "::date AS t) params, generate_series(date_trunc('" + unit +
+         "', f::timestamp), date_trunc('" + unit + "', t::timestamp), interval '1 " + unit +
          "') p), "
          "edges AS (SELECT label, a, b, CASE WHEN date_trunc('day', a AT TIME ZONE 'UTC') AT TIME "
          "ZONE 'UTC' = a THEN a ELSE (date_trunc('day', a AT TIME ZONE 'UTC') + interval '1 day') "
@@ -56,7 +58,8 @@ std::string product_lines_sql(int64_t shop) {
          "SELECT r.label, d.product_id, d.quantity, d.revenue, d.cost FROM bounds r JOIN "
          "sales_daily d ON d.shop_id = " +
          s +
-         " AND d.day >= (r.fa AT TIME ZONE 'UTC')::date AND d.day < (r.fb AT TIME ZONE 'UTC')::date "
+         " AND d.day >= (r.fa AT TIME ZONE 'UTC')::date AND d.day < (r.fb AT TIME ZONE "
+         "'UTC')::date "
          "UNION ALL SELECT r.label, h.product_id, h.quantity, h.revenue, h.cost FROM bounds r JOIN "
          "sales_hourly h ON h.shop_id = " +
          s +
@@ -71,7 +74,8 @@ std::string order_counts_sql(int64_t shop) {
   return ", counts AS ("
          "SELECT r.label, d.orders FROM bounds r JOIN shop_orders_daily d ON d.shop_id = " +
          s +
-         " AND d.day >= (r.fa AT TIME ZONE 'UTC')::date AND d.day < (r.fb AT TIME ZONE 'UTC')::date "
+         " AND d.day >= (r.fa AT TIME ZONE 'UTC')::date AND d.day < (r.fb AT TIME ZONE "
+         "'UTC')::date "
          "UNION ALL SELECT r.label, h.orders FROM bounds r JOIN shop_orders_hourly h ON "
          "h.shop_id = " +
          s +
@@ -88,7 +92,9 @@ std::string raw_lines_sql(int64_t shop) {
          "round(i.unit_cost * i.quantity, 2) AS cost, i.order_id FROM bounds r JOIN orders o ON "
          "o.status = 'delivered' AND o.delivered_at >= r.a AND o.delivered_at < r.b JOIN "
          "order_items i ON i.order_id = o.id AND i.shop_id = " +
-         s + "), counts AS (SELECT label, count(DISTINCT order_id) AS orders FROM lines GROUP BY label) ";
+         s +
+         "), counts AS (SELECT label, count(DISTINCT order_id) AS orders FROM lines GROUP BY "
+         "label) ";
 }
 
 struct span {
@@ -97,16 +103,22 @@ struct span {
 
 /// Defaults of API.md: the last 12 months (month, top products) or 5 years (year) up to today.
 span resolve(pqxx::dbtransaction& tx, const analytics_query& q, const std::string& z) {
-  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " + z +
-                       ")::date::text")[0][0].as<std::string>();
+  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " +
+                       z + ")::date::text")[0][0]
+                   .as<std::string>();
   auto to = q.to.empty() ? today : q.to;
   std::string from = q.from;
   if (from.empty()) {
     auto back = q.granularity == "year" ? "date_trunc('year', $1::date) - interval '4 years'"
                                         : "date_trunc('month', $1::date) - interval '11 months'";
-    from = tx.exec_params(std::string("SELECT (") + back + ")::date::text", to)[0][0].as<std::string>();
+    from = tx.exec_params(std::string("SELECT (") + back + ")::date::text", to)[0][0]
+               .as<std::string>();
   }
   if (from > to) throw api_exception(errors::validation("from", "must not be after to"));
+  // Bounded before any work: at most 100 years (1,200 monthly periods) per request.
+  auto year = [](const std::string& d) { return std::stoi(d.substr(0, 4)); };
+  if (year(to) - year(from) > 100)
+    throw api_exception(errors::validation("from", "at most 100 years before to"));
   return {tx.quote(from), tx.quote(to)};
 }
 
@@ -119,14 +131,14 @@ analytics_reply compute(pqxx::dbtransaction& tx, const analytics_query& q, bool 
   if (q.kind == "sales") {
     auto sp = resolve(tx, q, z);
     bool yearly = q.granularity == "year";
-    auto sql = ranges_sql(sp.from, sp.to, yearly ? "year" : "month", yearly ? "YYYY" : "YYYY-MM", z) +
-               lines_sql(q.shop_id) +
-               "SELECT r.label, coalesce((SELECT sum(orders) FROM counts c WHERE c.label = r.label), 0),"
-               " coalesce(sum(l.quantity), 0)::text, coalesce(sum(l.revenue), 0)::numeric(16,2)::text,"
-               " coalesce(sum(l.cost), 0)::numeric(16,2)::text FROM ranges r LEFT JOIN lines l ON"
-               " l.label = r.label GROUP BY r.label ORDER BY r.label";
+    auto sql =
+        ranges_sql(sp.from, sp.to, yearly ? "year" : "month", yearly ? "YYYY" : "YYYY-MM", z) +
+        lines_sql(q.shop_id) +
+        "SELECT r.label, coalesce((SELECT sum(orders) FROM counts c WHERE c.label = r.label), 0),"
+        " coalesce(sum(l.quantity), 0)::text, coalesce(sum(l.revenue), 0)::numeric(16,2)::text,"
+        " coalesce(sum(l.cost), 0)::numeric(16,2)::text FROM ranges r LEFT JOIN lines l ON"
+        " l.label = r.label GROUP BY r.label ORDER BY r.label";
     auto rows = tx.exec(sql);
-    if (rows.size() > 1200) throw api_exception(errors::validation("from", "at most 1200 periods"));
     for (auto r : rows)
       out.periods.push_back({r[0].as<std::string>(), r[1].as<int64_t>(), read_quantity(r[2]),
                              read_money(r[3]), read_money(r[4])});
@@ -143,7 +155,8 @@ analytics_reply compute(pqxx::dbtransaction& tx, const analytics_query& q, bool 
   auto read_products = [&](const pqxx::result& rows) {
     std::vector<product_sales> v;
     for (auto r : rows)
-      v.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), read_quantity(r[2]), read_money(r[3])});
+      v.push_back(
+          {r[0].as<int64_t>(), r[1].as<std::string>(), read_quantity(r[2]), read_money(r[3])});
     return v;
   };
   if (q.kind == "top-products") {
@@ -152,8 +165,9 @@ analytics_reply compute(pqxx::dbtransaction& tx, const analytics_query& q, bool 
     return out;
   }
   // summary: today, this month, this year (in the zone), and this month's top product.
-  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " + z +
-                       ")::date::text")[0][0].as<std::string>();
+  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " +
+                       z + ")::date::text")[0][0]
+                   .as<std::string>();
   auto t = tx.quote(today);
   auto month_start = tx.quote(today.substr(0, 8) + "01");
   auto year_start = tx.quote(today.substr(0, 5) + "01-01");

@@ -14,7 +14,8 @@ struct analytics_world : orders_world {
 
   shop_handle a = shop();
   shop_handle b = shop();
-  int64_t p1 = product(a, {{"name", "Coffee"}, {"price", "10"}, {"cost_price", "6"}, {"stock", 100}});
+  int64_t p1 =
+      product(a, {{"name", "Coffee"}, {"price", "10"}, {"cost_price", "6"}, {"stock", 100}});
   int64_t p2 = product(a, {{"name", "Tea"}, {"price", "5"}, {"cost_price", "2"}, {"stock", 100}});
   int64_t p3 = product(a, {{"name", "Cake"}, {"price", "20"}, {"stock", 100}});
   int64_t q1 = product(b, {{"name", "Bread"}, {"price", "3"}, {"cost_price", "1"}, {"stock", 100}});
@@ -62,7 +63,7 @@ struct analytics_world : orders_world {
 
 json period(const std::string& p, int orders, double qty, const std::string& revenue,
             const std::string& cost, const std::string& profit) {
-  return {{"period", p},     {"orders", orders}, {"quantity", qty},
+  return {{"period", p},        {"orders", orders}, {"quantity", qty},
           {"revenue", revenue}, {"cost", cost},     {"profit", profit}};
 }
 
@@ -81,8 +82,8 @@ BOOST_AUTO_TEST_CASE(exact_figures_from_a_known_data_set) {
   w.set_clock("2026-04-10T13:00:00Z");
   auto cancelled = w.place(w.cust, {L::line(w.p1, 5)});
   BOOST_TEST(w.client
-                 .post_json("/api/v1/orders/" + std::to_string(cancelled.json()["id"].get<int64_t>()) +
-                                "/cancel",
+                 .post_json("/api/v1/orders/" +
+                                std::to_string(cancelled.json()["id"].get<int64_t>()) + "/cancel",
                             json::object(), w.cust)
                  .status == 200);
   BOOST_TEST(w.place(w.cust, {L::line(w.p2, 7)}).status == 201);
@@ -144,7 +145,8 @@ BOOST_AUTO_TEST_CASE(exact_figures_from_a_known_data_set) {
                               "/analytics/sales?granularity=year&from=2026-01-01&to=2026-12-31",
                           w.b.owner)
                      .json();
-  BOOST_TEST(b_years == json::array({period("2026", 1, 1, "3.00", "1.00", "2.00")}), b_years.dump());
+  BOOST_TEST(b_years == json::array({period("2026", 1, 1, "3.00", "1.00", "2.00")}),
+             b_years.dump());
 }
 
 BOOST_AUTO_TEST_CASE(only_the_owner_and_staff_and_only_valid_parameters) {
@@ -167,6 +169,13 @@ BOOST_AUTO_TEST_CASE(only_the_owner_and_staff_and_only_valid_parameters) {
                "tz");
   expect_error(w.client.get(base + "top-products?limit=0", w.a.owner), 400, "validation_error",
                "limit");
+  expect_error(w.client.get(base + "sales?from=0001-01-01&to=9999-12-31", w.a.owner), 400,
+               "validation_error", "from");
+  expect_error(w.client.get(base + "top-products?from=1900-01-01", w.a.owner), 400,
+               "validation_error", "from");
+  BOOST_TEST(w.client.get(base + "sales?granularity=year&from=1950-01-01&to=2026-12-31", w.a.owner)
+                 .json()
+                 .size() == 77u);
   // Nothing delivered yet: zeros, not errors.
   auto s = w.client.get(base + "summary", w.a.owner).json();
   BOOST_TEST(s["revenue_year"] == "0.00");
