@@ -4,6 +4,7 @@
 #include <set>
 
 #include "http/edge.hpp"
+#include "http/operator_figures.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 
@@ -19,49 +20,33 @@ void add_admin_routes(router& r) {
       "GET", "/api/v1/admin/actors", staff_only,
       [](request_context& ctx) {
         auto c = ctx;
-        ask<registry_stats>(
-            ctx, ctx.svc->registry,
-            [c](registry_stats& rs) {
-              ask<mailbox_survey>(
-                  c, c.svc->registry,
-                  [c, rs](mailbox_survey& ms) {
-                    ask<persistence_stats>(
-                        c, c.svc->persistence,
-                        [c, rs, ms](persistence_stats& ps) {
-                          ask<int64_t>(
-                              c, c.svc->event_bus,
-                              [c, rs, ms, ps](int64_t& subscribers) {
-                                nlohmann::json kinds = nlohmann::json::object();
-                                for (auto& k : rs.kinds)
-                                  kinds[k.kind] = {{"live", k.live},
-                                                   {"activations", k.activations},
-                                                   {"passivated_total", k.passivations}};
-                                for (auto& m : ms.kinds) {
-                                  kinds[m.kind]["mailbox_max"] = m.max;
-                                  kinds[m.kind]["mailbox_total"] = m.total;
-                                  kinds[m.kind]["mailbox_unanswered"] = m.unanswered;
-                                }
-                                double avg = ps.batches ? static_cast<double>(ps.commands) /
-                                                              static_cast<double>(ps.batches)
-                                                        : 0.0;
-                                c.out->json(200, {{"kinds", kinds},
-                                                  {"persistence",
-                                                   {{"queue_depth", ps.queue_depth},
-                                                    {"batches", ps.batches},
-                                                    {"commands", ps.commands},
-                                                    {"avg_batch_size", avg},
-                                                    {"failed_batches", ps.failed_batches},
-                                                    {"workers", ps.workers},
-                                                    {"busy_workers", ps.busy_workers}}},
-                                                  {"event_bus", {{"subscribers", subscribers}}}});
-                              },
-                              stats_atom::value);
-                        },
-                        stats_atom::value);
-                  },
-                  mailbox_atom::value);
-            },
-            stats_atom::value);
+        gather_operator_figures(ctx, [c](const operator_figures& f) {
+          nlohmann::json kinds = nlohmann::json::object();
+          for (auto& k : f.registry.kinds)
+            kinds[k.kind] = {{"live", k.live},
+                             {"activations", k.activations},
+                             {"passivated_total", k.passivations}};
+          for (auto& m : f.mailboxes.kinds) {
+            kinds[m.kind]["mailbox_max"] = m.max;
+            kinds[m.kind]["mailbox_total"] = m.total;
+            kinds[m.kind]["mailbox_unanswered"] = m.unanswered;
+          }
+          const auto& ps = f.persistence;
+          double avg =
+              ps.batches ? static_cast<double>(ps.commands) / static_cast<double>(ps.batches) : 0.0;
+          c.out->json(200, {{"kinds", kinds},
+                            {"persistence",
+                             {{"queue_depth", ps.queue_depth},
+                              {"batches", ps.batches},
+                              {"commands", ps.commands},
+                              {"avg_batch_size", avg},
+                              {"failed_batches", ps.failed_batches},
+                              {"workers", ps.workers},
+                              {"busy_workers", ps.busy_workers}}},
+                            {"event_bus", {{"subscribers", f.subscribers}}},
+                            {"event_streams", {{"open", f.streams_open}}},
+                            {"dispatcher", {{"pending_orders", f.pending_indexed}}}});
+        });
       },
       "Live actors by kind with mailbox sizes; persistence and event-bus figures");
   r.add(

@@ -4,6 +4,7 @@
 #include "actors/persistence_actor.hpp"
 #include "http/edge.hpp"
 #include "http/metrics.hpp"
+#include "http/operator_figures.hpp"
 #include "persistence/migrations.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/crews.hpp"
@@ -17,17 +18,9 @@ extern const char* const docs_html;
 namespace wassally::http {
 namespace {
 
-/// Figures of single service actors, gathered one after another.
-struct service_figures {
-  int64_t subscribers = 0;
-  int64_t streams_open = 0;
-  int64_t pending_indexed = 0;
-  mailbox_survey mailboxes;
-  staff_overview overview;
-};
-
-std::string render_actor_metrics(const registry_stats& rs, const persistence_stats& ps,
-                                 const service_figures& f) {
+std::string render_actor_metrics(const operator_figures& f) {
+  const auto& rs = f.registry;
+  const auto& ps = f.persistence;
   auto subscribers = f.subscribers;
   std::ostringstream out;
   out << "# HELP wassally_actors_live Live entity actors by kind.\n"
@@ -141,50 +134,10 @@ void add_service_routes(router& r) {
           if (ctx.caller->role != roles::staff) throw api_exception(errors::forbidden());
         }
         auto c = ctx;
-        ask<registry_stats>(
-            ctx, ctx.svc->registry,
-            [c](registry_stats& rs) {
-              ask<persistence_stats>(
-                  c, c.svc->persistence,
-                  [c, rs](persistence_stats& ps) {
-                    ask<int64_t>(
-                        c, c.svc->event_bus,
-                        [c, rs, ps](int64_t& subs) {
-                          ask<int64_t>(
-                              c, c.svc->event_streams,
-                              [c, rs, ps, subs](int64_t& streams) {
-                                ask<int64_t>(
-                                    c, c.svc->dispatcher,
-                                    [c, rs, ps, subs, streams](int64_t& pending) {
-                                      service_figures f{subs, streams, pending, {}, {}};
-                                      ask<mailbox_survey>(
-                                          c, c.svc->registry,
-                                          [c, rs, ps, f](mailbox_survey& ms) {
-                                            auto with_mailboxes = f;
-                                            with_mailboxes.mailboxes = ms;
-                                            ask<staff_overview>(
-                                                c, c.svc->staff_desk,
-                                                [c, rs, ps, with_mailboxes](staff_overview& o) {
-                                                  auto all = with_mailboxes;
-                                                  all.overview = o;
-                                                  c.out->text(200,
-                                                              c.svc->metrics->render() +
-                                                                  render_actor_metrics(rs, ps, all),
-                                                              "text/plain; version=0.0.4");
-                                                },
-                                                overview_atom::value);
-                                          },
-                                          mailbox_atom::value);
-                                    },
-                                    stats_atom::value);
-                              },
-                              stats_atom::value);
-                        },
-                        stats_atom::value);
-                  },
-                  stats_atom::value);
-            },
-            stats_atom::value);
+        gather_operator_figures(ctx, [c](const operator_figures& f) {
+          c.out->text(200, c.svc->metrics->render() + render_actor_metrics(f),
+                      "text/plain; version=0.0.4");
+        });
       },
       "Prometheus metrics (loopback or staff)");
 
