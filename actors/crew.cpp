@@ -134,9 +134,10 @@ caf::behavior running(self_ptr self) {
       },
       [=](const crew_order_finished& f) {
         auto& st = self->state;
-        st.holding.erase(f.order_id);
         st.claims.erase(f.order_id);
-        if (f.delivered) {
+        // Only news if this actor still held the order: one loaded after the delivery
+        // committed already has the coins and delivery in its row.
+        if (st.holding.erase(f.order_id) && f.delivered) {
           st.crew.coins += f.coins;
           st.crew.number_of_deliveries += 1;
         }

@@ -14,8 +14,8 @@
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/inspection.hpp"
-#include "security/tokens.hpp"
 #include "protocols/orders.hpp"
+#include "security/tokens.hpp"
 
 namespace wassally {
 namespace {

@@ -108,14 +108,10 @@ void commit(self_ptr self) {
                          caf::make_message(commit_reservation{placement, moved[shop]}));
             if (!placed.events.empty()) {
               // For the dispatcher: the order as crews see it, and where its shops are.
-              order_status_changed change;
-              change.order_id = placed.order.id;
-              change.event = placed.events.back();
-              change.placed = true;
-              change.order = order_rules::view_for(placed.order, caller{0, roles::delivery_crew});
-              for (auto& [shop, q] : st.quotes) change.shop_points.push_back(q.shop_location);
+              std::vector<geo_location> points;
+              for (auto& [shop, q] : st.quotes) points.push_back(q.shop_location);
               self->send(st.svc.event_bus, publish_atom::value, std::string("order_status"),
-                         caf::make_message(change));
+                         caf::make_message(order_rules::placed_change(placed, std::move(points))));
             }
             finish(self, caf::make_message(order_placed{placed.order, false}));
           },

@@ -19,6 +19,17 @@ api_error invalid_transition(const order_record& o, const std::string& action) {
 
 }  // namespace
 
+order_status_changed placed_change(const order_snapshot& placed,
+                                   std::vector<geo_location> shop_points) {
+  order_status_changed change;
+  change.order_id = placed.order.id;
+  if (!placed.events.empty()) change.event = placed.events.back();
+  change.placed = true;
+  change.order = view_for(placed.order, caller{0, roles::delivery_crew});
+  change.shop_points = std::move(shop_points);
+  return change;
+}
+
 bool is_final(const std::string& status) {
   return status == order_status::delivered || status == order_status::cancelled;
 }

@@ -567,15 +567,9 @@ caf::behavior running(self_ptr self) {
               [=](order_snapshot& placed) mutable {
                 auto& st = self->state;
                 if (st.event_bus && !placed.events.empty()) {
-                  order_status_changed change;
-                  change.order_id = placed.order.id;
-                  change.event = placed.events.back();
-                  change.placed = true;
-                  change.order =
-                      order_rules::view_for(placed.order, caller{0, roles::delivery_crew});
-                  change.shop_points = {st.shop.location};
-                  self->send(st.event_bus, publish_atom::value, std::string("order_status"),
-                             caf::make_message(change));
+                  self->send(
+                      st.event_bus, publish_atom::value, std::string("order_status"),
+                      caf::make_message(order_rules::placed_change(placed, {st.shop.location})));
                 }
                 rp.deliver(order_placed{placed.order, false});
               },

@@ -18,6 +18,7 @@
 #include "http/pagination.hpp"
 #include "http/responder.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/shops.hpp"
 #include "security/tokens.hpp"
 
 namespace wassally::http {
@@ -63,6 +64,11 @@ struct request_context {
   int64_t id_param(const std::string& name) const;
   int64_t user_id() const { return caller ? caller->user_id : 0; }
 };
+
+/// The authenticated caller as actors see it (user 0, no role: anonymous).
+inline caller caller_of(const request_context& ctx) {
+  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+}
 
 /// Sends `msg...` to `target` with the request deadline and completes the exchange from the
 /// reply: `on_reply` gets the reply of type `Reply`; any error (the actor's api_error, a timeout →

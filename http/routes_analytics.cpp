@@ -55,7 +55,7 @@ void add_analytics_routes(router& r) {
         "GET", "/api/v1/shops/{id}/analytics/" + kind, managers,
         [kind](request_context& ctx) {
           auto q = decode_analytics_query(ctx.query, kind);
-          q.who = ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+          q.who = caller_of(ctx);
           q.shop_id = ctx.id_param("id");
           auto c = ctx;
           ask<analytics_reply>(

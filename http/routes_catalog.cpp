@@ -13,10 +13,6 @@ namespace {
 
 const role_set managers = {roles::shop_owner, roles::staff};
 
-caller caller_of(const request_context& ctx) {
-  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
-}
-
 nlohmann::json category_json(const product_category& c) { return {{"id", c.id}, {"name", c.name}}; }
 
 nlohmann::json product_json(const product_record& p) {

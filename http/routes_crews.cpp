@@ -13,10 +13,6 @@ namespace {
 const role_set crews = {roles::delivery_crew};
 const role_set owners = {roles::shop_owner};
 
-caller caller_of(const request_context& ctx) {
-  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
-}
-
 entity_key my_crew(const request_context& ctx) { return {"crew", ctx.user_id()}; }
 
 nlohmann::json crew_json(const crew_record& c) {

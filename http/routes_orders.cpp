@@ -15,10 +15,6 @@ namespace {
 
 const role_set customers = {roles::customer};
 
-caller caller_of(const request_context& ctx) {
-  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
-}
-
 entity_key cart_of(const request_context& ctx) { return {"cart", ctx.user_id()}; }
 
 nlohmann::json cart_item_json(const cart_item_view& v) {

@@ -14,10 +14,6 @@ nlohmann::json category_json(const shop_category& c) {
   return {{"id", c.id}, {"name", c.name}, {"image", c.image}};
 }
 
-caller caller_of(const request_context& ctx) {
-  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
-}
-
 }  // namespace
 
 nlohmann::json shop_json(const shop_record& s) {
