@@ -34,6 +34,11 @@ api_error classify(const pqxx::sql_error& e) {
     return errors::conflict("conflict", "the change would break a data rule");
   if (dynamic_cast<const pqxx::foreign_key_violation*>(&e))
     return errors::conflict("conflict", "a referenced record does not exist");
+  // lock_not_available (lock_timeout), query_canceled (statement_timeout), admin cancels: the
+  // database could not do it in time, nothing of the command stays.
+  const auto& state = e.sqlstate();
+  if (state == "55P03" || state == "57014" || state.rfind("57P", 0) == 0)
+    return errors::unavailable("the database is busy; retry");
   std::cerr << "wassally: database error: " << e.what() << " (query: " << e.query() << ")\n";
   return errors::internal("database error");
 }
@@ -50,7 +55,15 @@ caf::message run_one(pqxx::dbtransaction& tx, const db_command& cmd) {
   }
 }
 
-db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
+/// Thrown by run_attempt when the connection broke before COMMIT was sent: nothing of the
+/// batch can have committed, so it may run again on a fresh connection.
+struct broken_before_commit {};
+/// Thrown by run_attempt when PostgreSQL rolled the whole transaction back to break a deadlock
+/// (group commit takes row locks in the order commands arrive) or a serialization conflict:
+/// nothing committed, so the batch may run again.
+struct rolled_back {};
+
+db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
   db_batch_result out;
   auto fail_all = [&](const api_error& e) {
     out.results.assign(batch.commands.size(), error_message(e));
@@ -64,6 +77,7 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
     return fail_all(errors::unavailable());
   }
   auto started = std::chrono::steady_clock::now();
+  bool committing = false;
   try {
     std::unique_ptr<pqxx::dbtransaction> tx;
     if (batch.write)
@@ -90,11 +104,19 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
         out.results.push_back(std::move(result));
       }
     }
+    committing = true;
     tx->commit();
     out.committed = true;
   } catch (const pqxx::broken_connection&) {
     st.conn.reset();
-    return fail_all(errors::unavailable());
+    if (!committing) throw broken_before_commit{};
+    return fail_all(errors::unavailable("the commit outcome is unknown; retry"));
+  } catch (const pqxx::deadlock_detected&) {
+    if (!committing) throw rolled_back{};
+    return fail_all(errors::unavailable("the transaction failed; retry"));
+  } catch (const pqxx::serialization_failure&) {
+    if (!committing) throw rolled_back{};
+    return fail_all(errors::unavailable("the transaction failed; retry"));
   } catch (const pqxx::in_doubt_error&) {
     st.conn.reset();
     return fail_all(errors::unavailable("the commit outcome is unknown; retry"));
@@ -106,6 +128,29 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
   out.commit_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return out;
+}
+
+/// A connection found broken (PostgreSQL restarted, or the network dropped it while idle) is
+/// replaced and the batch runs once more on the new one: a restart between two requests is not
+/// the client's problem; a second break in a row is, the database is unavailable. A batch that
+/// PostgreSQL rolled back as a deadlock victim runs again, up to three times in all.
+db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
+  int breaks = 0, rollbacks = 0;
+  for (;;) {
+    try {
+      return run_attempt(st, batch);
+    } catch (const broken_before_commit&) {
+      if (++breaks < 2) continue;
+    } catch (const rolled_back&) {
+      if (++rollbacks < 3) continue;
+    }
+    db_batch_result out;
+    out.results.assign(batch.commands.size(),
+                       error_message(breaks >= 2 ? errors::unavailable()
+                                                 : errors::unavailable("the transaction failed; "
+                                                                       "retry")));
+    return out;
+  }
 }
 
 caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string url,
