@@ -255,8 +255,17 @@ int run_serve(const config& cfg) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::cerr << "wassally: signal " << sig << ", draining\n";
+  // The drain time bounds the whole shutdown: past it the process ends even if something is
+  // still stuck (a statement waiting on a row lock keeps its worker, and the actor system, from
+  // ending). Nothing unanswered was acknowledged, and PostgreSQL rolls back what did not commit.
+  auto drain = std::chrono::seconds(cfg.shutdown_drain_s);
+  std::thread([drain] {
+    std::this_thread::sleep_for(drain);
+    std::cerr << "wassally: drain time over; exiting with work unfinished\n";
+    std::_Exit(0);
+  }).detach();
   srv.drain();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + drain;
   while (http::responder::in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   {

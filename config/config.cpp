@@ -59,6 +59,10 @@ const std::vector<key_spec>& specs() {
        int_field(&config::max_body_bytes, 1024, 64 << 20, "max_body_bytes")},
       {"request_timeout_ms", "per-request deadline; past it the answer is 504",
        int_field(&config::request_timeout_ms, 10, 600000, "request_timeout_ms")},
+      {"shutdown_drain_s",
+       "on SIGTERM/SIGINT: seconds for in-flight requests to finish before the process exits "
+       "(keep it above request_timeout_ms)",
+       int_field(&config::shutdown_drain_s, 1, 3600, "shutdown_drain_s")},
       {"keepalive_timeout_s", "idle keep-alive connections are closed after this",
        int_field(&config::keepalive_timeout_s, 1, 86400, "keepalive_timeout_s")},
       {"header_timeout_s",

@@ -16,6 +16,7 @@ struct config {
   int http_threads = 2;
   std::size_t max_body_bytes = 1024 * 1024;
   int request_timeout_ms = 5000;
+  int shutdown_drain_s = 10;  // SIGTERM: in-flight requests finish within this, then exit
   int keepalive_timeout_s = 75;
   int header_timeout_s = 60;  // a request not fully received by then gets 408
 
