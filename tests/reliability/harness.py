@@ -1,0 +1,399 @@
+"""Shared pieces of the reliability suite: databases, the server process, an HTTP client that
+never hides a failure, a world of shops/customers/crews, and result reporting.
+
+Standard library only. Every test creates its own database (CREATE DATABASE on the cluster of
+WASSALLY_TEST_DATABASE_URL, or on a private cluster) and starts WASSALLY_BINARY itself on a free
+loopback port. Only processes started here are ever signalled, by PID.
+"""
+
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STAFF_USER = "rel.staff"
+STAFF_PASSWORD = "staff-password-1"
+PASSWORD = "password-123"
+
+
+def log(*args):
+    print(time.strftime("%H:%M:%S"), *args, flush=True)
+
+
+def env_or_die(name):
+    v = os.environ.get(name)
+    if not v:
+        sys.exit(f"{name} is not set: run via ./scripts/test or scripts/soak")
+    return v
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+def with_database(url, name):
+    p = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
+
+
+def psql(url, sql, timeout=60):
+    """Runs sql; returns the rows as lists of strings (NULL is '')."""
+    out = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-F", "\x1f", "-d", url, "-c", sql],
+        capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"psql failed ({out.returncode}): {out.stderr.strip()}\n{sql}")
+    return [line.split("\x1f") for line in out.stdout.splitlines() if line != ""]
+
+
+def scalar(url, sql):
+    rows = psql(url, sql)
+    return rows[0][0] if rows else None
+
+
+def create_database(admin_url, prefix):
+    name = f"rel_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}".lower()
+    psql(admin_url, f'CREATE DATABASE "{name}"')
+    return with_database(admin_url, name)
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of our own (scripts/lib/pg.sh), for faults that stop the server."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wassally-rel-pg.")
+        self.port = free_port()
+        self._sh("pg_ensure_cluster \"$1\"", self.dir)
+        self.start()
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _sh(self, cmd, *args):
+        script = f"source {REPO}/scripts/lib/pg.sh; {cmd}"
+        r = subprocess.run(["bash", "-c", script, "pg"] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"{cmd}: {r.stdout}{r.stderr}")
+
+    def start(self):
+        self._sh("pg_start \"$1\" \"$2\"", self.dir, self.port)
+
+    def stop(self):
+        self._sh("pg_stop \"$1\"", self.dir)
+
+    def restart(self):
+        self._sh("pg_bin=$(pg_bindir); pg_as_owner \"$pg_bin/pg_ctl\" -D \"$1/data\" -m fast -w "
+                 "restart >/dev/null", self.dir)
+
+    def destroy(self):
+        try:
+            self.stop()
+        finally:
+            subprocess.run(["rm", "-rf", self.dir])
+
+
+# ---------------------------------------------------------------------------------------------
+# The server under test
+
+
+class Server:
+    def __init__(self, database_url, env=None, port=None):
+        self.database_url = database_url
+        self.port = port or free_port()
+        self.var_dir = tempfile.mkdtemp(prefix="wassally-rel-var.")
+        self.log_path = os.path.join(self.var_dir, "server.log")
+        self.env = dict(os.environ)
+        self.env.update({
+            "DATABASE_URL": database_url,
+            "WASSALLY_HOST": "127.0.0.1",
+            "WASSALLY_PORT": str(self.port),
+            "WASSALLY_VAR_DIR": self.var_dir,
+            "WASSALLY_PASSWORD_OPS_LIMIT": "1",
+            "WASSALLY_PASSWORD_MEM_LIMIT_KIB": "8",
+            "WASSALLY_LOGIN_MAX_FAILURES": "1000000",
+            "WASSALLY_ACCESS_TTL_S": "86400",
+            "WASSALLY_BOOTSTRAP_STAFF": f"{STAFF_USER}:{STAFF_PASSWORD}",
+        })
+        self.env.update(env or {})
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=60):
+        binary = env_or_die("WASSALLY_BINARY")
+        logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([binary, "serve"], env=self.env, stdout=logf,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+        self.starts += 1
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited during start-up ({self.proc.returncode}):\n"
+                                   + self.log_tail())
+            if self.ready_status(1.0) == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("server did not become ready:\n" + self.log_tail())
+
+    def ready_status(self, timeout=2.0):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            c.request("GET", "/ready")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL our own child, by PID, and reap it."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
+
+    def terminate(self, timeout=30):
+        """SIGTERM; returns (exit code or None if it had to be killed, seconds taken)."""
+        started = time.time()
+        self.proc.terminate()
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = None
+        return code, time.time() - started
+
+    def stop(self):
+        if self.alive():
+            self.terminate()
+
+    def log_tail(self, n=4000):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop()
+        subprocess.run(["rm", "-rf", self.var_dir])
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP
+
+
+class Response:
+    __slots__ = ("status", "body", "error", "elapsed", "started", "raw")
+
+    def __init__(self, status, body, error, elapsed, started, raw=b""):
+        self.status, self.body, self.error = status, body, error
+        self.elapsed, self.started, self.raw = elapsed, started, raw
+
+    @property
+    def ok(self):
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def code(self):
+        try:
+            return self.body["error"]["code"]
+        except (TypeError, KeyError):
+            return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.error or ''} {self.raw[:300]!r}>"
+
+
+class Client:
+    """One keep-alive connection (per thread: create one per thread). A transport failure is
+    returned as status None with the error, never retried here."""
+
+    def __init__(self, port, timeout=10.0, token=None):
+        self.port, self.timeout, self.token = port, timeout, token
+        self.conn = None
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+    def request(self, method, path, body=None, headers=None, token=None):
+        h = {"Accept": "application/json"}
+        tok = token or self.token
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        started = time.time()
+        try:
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.conn.request(method, path, body=data, headers=h)
+            r = self.conn.getresponse()
+            raw = r.read()
+            if r.getheader("Connection", "").lower() == "close":
+                self.close()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            return Response(None, None, f"{type(e).__name__}: {e}", time.time() - started, started)
+        parsed = None
+        if raw:
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+        return Response(r.status, parsed, None, time.time() - started, started, raw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, {} if body is None else body, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path, body, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def must(r, *statuses):
+    if r.status not in statuses:
+        raise AssertionError(f"expected {statuses}, got {r!r}")
+    return r.body
+
+
+# ---------------------------------------------------------------------------------------------
+# A world: staff, shops with products, customers, crews
+
+
+class World:
+    _seq = 0
+    _lock = threading.Lock()
+
+    def __init__(self, port):
+        self.port = port
+        self.c = Client(port, timeout=30)
+        self.staff = self.login(STAFF_USER, STAFF_PASSWORD)
+        self.category = must(self.c.post("/api/v1/shop-categories",
+                                         {"name": "Cat " + self.unique()}, token=self.staff),
+                             201)["id"]
+
+    @classmethod
+    def unique(cls):
+        with cls._lock:
+            cls._seq += 1
+            return f"{os.getpid() % 100000}x{cls._seq}x{random.randint(0, 9999)}"
+
+    @staticmethod
+    def phone():
+        return "+2" + str(random.randint(10 ** 10, 10 ** 11 - 1))
+
+    def login(self, user, password=PASSWORD):
+        return must(self.c.post("/api/v1/auth/login", {"username": user, "password": password}),
+                    200)["access"]
+
+    def shop(self, lat=30.05, lng=31.23):
+        owner = "owner" + self.unique()
+        body = must(self.c.post("/api/v1/shops", {
+            "name": "Shop " + owner, "description": "", "phone_number": self.phone(),
+            "category_id": self.category,
+            "location": {"address": "1 Nile St", "latitude": lat, "longitude": lng},
+            "owner": {"username": owner, "password": PASSWORD, "phone_number": self.phone()}},
+            token=self.staff), 201)
+        return {"id": body["id"], "owner": self.login(owner)}
+
+    def product(self, shop, stock, price="10.00"):
+        body = must(self.c.post(f"/api/v1/shops/{shop['id']}/products",
+                                {"name": "P" + self.unique(), "price": price, "stock": stock},
+                                token=shop["owner"]), 201)
+        return body["id"]
+
+    def customer(self):
+        name = "cust" + self.unique()
+        body = must(self.c.post("/api/v1/auth/register", {
+            "username": name, "password": PASSWORD, "phone_number": self.phone()}), 201)
+        return {"id": body["id"], "name": name, "token": self.login(name)}
+
+    def crew(self, lat=30.05, lng=31.23):
+        name = "crew" + self.unique()
+        body = must(self.c.post("/api/v1/staff/crews", {
+            "username": name, "password": PASSWORD, "phone_number": self.phone()},
+            token=self.staff), 201)
+        tok = self.login(name)
+        must(self.c.put("/api/v1/crew/status", {"status": "available"}, token=tok), 200)
+        must(self.c.put("/api/v1/crew/location", {"latitude": lat, "longitude": lng}, token=tok),
+             204)
+        return {"id": body["id"], "name": name, "token": tok, "lat": lat, "lng": lng}
+
+
+def order_body(items):
+    return {"receiver_name": "Mona", "receiver_phone": "+201001234567",
+            "location": {"address": "2 Nile St", "latitude": 30.06, "longitude": 31.24},
+            "items": [{"product_id": p, "quantity": q} for p, q in items]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def report(name, ok, figures, problems=()):
+    """Prints the figures as one machine-readable line (scripts/soak collects them)."""
+    for p in list(problems)[:30]:
+        log("PROBLEM:", p)
+    figures = dict(figures)
+    figures["test"] = name
+    figures["ok"] = bool(ok)
+    print("RELIABILITY-RESULT " + json.dumps(figures, sort_keys=True), flush=True)
+    log(f"{name}: {'PASS' if ok else 'FAIL'} " +
+        " ".join(f"{k}={v}" for k, v in sorted(figures.items()) if k not in ("test", "ok")))
+    return 0 if ok else 1
+
+
+def percentile(values, p):
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def run_main(name, main):
+    """Runs a test's main(); an exception is a failure with a result line, never a skip."""
+    try:
+        return main()
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        return report(name, False, {}, ["the test aborted with an exception (above)"])
