@@ -209,4 +209,5 @@ async def main():
     print(json.dumps(result, indent=2))
 
 
-asyncio.run(main())
+if __name__ == "__main__":  # scripts/bench imports the helpers above
+    asyncio.run(main())
