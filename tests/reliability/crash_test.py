@@ -12,6 +12,7 @@ import random
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
 from harness import Server, create_database, env_or_die, log, report  # noqa: E402

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
 from harness import (Client, Server, World, create_database, env_or_die, log,  # noqa: E402
