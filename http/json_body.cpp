@@ -34,8 +34,11 @@ nlohmann::json parse_object(const std::string& body, int max_depth) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::parse_error&) {
     throw api_exception(errors::malformed_json("the body is not valid JSON"));
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number no double holds (1e400) is out_of_range, not parse_error: it was a 500.
+    throw api_exception(errors::malformed_json("a number in the body is out of range"));
   }
   if (!j.is_object()) throw api_exception(errors::malformed_json("the body must be a JSON object"));
   return j;

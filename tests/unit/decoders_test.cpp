@@ -67,6 +67,21 @@ BOOST_AUTO_TEST_CASE(bodies_must_be_json_objects) {
   BOOST_TEST(http::parse_object("{\"a\":1}")["a"] == 1);
 }
 
+// Found by tests/fuzz (corpus body_numbers): nlohmann throws out_of_range, not parse_error, for a
+// number beyond double, and it escaped parse_object as a 500.
+BOOST_AUTO_TEST_CASE(numbers_beyond_double_are_malformed_json_not_500) {
+  for (std::string body : {"{\"quantity\":1e400}", "{\"q\":-1e400}", "{\"a\":[1,2,1E+999]}"}) {
+    auto e = error_of([&] { http::parse_object(body); });
+    BOOST_TEST(e.status == 400, body);
+    BOOST_TEST(e.code == "malformed_json", body);
+  }
+  // Integers past 64 bits are still numbers (as double), refused later by the field reader.
+  auto j = http::parse_object("{\"id\":18446744073709551616}");
+  http::field_reader f(j);
+  BOOST_TEST(!f.integer("id", true, 1, INT64_MAX).has_value());
+  BOOST_TEST(f.errors().count("id") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(deep_nesting_is_refused_without_recursion) {
   std::string deep(100000, '[');
   BOOST_TEST(error_of([&] { http::parse_object(deep); }).code == "malformed_json");
