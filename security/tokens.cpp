@@ -33,6 +33,11 @@ std::string base64url_encode(const std::string& bytes) {
 
 std::optional<std::string> base64url_decode(const std::string& text) {
   ensure_sodium();
+  // libsodium 1.0.18 reads the text as signed char: every byte >= 0x80 decodes as '_' (63).
+  // Only the base64url alphabet is base64url.
+  static const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  if (text.find_first_not_of(alphabet) != std::string::npos) return std::nullopt;
   std::string out(text.size(), '\0');
   std::size_t len = 0;
   const char* end = nullptr;

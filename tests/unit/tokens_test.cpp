@@ -82,4 +82,17 @@ BOOST_AUTO_TEST_CASE(base64url_round_trip) {
   BOOST_TEST(!base64url_decode("***").has_value());
 }
 
+// Found by tests/fuzz: libsodium decoded any byte >= 0x80 as '_', so "\xff\xff5-8" was accepted
+// as the encoding of "____5-8"'s bytes.
+BOOST_AUTO_TEST_CASE(base64url_refuses_bytes_outside_the_alphabet) {
+  BOOST_TEST(base64url_decode("____").has_value());
+  for (int c = 0x80; c <= 0xff; ++c)
+    BOOST_TEST(!base64url_decode(std::string(4, static_cast<char>(c))).has_value(), c);
+  BOOST_TEST(!base64url_decode(std::string(120, '\xff') + "5-8").has_value());
+  BOOST_TEST(!base64url_decode("AAAA AAAA").has_value());
+  BOOST_TEST(!base64url_decode("AAA=").has_value());
+  BOOST_TEST(!base64url_decode("AA+/").has_value());
+  BOOST_TEST(!base64url_decode(std::string("AA\0A", 4)).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
