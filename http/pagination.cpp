@@ -1,5 +1,6 @@
 #include "http/pagination.hpp"
 
+#include "http/json_body.hpp"
 #include "protocols/errors.hpp"
 
 namespace wassally::http {
@@ -40,6 +41,32 @@ std::string link(const std::string& host, const std::string& path,
 }
 
 }  // namespace
+
+std::string url_decode(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string decode_query_value(const std::string& name, const std::string& raw) {
+  auto value = url_decode(raw);
+  if (value.find('\0') != std::string::npos)
+    throw api_exception(errors::validation(name, "must not contain NUL characters"));
+  if (!valid_utf8(value)) throw api_exception(errors::validation(name, "must be UTF-8 text"));
+  return value;
+}
 
 page_request parse_page(const std::map<std::string, std::string>& query) {
   page_request p;

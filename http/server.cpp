@@ -71,7 +71,7 @@ class edge_handler : public Http::Handler {
     ctx.path = req.resource();
     if (!valid_utf8(ctx.path)) throw api_exception(errors::not_found("no such endpoint"));
     for (const auto& name : req.query().parameters())
-      if (auto v = req.query().get(name)) ctx.query[name] = url_decode(*v);
+      if (auto v = req.query().get(name)) ctx.query[name] = decode_query_value(name, *v);
     if (auto host = req.headers().tryGet<Http::Header::Host>()) {
       ctx.host = host->host();
       auto port = host->port().toString();
@@ -121,24 +121,6 @@ class edge_handler : public Http::Handler {
 };
 
 }  // namespace
-
-std::string url_decode(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 struct server::impl {
   server_options opts;

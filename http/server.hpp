@@ -36,7 +36,4 @@ class server {
   std::unique_ptr<impl> impl_;
 };
 
-/// Percent-decoding for query values ('+' is a space); invalid escapes stay as they are.
-std::string url_decode(const std::string& s);
-
 }  // namespace wassally::http
