@@ -16,9 +16,10 @@
   driver.py check-winners RACE_JSON DB_FILE
       DB_FILE has "order_id crew_id" lines from the database; they must equal the winners the
       clients saw (exit 1 if not).
-  driver.py activate  PORT TOKEN FIRST LAST [--concurrency N]
+  driver.py activate  PORT TOKEN FIRST LAST [--concurrency N] [--deadline S]
       GET /api/v1/orders/{id} for every id in FIRST..LAST (activates the order actors); prints
-      the seconds it took and the status counts as JSON.
+      the seconds it took and the status counts as JSON. Nothing is sent after S seconds
+      (default 300); a request unanswered for 30 s counts as "no_answer".
 """
 import asyncio
 import json
@@ -294,17 +295,25 @@ def check_winners(race_json, db_file):
     return 1 if bad else 0
 
 
-async def activate(port, token, first, last, concurrency=32):
+async def activate(port, token, first, last, concurrency=32, deadline_s=300.0):
     ids = list(range(first, last + 1))
     statuses = {}
+    t0 = time.perf_counter()
 
     async def work(conn, i):
-        status, _ = await conn.request("GET", f"/api/v1/orders/{ids[i]}", token)
+        if time.perf_counter() - t0 > deadline_s:
+            statuses["not_sent"] = statuses.get("not_sent", 0) + 1
+            return
+        try:
+            status, _ = await asyncio.wait_for(conn.request("GET", f"/api/v1/orders/{ids[i]}", token), 30)
+        except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            status = "no_answer"
+            conn.close()
         statuses[status] = statuses.get(status, 0) + 1
 
-    t0 = time.perf_counter()
     await pool(len(ids), [Conn(port) for _ in range(concurrency)], work)
-    print(json.dumps({"seconds": time.perf_counter() - t0, "statuses": statuses}))
+    print(json.dumps({"seconds": time.perf_counter() - t0, "statuses": statuses,
+                      "deadline_s": deadline_s}))
 
 
 def main():
@@ -332,7 +341,8 @@ def main():
     elif cmd == "check-winners":
         sys.exit(check_winners(rest[0], rest[1]))
     elif cmd == "activate":
-        asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32))
+        asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32,
+                             float(opts.get("deadline", 300))))
     else:
         sys.exit(__doc__)
 
