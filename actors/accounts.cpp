@@ -179,7 +179,15 @@ caf::actor spawn_accounts(caf::actor_system& sys, accounts_options opts,
           auto rp = self->make_response_promise();
           self->request(self->state.persistence, timeout_of(self), users_sql::find(req.user_id))
               .then([=](user_record& u) mutable { rp.deliver(std::move(u)); },
-                    [=](caf::error& e) mutable { fail(rp, e); });
+                    [=](caf::error& e) mutable {
+                      // The caller's token names a user who is gone or deactivated: the token
+                      // no longer authenticates anyone (401, never 404).
+                      if (from_caf_error(e).code == "not_found")
+                        rp.deliver(to_caf_error(errors::unauthenticated(
+                            "the user of this access token no longer exists or is deactivated")));
+                      else
+                        fail(rp, e);
+                    });
         },
         [=](sweep_atom) {
           self->state.limiter->sweep(clock_type::now());

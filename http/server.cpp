@@ -4,19 +4,115 @@
 #include <pistache/http.h>
 
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 #include "http/metrics.hpp"
+#include "http/request_guard.hpp"
+#include "protocols/accounts.hpp"
 
 namespace wassally::http {
 namespace {
 
 using namespace Pistache;
 
+/// Users whose access tokens were lately confirmed against the database (the user still exists,
+/// is active and has the token's role): a signature alone cannot tell that a user was
+/// deactivated or deleted after the token was issued. Entries live `services::user_recheck`.
+class confirmed_users {
+ public:
+  using clock = std::chrono::steady_clock;
+  bool fresh(const security::principal& p, clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(p.user_id);
+    return it != entries_.end() && it->second.until > now && it->second.role == p.role;
+  }
+  void remember(int64_t user_id, const std::string& role, clock::time_point until) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.size() >= max_entries) {
+      auto now = clock::now();
+      for (auto it = entries_.begin(); it != entries_.end();)
+        it = it->second.until <= now ? entries_.erase(it) : std::next(it);
+      if (entries_.size() >= max_entries) entries_.clear();
+    }
+    entries_[user_id] = {role, until};
+  }
+
+ private:
+  static constexpr std::size_t max_entries = 100000;
+  struct entry {
+    std::string role;
+    clock::time_point until;
+  };
+  std::mutex mutex_;
+  std::unordered_map<int64_t, entry> entries_;
+};
+
 struct edge_state {
   router routes;
   services svc;
+  confirmed_users users;
   std::atomic<bool> draining{false};
 };
+
+/// The role check (403), then the route.
+void authorize_and_handle(const route& r, request_context& ctx) {
+  if (!r.roles.empty() && !r.roles.count(ctx.caller->role))
+    throw api_exception(errors::forbidden("your role may not do this"));
+  r.handle(ctx);
+}
+
+/// Confirms the caller's user (exists, active, same role as the token) with the accounts actor,
+/// then runs the route from the reply. A token of a user who is gone or deactivated is 401 on a
+/// protected route and no token at all on a public one (so /health never needs the database).
+void confirm_user_then_handle(std::shared_ptr<edge_state> st, const route* r, request_context ctx) {
+  auto accounts = st->svc.accounts;
+  auto timeout = st->svc.timeout;
+  me_request ask_user{ctx.caller->user_id};
+  st->svc.system->spawn([=](caf::event_based_actor* self) mutable {
+    auto run = [=](request_context c) mutable {
+      try {
+        if (c.caller)
+          authorize_and_handle(*r, c);
+        else
+          r->handle(c);
+      } catch (const api_exception& e) {
+        c.out->error(e.error);
+      } catch (const std::exception& e) {
+        c.out->error(errors::internal(e.what()));
+      }
+    };
+    auto gone = [=](request_context c) mutable {
+      if (!r->roles.empty()) {
+        c.out->error(errors::unauthenticated(
+            "the user of this access token no longer exists or is deactivated"));
+        return;
+      }
+      c.caller.reset();
+      run(std::move(c));
+    };
+    self->request(accounts, timeout, ask_user)
+        .then(
+            [=](user_record& u) mutable {
+              if (!u.is_active || u.role != ctx.caller->role) {
+                gone(ctx);
+                return;
+              }
+              st->users.remember(u.id, u.role,
+                                 confirmed_users::clock::now() + st->svc.user_recheck);
+              run(ctx);
+            },
+            [=](caf::error& err) mutable {
+              // Gone, or unknown for now (database unreachable): a public route answers as to
+              // anyone without a token, a protected one with the error.
+              auto e = from_caf_error(err);
+              if (e.status == 401 || e.status == 404 || r->roles.empty())
+                gone(ctx);
+              else
+                ctx.out->error(e);
+            });
+  });
+}
 
 bool has_body_method(const std::string& m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
 
@@ -41,7 +137,19 @@ class edge_handler : public Http::Handler {
 
   explicit edge_handler(std::shared_ptr<edge_state> st) : st_(std::move(st)) {}
 
+  void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    install_guarded_parser(peer, getMaxRequestSize(), st_->svc.max_body_bytes);
+  }
+
   void onRequest(const Http::Request& req, Http::ResponseWriter response) override {
+    auto verdict = check_parsed_request(response);
+    if (verdict.drop) return;
+    if (verdict.refusal) {
+      auto out = std::make_shared<responder>(std::move(response), st_->svc.metrics, "-", false);
+      out->set_transport(transport());
+      out->error(*verdict.refusal);
+      return;
+    }
     auto method = Http::methodString(req.method());
     auto connection = req.headers().tryGet<Http::Header::Connection>();
     bool keep_alive = connection ? connection->control() == Http::ConnectionControl::KeepAlive
@@ -107,14 +215,18 @@ class edge_handler : public Http::Handler {
 
     auto token = bearer_token(req);
     if (!token.empty()) ctx.caller = st_->svc.signer->verify_access(token, unix_now());
-    if (!r->roles.empty()) {
-      if (!ctx.caller)
-        throw api_exception(errors::unauthenticated(
-            token.empty() ? "authentication required" : "the access token is invalid or expired"));
-      if (!r->roles.count(ctx.caller->role))
-        throw api_exception(errors::forbidden("your role may not do this"));
+    if (!r->roles.empty() && !ctx.caller)
+      throw api_exception(errors::unauthenticated(
+          token.empty() ? "authentication required" : "the access token is invalid or expired"));
+    if (!ctx.caller) {
+      r->handle(ctx);
+      return;
     }
-    r->handle(ctx);
+    if (!st_->users.fresh(*ctx.caller, confirmed_users::clock::now())) {
+      confirm_user_then_handle(st_, r, std::move(ctx));
+      return;
+    }
+    authorize_and_handle(*r, ctx);
   }
 
   std::shared_ptr<edge_state> st_;

@@ -27,6 +27,9 @@ api_error validation(const std::string& field, const std::string& what) {
   return validation(std::map<std::string, std::string>{{field, what}});
 }
 api_error malformed_json(const std::string& what) { return make(400, "malformed_json", what); }
+api_error malformed_request(const std::string& what) {
+  return make(400, "malformed_request", what);
+}
 api_error unauthenticated(const std::string& what) { return make(401, "unauthenticated", what); }
 api_error invalid_credentials() {
   return make(401, "invalid_credentials", "wrong username or password");

@@ -35,6 +35,8 @@ namespace errors {
 api_error validation(std::map<std::string, std::string> fields);
 api_error validation(const std::string& field, const std::string& what);
 api_error malformed_json(const std::string& what);
+/// 400 for bytes that are not an HTTP/1.1 request we accept (request line, headers, framing).
+api_error malformed_request(const std::string& what);
 api_error unauthenticated(const std::string& what = "authentication required");
 api_error invalid_credentials();
 api_error forbidden(const std::string& what = "not allowed");

@@ -1,0 +1,1161 @@
+// Security end to end (issue 8): one table of every registered route with the roles API.md
+// admits and the ownership rule on top, sent by eight principals against fixtures of two shops,
+// two customers and two crews (suite authorization_matrix); hostile and stale tokens
+// (tokens_hostile); secrets kept out of the server's log over a whole journey (secrets_in_logs).
+// tests/SECURITY.md describes what each covers.
+#include <sodium.h>
+
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <optional>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "http/edge.hpp"
+#include "security/tokens.hpp"
+#include "tests/e2e/orders_support.hpp"
+
+using namespace wassally::test;
+using nlohmann::json;
+namespace security = wassally::security;
+
+namespace {
+
+// -- principals --------------------------------------------------------------------------------
+
+enum class who { anonymous, customer, other_customer, owner, other_owner, crew, other_crew, staff };
+
+/// The order requests are sent in: strangers first, so that a fixture an allowed principal
+/// changed (then recreated) never decides a stranger's answer.
+const std::vector<who> principals_in_order = {
+    who::anonymous, who::other_customer, who::other_owner, who::other_crew,
+    who::customer,  who::owner,          who::crew,        who::staff};
+
+std::string label(who p) {
+  switch (p) {
+    case who::anonymous:
+      return "anonymous";
+    case who::customer:
+      return "customer";
+    case who::other_customer:
+      return "other customer";
+    case who::owner:
+      return "shop owner";
+    case who::other_owner:
+      return "other shop owner";
+    case who::crew:
+      return "crew";
+    case who::other_crew:
+      return "other crew";
+    case who::staff:
+      return "staff";
+  }
+  return "?";
+}
+
+std::string role_of(who p) {
+  switch (p) {
+    case who::anonymous:
+      return "";
+    case who::customer:
+    case who::other_customer:
+      return "customer";
+    case who::owner:
+    case who::other_owner:
+      return "shop_owner";
+    case who::crew:
+    case who::other_crew:
+      return "delivery_crew";
+    case who::staff:
+      return "staff";
+  }
+  return "";
+}
+
+struct principal {
+  who kind = who::anonymous;
+  std::string username, password;
+  int64_t id = 0;
+  header_map auth;  // empty for anonymous
+};
+
+// -- the table ---------------------------------------------------------------------------------
+
+/// Beyond the roles a route admits, whose resource it is (API.md).
+enum class rule {
+  any,                   // every admitted role, nothing owned
+  own_account,           // acts on the caller's own account, cart or crew
+  own_refresh_token,     // logout: the caller's own refresh token
+  own_shop,              // the shop's owner and staff; another owner 403 (shops are public)
+  own_shop_owner_only,   // the shop's owner; another owner 403
+  public_unless_hidden,  // a suspended shop / hidden product: its owner and staff, others 404
+  own_order,             // its customer, crew, shop owner, staff; others 404
+  own_order_cancel,      // its customer and staff; its crew/owner 403; others 404
+  own_crew_assignment,   // the assigned crew; other crews 403
+  any_pending_order,     // any crew may accept a pending order
+  own_cart_line,         // a line of the caller's cart; another customer's line 404
+};
+
+std::string rule_name(rule r) {
+  switch (r) {
+    case rule::any:
+      return "any";
+    case rule::own_account:
+      return "own account";
+    case rule::own_refresh_token:
+      return "own refresh token";
+    case rule::own_shop:
+      return "own shop";
+    case rule::own_shop_owner_only:
+      return "own shop (owner only)";
+    case rule::public_unless_hidden:
+      return "public unless suspended/hidden: own shop";
+    case rule::own_order:
+      return "own order";
+    case rule::own_order_cancel:
+      return "own order (customer or staff cancel)";
+    case rule::own_crew_assignment:
+      return "own crew assignment";
+    case rule::any_pending_order:
+      return "any pending order";
+    case rule::own_cart_line:
+      return "own cart line";
+  }
+  return "?";
+}
+
+enum class outcome { allowed, unauthenticated, forbidden, hidden };
+
+std::string outcome_name(outcome o) {
+  switch (o) {
+    case outcome::allowed:
+      return "2xx";
+    case outcome::unauthenticated:
+      return "401 unauthenticated";
+    case outcome::forbidden:
+      return "403 forbidden";
+    case outcome::hidden:
+      return "404 not_found";
+  }
+  return "?";
+}
+
+/// How a row's fixture lives: set up once, recreated after a request changed it (2xx), or set
+/// up for each principal (the request depends on who sends it).
+enum class fixture { shared, fresh_after_change, per_principal };
+
+struct request_spec {
+  std::string path;
+  json body;  // null: no body
+  bool stream = false;
+};
+
+struct world;
+using target_fn = std::function<request_spec(world&, const principal&)>;
+
+struct row {
+  std::string method;
+  std::string route;            // the template exactly as registered
+  std::set<std::string> roles;  // admitted at the edge; empty: anyone, with or without a token
+  rule ownership;
+  fixture fx;
+  target_fn target;
+};
+
+const std::set<std::string> anyone = {};
+const std::set<std::string> any_role = {"customer", "shop_owner", "delivery_crew", "staff"};
+const std::set<std::string> customers = {"customer"};
+const std::set<std::string> crews = {"delivery_crew"};
+const std::set<std::string> owners = {"shop_owner"};
+const std::set<std::string> managers = {"shop_owner", "staff"};
+const std::set<std::string> staff_only = {"staff"};
+
+outcome expected(const row& r, who p) {
+  bool hidden_resource = r.ownership == rule::public_unless_hidden;
+  if (p == who::anonymous) {
+    if (!r.roles.empty()) return outcome::unauthenticated;
+    return hidden_resource ? outcome::hidden : outcome::allowed;
+  }
+  if (!r.roles.empty() && !r.roles.count(role_of(p))) return outcome::forbidden;
+  switch (r.ownership) {
+    case rule::any:
+    case rule::own_account:
+    case rule::own_refresh_token:
+    case rule::any_pending_order:
+      return outcome::allowed;
+    case rule::own_shop:
+    case rule::own_shop_owner_only:
+      return p == who::other_owner ? outcome::forbidden : outcome::allowed;
+    case rule::public_unless_hidden:
+      return p == who::owner || p == who::staff ? outcome::allowed : outcome::hidden;
+    case rule::own_order:
+      return p == who::other_customer || p == who::other_owner || p == who::other_crew
+                 ? outcome::hidden
+                 : outcome::allowed;
+    case rule::own_order_cancel:
+      if (p == who::customer || p == who::staff) return outcome::allowed;
+      if (p == who::owner || p == who::crew) return outcome::forbidden;
+      return outcome::hidden;
+    case rule::own_crew_assignment:
+      return p == who::other_crew ? outcome::forbidden : outcome::allowed;
+    case rule::own_cart_line:
+      return p == who::other_customer ? outcome::hidden : outcome::allowed;
+  }
+  return outcome::allowed;
+}
+
+// -- fixtures ----------------------------------------------------------------------------------
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+struct placed_order {
+  int64_t id = 0;
+  std::string code;
+  int64_t item_id = 0;
+};
+
+/// Two shops (owner A: shop A and suspended shop C; owner B: shop B), two customers (A placed
+/// the orders), two crews (A holds them), staff.
+struct world : orders_world {
+  world() : orders_world(std::map<std::string, std::string>{{"WASSALLY_CREW_MAX_ORDERS", "100"}}) {
+    build();
+  }
+
+  std::map<who, principal> people;
+  shop_handle shop_a, shop_b;
+  int64_t shop_c = 0;  // suspended, owned by owner A
+  int64_t product_a = 0, hidden_product = 0, product_b = 0;
+  int64_t category_a = 0, offer_a = 0;
+  placed_order assigned, delivered;
+  int counter = 0;
+
+  std::string unique(const std::string& prefix) { return prefix + unique_suffix(); }
+
+  int64_t user_id(const header_map& auth) {
+    auto r = client.get("/api/v1/me", auth);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return r.json()["id"];
+  }
+
+  principal person(who kind, const std::string& username, const std::string& password) {
+    principal p;
+    p.kind = kind;
+    p.username = username;
+    p.password = password;
+    p.auth = login(username, password);
+    p.id = user_id(p.auth);
+    return p;
+  }
+
+  principal new_crew(who kind) {
+    auto name = unique("crew");
+    auto r = client.post_json(
+        "/api/v1/staff/crews",
+        {{"username", name}, {"password", "crew-pass-1"}, {"phone_number", unique_phone()}}, staff);
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    auto p = person(kind, name, "crew-pass-1");
+    BOOST_REQUIRE(
+        client.put_json("/api/v1/crew/status", {{"status", "available"}}, p.auth).status == 200);
+    BOOST_REQUIRE(
+        client
+            .put_json("/api/v1/crew/location", {{"latitude", 30.05}, {"longitude", 31.23}}, p.auth)
+            .status == 204);
+    return p;
+  }
+
+  void build() {
+    people[who::anonymous] = principal{};
+    people[who::staff] = person(who::staff, "ord.staff", "staff-password-1");
+    shop_a = shop();
+    shop_b = shop();
+    people[who::owner] = person(who::owner, shop_a.owner_name, "owner-pass-1");
+    people[who::other_owner] = person(who::other_owner, shop_b.owner_name, "owner-pass-1");
+    auto [ca, ca_auth] = customer();
+    people[who::customer] = person(who::customer, ca, "password-1");
+    auto [cb, cb_auth] = customer();
+    people[who::other_customer] = person(who::other_customer, cb, "password-1");
+    people[who::crew] = new_crew(who::crew);
+    people[who::other_crew] = new_crew(who::other_crew);
+
+    product_a = product(shop_a, {{"price", "5.00"}, {"stock", 100000}});
+    hidden_product = product(shop_a, {{"price", "5.00"}, {"stock", 10}, {"is_hidden", true}});
+    product_b = product(shop_b, {{"price", "5.00"}, {"stock", 100000}});
+    auto c = client.post_json(shop_path(shop_a.id, "/categories"), {{"name", "Matrix"}}, owner());
+    BOOST_REQUIRE_MESSAGE(c.status == 201, c.body);
+    category_a = c.json()["id"];
+    offer_a = new_offer();
+
+    // Shop C: owner A's second shop, suspended by staff.
+    auto sc = client.post_json("/api/v1/shops",
+                               {{"name", "Suspended " + unique("s")},
+                                {"phone_number", unique_phone()},
+                                {"category_id", shop_category},
+                                {"location", {{"latitude", 30.0}, {"longitude", 31.0}}},
+                                {"owner_id", people[who::owner].id}},
+                               staff);
+    BOOST_REQUIRE_MESSAGE(sc.status == 201, sc.body);
+    shop_c = sc.json()["id"];
+    auto suspended =
+        client.patch_json("/api/v1/shops/" + str(shop_c), {{"status", "suspended"}}, staff);
+    BOOST_REQUIRE_MESSAGE(suspended.status == 200, suspended.body);
+
+    assigned = assigned_order();
+    delivered = picked_up_order();
+    auto d =
+        client.post_json(order_path(delivered.id, "/deliver"), {{"code", delivered.code}}, crew());
+    BOOST_REQUIRE_MESSAGE(d.status == 200, d.body);
+  }
+
+  const header_map& owner() { return people[who::owner].auth; }
+  const header_map& crew() { return people[who::crew].auth; }
+  const header_map& cust() { return people[who::customer].auth; }
+
+  static std::string shop_path(int64_t id, const std::string& rest = "") {
+    return "/api/v1/shops/" + str(id) + rest;
+  }
+  static std::string order_path(int64_t id, const std::string& rest = "") {
+    return "/api/v1/orders/" + str(id) + rest;
+  }
+
+  placed_order pending_order() {
+    auto r = place(cust(), {line(product_a, 1)});
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    placed_order o;
+    o.id = r.json()["id"];
+    o.code = r.json()["code"];
+    o.item_id = r.json()["items"][0]["id"];
+    return o;
+  }
+  placed_order assigned_order() {
+    auto o = pending_order();
+    auto r = client.post_json(order_path(o.id, "/accept"), json::object(), crew());
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return o;
+  }
+  placed_order picked_up_order() {
+    auto o = assigned_order();
+    auto r = client.post_json(order_path(o.id, "/pickup"), json::object(), crew());
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return o;
+  }
+
+  int64_t new_product() { return product(shop_a, {{"price", "3.00"}, {"stock", 5}}); }
+  int64_t new_category() {
+    auto r =
+        client.post_json(shop_path(shop_a.id, "/categories"), {{"name", unique("cat")}}, owner());
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return r.json()["id"];
+  }
+  json offer_body(int64_t product) {
+    return {{"title", unique("offer")},
+            {"discount", "10"},
+            {"start_date", "2020-01-01T00:00:00Z"},
+            {"end_date", "2099-01-01T00:00:00Z"},
+            {"product_ids", {product}}};
+  }
+  int64_t new_offer() {
+    auto r = client.post_json(shop_path(shop_a.id, "/offers"), offer_body(new_product()), owner());
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return r.json()["id"];
+  }
+  /// A line of customer A's cart (the product's line grows if it is there already).
+  int64_t cart_line() {
+    auto r = add_to_cart(cust(), product_a, 1);
+    BOOST_REQUIRE_MESSAGE(r.status == 201 || r.status == 200, r.body);
+    return r.json()["id"];
+  }
+  std::string refresh_token_of(const principal& p) {
+    auto r = client.post_json("/api/v1/auth/login",
+                              {{"username", p.username}, {"password", p.password}});
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return r.json()["refresh"];
+  }
+  json new_user_body(const std::string& prefix) {
+    return {
+        {"username", unique(prefix)}, {"password", "password-1"}, {"phone_number", unique_phone()}};
+  }
+  static json destination() {
+    return {{"address", "2 Nile St"}, {"latitude", 30.06}, {"longitude", 31.24}};
+  }
+};
+
+request_spec at(std::string path, json body = nullptr) { return {std::move(path), body}; }
+
+/// Every registered route, the roles API.md admits, and whose resource it is. Keep one row per
+/// route: the test fails for a registered route without a row and for a row without a route.
+std::vector<row> the_table() {
+  using W = world;
+  using P = const principal&;
+  const std::string v1 = "/api/v1";
+  auto fixed = [](std::string path, json body = nullptr) {
+    return [path, body](W&, P) { return at(path, body); };
+  };
+  return {
+      // Service endpoints. /metrics admits anyone on loopback (this test), else staff.
+      {"GET", "/health", anyone, rule::any, fixture::shared, fixed("/health")},
+      {"GET", "/ready", anyone, rule::any, fixture::shared, fixed("/ready")},
+      {"GET", "/metrics", anyone, rule::any, fixture::shared, fixed("/metrics")},
+      {"GET", "/api/openapi.json", anyone, rule::any, fixture::shared, fixed("/api/openapi.json")},
+      {"GET", "/api/docs", anyone, rule::any, fixture::shared, fixed("/api/docs")},
+
+      // Accounts.
+      {"POST", v1 + "/auth/register", anyone, rule::any, fixture::fresh_after_change,
+       [](W& w, P) { return at("/api/v1/auth/register", w.new_user_body("reg")); }},
+      {"POST", v1 + "/auth/login", anyone, rule::any, fixture::shared,
+       [](W& w, P) {
+         auto& c = w.people[who::customer];
+         return at("/api/v1/auth/login", {{"username", c.username}, {"password", c.password}});
+       }},
+      {"POST", v1 + "/auth/refresh", anyone, rule::any, fixture::shared,
+       [](W& w, P) {
+         return at("/api/v1/auth/refresh",
+                   {{"refresh", w.refresh_token_of(w.people[who::customer])}});
+       }},
+      {"POST", v1 + "/auth/logout", any_role, rule::own_refresh_token, fixture::per_principal,
+       [](W& w, P p) {
+         auto token = p.kind == who::anonymous ? w.refresh_token_of(w.people[who::customer])
+                                               : w.refresh_token_of(p);
+         return at("/api/v1/auth/logout", {{"refresh", token}});
+       }},
+      {"GET", v1 + "/me", any_role, rule::own_account, fixture::shared, fixed(v1 + "/me")},
+
+      // Shops.
+      {"GET", v1 + "/shop-categories", anyone, rule::any, fixture::shared,
+       fixed(v1 + "/shop-categories")},
+      {"POST", v1 + "/shop-categories", staff_only, rule::any, fixture::fresh_after_change,
+       [](W& w, P) {
+         return at("/api/v1/shop-categories", {{"name", w.unique("Category")}});
+       }},
+      {"POST", v1 + "/shops", staff_only, rule::any, fixture::fresh_after_change,
+       [](W& w, P) {
+         return at("/api/v1/shops", {{"name", w.unique("Shop")},
+                                     {"phone_number", unique_phone()},
+                                     {"category_id", w.shop_category},
+                                     {"location", {{"latitude", 30.0}, {"longitude", 31.0}}},
+                                     {"owner", w.new_user_body("owner")}});
+       }},
+      {"GET", v1 + "/shops", anyone, rule::any, fixture::shared, fixed(v1 + "/shops")},
+      {"GET", v1 + "/shops/{id}", anyone, rule::public_unless_hidden, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_c)); }},
+      {"PATCH", v1 + "/shops/{id}", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id), {{"description", "changed"}});
+       }},
+
+      // Catalog.
+      {"GET", v1 + "/shops/{id}/categories", anyone, rule::public_unless_hidden, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_c, "/categories")); }},
+      {"POST", v1 + "/shops/{id}/categories", managers, rule::own_shop, fixture::fresh_after_change,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/categories"), {{"name", w.unique("cat")}});
+       }},
+      {"PATCH", v1 + "/shops/{id}/categories/{cid}", managers, rule::own_shop,
+       fixture::fresh_after_change,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/categories/" + str(w.category_a)),
+                   {{"name", w.unique("renamed")}});
+       }},
+      {"DELETE", v1 + "/shops/{id}/categories/{cid}", managers, rule::own_shop,
+       fixture::fresh_after_change,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/categories/" + str(w.new_category())));
+       }},
+      {"GET", v1 + "/shops/{id}/products", anyone, rule::public_unless_hidden, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_c, "/products")); }},
+      {"POST", v1 + "/shops/{id}/products", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/products"), {{"name", "New"}, {"price", "1.00"}});
+       }},
+      {"GET", v1 + "/products/{id}", anyone, rule::public_unless_hidden, fixture::shared,
+       [](W& w, P) { return at("/api/v1/products/" + str(w.hidden_product)); }},
+      {"PATCH", v1 + "/products/{id}", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) {
+         return at("/api/v1/products/" + str(w.product_a), {{"price", "5.00"}});
+       }},
+      {"DELETE", v1 + "/products/{id}", managers, rule::own_shop, fixture::fresh_after_change,
+       [](W& w, P) { return at("/api/v1/products/" + str(w.new_product())); }},
+
+      // Offers.
+      {"POST", v1 + "/shops/{id}/offers", managers, rule::own_shop, fixture::fresh_after_change,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/offers"), w.offer_body(w.new_product()));
+       }},
+      {"GET", v1 + "/shops/{id}/offers", anyone, rule::public_unless_hidden, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_c, "/offers")); }},
+      {"GET", v1 + "/offers", anyone, rule::any, fixture::shared, fixed(v1 + "/offers")},
+      {"PATCH", v1 + "/offers/{id}", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) {
+         return at("/api/v1/offers/" + str(w.offer_a), {{"title", "Renamed"}});
+       }},
+      {"DELETE", v1 + "/offers/{id}", managers, rule::own_shop, fixture::fresh_after_change,
+       [](W& w, P) { return at("/api/v1/offers/" + str(w.new_offer())); }},
+
+      // Cart: always the caller's own (a cart line of another customer is not found).
+      {"GET", v1 + "/cart", customers, rule::own_account, fixture::shared, fixed(v1 + "/cart")},
+      {"POST", v1 + "/cart/items", customers, rule::own_account, fixture::shared,
+       [](W& w, P) { return at("/api/v1/cart/items", W::line(w.product_a, 1)); }},
+      {"PATCH", v1 + "/cart/items/{id}", customers, rule::own_cart_line,
+       fixture::fresh_after_change,
+       [](W& w, P) {
+         return at("/api/v1/cart/items/" + str(w.cart_line()), {{"quantity", 2}});
+       }},
+      {"DELETE", v1 + "/cart/items/{id}", customers, rule::own_cart_line,
+       fixture::fresh_after_change,
+       [](W& w, P) { return at("/api/v1/cart/items/" + str(w.cart_line())); }},
+      {"DELETE", v1 + "/cart", customers, rule::own_account, fixture::shared, fixed(v1 + "/cart")},
+
+      // Orders.
+      {"POST", v1 + "/orders", customers, rule::own_account, fixture::shared,
+       [](W& w, P) { return at("/api/v1/orders", W::order_body({W::line(w.product_a, 1)})); }},
+      {"GET", v1 + "/orders", any_role, rule::any, fixture::shared, fixed(v1 + "/orders")},
+      {"GET", v1 + "/orders/{id}", any_role, rule::own_order, fixture::shared,
+       [](W& w, P) { return at(W::order_path(w.assigned.id)); }},
+      {"GET", v1 + "/orders/{id}/history", any_role, rule::own_order, fixture::shared,
+       [](W& w, P) { return at(W::order_path(w.assigned.id, "/history")); }},
+      {"GET", v1 + "/orders/{id}/events", any_role, rule::own_order, fixture::shared,
+       [](W& w, P) {
+         // A delivered order: its stream sends the final status and closes.
+         request_spec s = at(W::order_path(w.delivered.id, "/events"));
+         s.stream = true;
+         return s;
+       }},
+      {"POST", v1 + "/orders/{id}/cancel", any_role, rule::own_order_cancel, fixture::per_principal,
+       [](W& w, P p) {
+         // Pending (the customer may cancel it); assigned to crew A when a crew asks, so that
+         // crew A is involved and crew B is not.
+         auto o = p.kind == who::crew || p.kind == who::other_crew ? w.assigned_order()
+                                                                   : w.pending_order();
+         return at(W::order_path(o.id, "/cancel"), json::object());
+       }},
+
+      // Delivery crew.
+      {"PUT", v1 + "/crew/location", crews, rule::own_account, fixture::shared,
+       fixed(v1 + "/crew/location", {{"latitude", 30.05}, {"longitude", 31.23}})},
+      {"PUT", v1 + "/crew/status", crews, rule::own_account, fixture::shared,
+       fixed(v1 + "/crew/status", {{"status", "available"}})},
+      {"GET", v1 + "/crew/orders/pending", crews, rule::own_account, fixture::shared,
+       fixed(v1 + "/crew/orders/pending")},
+      {"GET", v1 + "/crew/orders", crews, rule::own_account, fixture::shared,
+       fixed(v1 + "/crew/orders")},
+      {"POST", v1 + "/orders/{id}/accept", crews, rule::any_pending_order,
+       fixture::fresh_after_change,
+       [](W& w, P) { return at(W::order_path(w.pending_order().id, "/accept"), json::object()); }},
+      {"POST", v1 + "/orders/{id}/items/{item_id}/bought", crews, rule::own_crew_assignment,
+       fixture::fresh_after_change,
+       [](W& w, P) {
+         auto o = w.assigned_order();
+         return at(W::order_path(o.id, "/items/" + str(o.item_id) + "/bought"), json::object());
+       }},
+      {"POST", v1 + "/orders/{id}/pickup", crews, rule::own_crew_assignment,
+       fixture::fresh_after_change,
+       [](W& w, P) { return at(W::order_path(w.assigned_order().id, "/pickup"), json::object()); }},
+      {"POST", v1 + "/orders/{id}/deliver", crews, rule::own_crew_assignment,
+       fixture::fresh_after_change,
+       [](W& w, P) {
+         auto o = w.picked_up_order();
+         return at(W::order_path(o.id, "/deliver"), {{"code", o.code}});
+       }},
+      {"POST", v1 + "/orders/{id}/unlock-code", staff_only, rule::any, fixture::shared,
+       [](W& w, P) { return at(W::order_path(w.assigned.id, "/unlock-code"), json::object()); }},
+      {"POST", v1 + "/orders/{id}/assign", staff_only, rule::any, fixture::fresh_after_change,
+       [](W& w, P) {
+         return at(W::order_path(w.pending_order().id, "/assign"),
+                   {{"crew_id", w.people[who::crew].id}});
+       }},
+      {"POST", v1 + "/shops/{id}/delivery-requests", owners, rule::own_shop_owner_only,
+       fixture::shared,
+       [](W& w, P) {
+         return at(W::shop_path(w.shop_a.id, "/delivery-requests"),
+                   {{"receiver_name", "Ali"},
+                    {"receiver_phone", "+201112223334"},
+                    {"location", W::destination()},
+                    {"price", "35.00"}});
+       }},
+
+      // Staff.
+      {"POST", v1 + "/staff/crews", staff_only, rule::any, fixture::fresh_after_change,
+       [](W& w, P) { return at("/api/v1/staff/crews", w.new_user_body("crew")); }},
+      {"GET", v1 + "/staff/crews", staff_only, rule::any, fixture::shared,
+       fixed(v1 + "/staff/crews")},
+      {"GET", v1 + "/staff/overview", staff_only, rule::any, fixture::shared,
+       fixed(v1 + "/staff/overview")},
+      {"GET", v1 + "/staff/events", staff_only, rule::any, fixture::shared,
+       [](W&, P) {
+         request_spec s = at("/api/v1/staff/events");
+         s.stream = true;
+         return s;
+       }},
+
+      // Shop analytics.
+      {"GET", v1 + "/shops/{id}/analytics/top-products", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_a.id, "/analytics/top-products")); }},
+      {"GET", v1 + "/shops/{id}/analytics/sales", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_a.id, "/analytics/sales")); }},
+      {"GET", v1 + "/shops/{id}/analytics/summary", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_a.id, "/analytics/summary")); }},
+
+      // Operators.
+      {"GET", v1 + "/admin/actors", staff_only, rule::any, fixture::shared,
+       fixed(v1 + "/admin/actors")},
+      {"GET", v1 + "/admin/actors/{kind}/{id}", staff_only, rule::any, fixture::shared,
+       [](W& w, P) {
+         // The order actor is live: the fixtures just worked with it.
+         return at("/api/v1/admin/actors/order/" + str(w.assigned.id));
+       }},
+  };
+}
+
+/// The registered routes, exactly as tests/unit/openapi_test.cpp enumerates them (the test
+/// clock route exists only with `test_clock` on and is not part of the API).
+std::map<std::pair<std::string, std::string>, wassally::http::role_set> registered_routes() {
+  namespace http = wassally::http;
+  http::router r;
+  http::add_service_routes(r);
+  http::add_account_routes(r);
+  http::add_shop_routes(r);
+  http::add_catalog_routes(r);
+  http::add_offer_routes(r);
+  http::add_cart_routes(r);
+  http::add_order_routes(r);
+  http::add_crew_routes(r);
+  http::add_staff_routes(r);
+  http::add_analytics_routes(r);
+  http::add_admin_routes(r);
+  std::map<std::pair<std::string, std::string>, http::role_set> out;
+  for (const auto& route : r.routes()) out[{route.method, route.pattern}] = route.roles;
+  return out;
+}
+
+struct answer {
+  int status = 0;
+  std::string body;
+};
+
+answer send_as(world& w, const std::string& method, const request_spec& spec, const principal& p) {
+  if (spec.stream) {
+    sse_stream s("127.0.0.1", w.server.port(), spec.path, p.auth);
+    return {s.status(), ""};
+  }
+  header_map h = p.auth;
+  std::string body;
+  if (!spec.body.is_null()) {
+    h["Content-Type"] = "application/json";
+    body = spec.body.dump();
+  }
+  auto r = w.client.request(method, spec.path, body, h);
+  return {r.status, r.body};
+}
+
+/// The API.md error shape with the given code: {"error": {"code", "message"}}.
+bool error_shaped(const answer& a, const std::string& code) {
+  try {
+    auto j = json::parse(a.body);
+    return j.is_object() && j["error"].is_object() && j["error"]["code"] == code &&
+           j["error"]["message"].is_string() && !j["error"].contains("fields");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool matches(outcome o, const answer& a, bool stream) {
+  switch (o) {
+    case outcome::allowed:
+      return a.status >= 200 && a.status < 300;
+    case outcome::unauthenticated:
+      return a.status == 401 && (stream || error_shaped(a, "unauthenticated"));
+    case outcome::forbidden:
+      return a.status == 403 && (stream || error_shaped(a, "forbidden"));
+    case outcome::hidden:
+      return a.status == 404 && (stream || error_shaped(a, "not_found"));
+  }
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(authorization_matrix)
+
+BOOST_AUTO_TEST_CASE(the_table_has_one_row_per_registered_route_with_its_roles) {
+  auto routes = registered_routes();
+  auto table = the_table();
+  std::set<std::pair<std::string, std::string>> rows;
+  for (const auto& r : table) {
+    auto key = std::make_pair(r.method, r.route);
+    BOOST_TEST(rows.insert(key).second, "two rows for " << r.method << " " << r.route);
+    auto it = routes.find(key);
+    BOOST_TEST((it != routes.end()),
+               "a row without a registered route: " << r.method << " " << r.route);
+    if (it != routes.end())
+      BOOST_TEST((it->second == r.roles),
+                 r.method << " " << r.route << ": registered roles differ from the table's");
+  }
+  for (const auto& [key, roles] : routes)
+    BOOST_TEST(rows.count(key) == 1u,
+               "registered route without a row in the_table(): " << key.first << " " << key.second);
+  BOOST_TEST(table.size() == routes.size());
+}
+
+BOOST_AUTO_TEST_CASE(every_route_answers_every_principal_as_api_md_says) {
+  world w;
+  auto table = the_table();
+  std::size_t sent = 0;
+  std::map<outcome, int> tally;
+  for (const auto& r : table) {
+    std::optional<request_spec> spec;
+    for (auto kind : principals_in_order) {
+      const auto& p = w.people[kind];
+      if (!spec || r.fx == fixture::per_principal) spec = r.target(w, p);
+      auto want = expected(r, kind);
+      auto got = send_as(w, r.method, *spec, p);
+      ++sent;
+      ++tally[want];
+      BOOST_TEST(matches(want, got, spec->stream),
+                 r.method << " " << r.route << " [" << rule_name(r.ownership) << "] as "
+                          << label(kind) << " (" << spec->path << "): expected "
+                          << outcome_name(want) << ", got " << got.status << " " << got.body);
+      bool changed = got.status >= 200 && got.status < 300 && r.method != "GET";
+      if (changed && r.fx == fixture::fresh_after_change) spec.reset();
+    }
+  }
+  BOOST_TEST_MESSAGE("authorization matrix: "
+                     << table.size() << " routes x " << principals_in_order.size()
+                     << " principals = " << sent << " requests (" << tally[outcome::allowed]
+                     << " allowed, " << tally[outcome::unauthenticated] << " 401, "
+                     << tally[outcome::forbidden] << " 403, " << tally[outcome::hidden] << " 404)");
+  BOOST_TEST(sent == table.size() * 8);
+}
+
+// Lists are filtered rather than refused: each principal's lists hold only what it may see.
+BOOST_AUTO_TEST_CASE(lists_hold_only_what_each_principal_may_see) {
+  world w;
+  auto ids = [&](const std::string& path, const header_map& auth) {
+    auto r = w.client.get(path, auth);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, path << " " << r.body);
+    std::set<int64_t> out;
+    auto page = r.json();  // (not a temporary: the loop below walks into it)
+    for (auto& o : page["results"]) out.insert(o["id"].get<int64_t>());
+    return out;
+  };
+  auto mine = std::set<int64_t>{w.assigned.id, w.delivered.id};
+  for (auto kind : {who::customer, who::owner, who::crew, who::staff}) {
+    auto seen = ids("/api/v1/orders?page_size=100", w.people[kind].auth);
+    for (auto id : mine) BOOST_TEST(seen.count(id) == 1u, label(kind) << " misses order " << id);
+  }
+  for (auto kind : {who::other_customer, who::other_owner, who::other_crew}) {
+    auto seen = ids("/api/v1/orders?page_size=100", w.people[kind].auth);
+    BOOST_TEST(seen.empty(), label(kind) << " sees " << seen.size() << " orders not theirs");
+  }
+  BOOST_TEST(ids("/api/v1/crew/orders?page_size=100", w.people[who::other_crew].auth).empty());
+  BOOST_TEST(ids("/api/v1/crew/orders?page_size=100", w.crew()).count(w.assigned.id) == 1u);
+  // Filters cannot widen the view.
+  BOOST_TEST(ids("/api/v1/orders?crew_id=" + str(w.people[who::crew].id),
+                 w.people[who::other_customer].auth)
+                 .empty());
+  BOOST_TEST(
+      ids("/api/v1/orders?shop_id=" + str(w.shop_a.id), w.people[who::other_owner].auth).empty());
+  // The confirmation code: the customer and staff, never the crew or the shop owner.
+  auto as = [&](who kind) {
+    return w.client.get(world::order_path(w.assigned.id), w.people[kind].auth).json();
+  };
+  BOOST_TEST(as(who::customer)["code"] == w.assigned.code);
+  BOOST_TEST(as(who::staff)["code"] == w.assigned.code);
+  BOOST_TEST(!as(who::crew).contains("code"));
+  BOOST_TEST(!as(who::owner).contains("code"));
+  // Hidden products and suspended shops stay out of public lists.
+  auto products = w.client.get(world::shop_path(w.shop_a.id, "/products?page_size=100"),
+                               w.people[who::customer].auth);
+  auto product_page = products.json();
+  for (auto& p : product_page["results"]) BOOST_TEST(p["id"] != w.hidden_product);
+  auto shops = w.client.get("/api/v1/shops?page_size=100").json();
+  for (auto& s : shops["results"]) BOOST_TEST(s["id"] != w.shop_c);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- tokens ------------------------------------------------------------------------------------
+
+namespace {
+
+const std::string test_secret = "authorization-test-secret-0123456789abcdef";
+
+std::string b64(const std::string& s) { return security::base64url_encode(s); }
+
+std::string hmac256(const std::string& key, const std::string& input) {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return std::string(reinterpret_cast<char*>(mac), sizeof mac);
+}
+
+std::string hmac512(const std::string& key, const std::string& input) {
+  unsigned char mac[crypto_auth_hmacsha512_BYTES];
+  crypto_auth_hmacsha512_state st;
+  crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
+  crypto_auth_hmacsha512_final(&st, mac);
+  return std::string(reinterpret_cast<char*>(mac), sizeof mac);
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A JWT with the given header and payload, signed with HS256 under `key` (or not at all).
+std::string jwt(const json& header, const json& payload, const std::string& key,
+                bool hs512 = false) {
+  auto input = b64(header.dump()) + "." + b64(payload.dump());
+  if (key.empty()) return input + ".";
+  return input + "." + b64(hs512 ? hmac512(key, input) : hmac256(key, input));
+}
+
+json claims(int64_t user, const std::string& role, int64_t exp_offset = 600) {
+  auto now = unix_now();
+  return {
+      {"sub", user}, {"role", role}, {"iat", now}, {"exp", now + exp_offset}, {"typ", "access"}};
+}
+
+const json hs256 = {{"alg", "HS256"}, {"typ", "JWT"}};
+
+/// A server whose token secret the test knows, so that it can sign tokens the server must
+/// still refuse; users are re-checked on every request.
+struct token_world : orders_world {
+  token_world()
+      : orders_world({{"WASSALLY_TOKEN_SECRET", test_secret}, {"WASSALLY_AUTH_RECHECK_S", "0"}}) {}
+
+  void expect_401(const std::string& what, const std::string& token,
+                  const std::string& path = "/api/v1/me") {
+    auto r = client.get(path, {{"Authorization", "Bearer " + token}});
+    BOOST_TEST(r.status == 401, what << ": " << r.status << " " << r.body);
+    BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), what << ": " << r.body);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tokens_hostile)
+
+BOOST_AUTO_TEST_CASE(the_test_can_sign_tokens_the_server_accepts) {
+  // Proves the forged cases below fail for the reason each names, not for a wrong key.
+  token_world w;
+  auto [name, auth] = w.customer();
+  auto me = w.client.get("/api/v1/me", auth).json();
+  auto token = jwt(hs256, claims(me["id"], "customer"), test_secret);
+  auto r = w.client.get("/api/v1/me", {{"Authorization", "Bearer " + token}});
+  BOOST_TEST(r.status == 200, r.body);
+  BOOST_TEST(r.json()["id"] == me["id"]);
+}
+
+BOOST_AUTO_TEST_CASE(tampered_signatures_and_payloads_are_401) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  auto token = auth.at("Authorization").substr(7);
+  auto last_dot = token.rfind('.');
+  auto first_dot = token.find('.');
+  // One character of the signature changed.
+  auto sig = token;
+  sig[last_dot + 3] = sig[last_dot + 3] == 'A' ? 'B' : 'A';
+  w.expect_401("flipped signature character", sig);
+  // The signature cut short, dropped, or taken from another token.
+  w.expect_401("truncated signature", token.substr(0, token.size() - 4));
+  w.expect_401("empty signature", token.substr(0, last_dot + 1));
+  auto [other, other_auth] = w.customer();
+  auto other_token = other_auth.at("Authorization").substr(7);
+  w.expect_401("signature of another token",
+               token.substr(0, last_dot) + other_token.substr(other_token.rfind('.')));
+  // The payload rewritten to claim staff, the original signature kept.
+  auto payload = json::parse(
+      *security::base64url_decode(token.substr(first_dot + 1, last_dot - first_dot - 1)));
+  payload["role"] = "staff";
+  auto escalated = token.substr(0, first_dot) + "." + b64(payload.dump()) + token.substr(last_dot);
+  w.expect_401("payload claiming staff", escalated, "/api/v1/staff/overview");
+  // Signed with a different key.
+  auto me = w.client.get("/api/v1/me", auth).json();
+  w.expect_401("another key", jwt(hs256, claims(me["id"], "customer"), "some-other-secret-123456"));
+}
+
+BOOST_AUTO_TEST_CASE(algorithms_other_than_hs256_are_401) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  int64_t id = w.client.get("/api/v1/me", auth).json()["id"];
+  auto c = claims(id, "customer");
+  w.expect_401("alg none, no signature", jwt({{"alg", "none"}, {"typ", "JWT"}}, c, ""));
+  w.expect_401("alg none, signed anyway", jwt({{"alg", "none"}, {"typ", "JWT"}}, c, test_secret));
+  w.expect_401("alg NONE", jwt({{"alg", "NONE"}}, c, ""));
+  w.expect_401("alg HS512 with an HS512 signature under the real key",
+               jwt({{"alg", "HS512"}, {"typ", "JWT"}}, c, test_secret, true));
+  w.expect_401("alg HS512 with an HS256 signature under the real key",
+               jwt({{"alg", "HS512"}, {"typ", "JWT"}}, c, test_secret));
+  w.expect_401("alg RS256 with an HMAC of the real key",
+               jwt({{"alg", "RS256"}, {"typ", "JWT"}}, c, test_secret));
+  w.expect_401("no alg", jwt({{"typ", "JWT"}}, c, test_secret));
+  w.expect_401("alg not a string", jwt({{"alg", 256}}, c, test_secret));
+  w.expect_401("header an array", b64("[\"HS256\"]") + "." + b64(c.dump()) + ".sig");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_tokens_are_401) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  auto token = auth.at("Authorization").substr(7);
+  auto first_dot = token.find('.');
+  auto last_dot = token.rfind('.');
+  w.expect_401("one segment", "abc");
+  w.expect_401("two segments", token.substr(0, last_dot));
+  w.expect_401("four segments", token + ".abc");
+  w.expect_401("empty segments", "..");
+  w.expect_401("padding in base64url", token.substr(0, first_dot) + "=" + token.substr(first_dot));
+  w.expect_401("standard base64 characters", "+/+/." + token.substr(first_dot + 1));
+  w.expect_401("not base64 at all", "***." + token.substr(first_dot + 1));
+  w.expect_401("header not JSON", b64("not json") + token.substr(first_dot));
+  w.expect_401("payload not an object", jwt(hs256, json("x"), test_secret));
+  auto input = b64(hs256.dump()) + "." + b64("not json");
+  w.expect_401("payload not JSON", input + "." + b64(hmac256(test_secret, input)));
+  w.expect_401("payload without sub",
+               jwt(hs256, {{"role", "customer"}, {"exp", unix_now() + 600}, {"typ", "access"}},
+                   test_secret));
+  w.expect_401(
+      "sub not a number",
+      jwt(hs256, {{"sub", "1"}, {"role", "customer"}, {"exp", unix_now() + 600}, {"typ", "access"}},
+          test_secret));
+  w.expect_401("oversized", std::string(5000, 'a') + "." + token.substr(first_dot + 1));
+  w.expect_401("token with spaces", token.substr(0, 10) + " " + token.substr(10));
+  // Not Bearer at all, or Bearer with nothing.
+  for (auto header :
+       {std::string("Basic ") + token, std::string("Bearer"), std::string("Bearer "), token}) {
+    auto r = w.client.get("/api/v1/me", {{"Authorization", header}});
+    BOOST_TEST(r.status == 401, header.substr(0, 12) << ": " << r.body);
+    BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+  }
+  // The query-string form (for EventSource) is held to the same rules.
+  auto r = w.client.get("/api/v1/staff/events?access_token=" + token.substr(0, last_dot) + ".x");
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+}
+
+BOOST_AUTO_TEST_CASE(expired_and_wrong_type_tokens_are_401) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  int64_t id = w.client.get("/api/v1/me", auth).json()["id"];
+  w.expect_401("expired a second ago", jwt(hs256, claims(id, "customer", -1), test_secret));
+  w.expect_401("expiring now", jwt(hs256, claims(id, "customer", 0), test_secret));
+  auto no_exp = claims(id, "customer");
+  no_exp.erase("exp");
+  w.expect_401("no exp", jwt(hs256, no_exp, test_secret));
+  auto refresh_typ = claims(id, "customer");
+  refresh_typ["typ"] = "refresh";
+  w.expect_401("typ refresh", jwt(hs256, refresh_typ, test_secret));
+  auto no_typ = claims(id, "customer");
+  no_typ.erase("typ");
+  w.expect_401("no typ", jwt(hs256, no_typ, test_secret));
+}
+
+BOOST_AUTO_TEST_CASE(refresh_and_access_tokens_are_not_interchangeable_and_revoked_is_final) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  auto login =
+      w.client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-1"}});
+  BOOST_REQUIRE(login.status == 200);
+  auto access = login.json()["access"].get<std::string>();
+  auto refresh = login.json()["refresh"].get<std::string>();
+  // A refresh token is not an access token, and an access token refreshes nothing.
+  w.expect_401("refresh token as access token", refresh);
+  auto r = w.client.post_json("/api/v1/auth/refresh", {{"refresh", access}});
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+  // Tampered refresh token.
+  auto tampered = refresh;
+  tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
+  r = w.client.post_json("/api/v1/auth/refresh", {{"refresh", tampered}});
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+  // Revoked: refresh is refused from then on.
+  BOOST_TEST(w.client.post_json("/api/v1/auth/refresh", {{"refresh", refresh}}).status == 200);
+  auto out = w.client.post_json("/api/v1/auth/logout", {{"refresh", refresh}},
+                                {{"Authorization", "Bearer " + access}});
+  BOOST_TEST_REQUIRE(out.status == 204, out.body);
+  for (int i = 0; i < 2; ++i) {
+    r = w.client.post_json("/api/v1/auth/refresh", {{"refresh", refresh}});
+    BOOST_TEST(r.status == 401, r.body);
+    BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tokens_of_deactivated_deleted_or_changed_users_are_401) {
+  token_world w;
+  auto [name, auth] = w.customer();
+  auto login =
+      w.client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-1"}});
+  BOOST_REQUIRE(login.status == 200);
+  auto access = login.json()["access"].get<std::string>();
+  auto refresh = login.json()["refresh"].get<std::string>();
+  int64_t id = login.json()["user"]["id"];
+  for (auto path : {"/api/v1/me", "/api/v1/cart", "/api/v1/orders"})
+    BOOST_TEST_REQUIRE(w.client.get(path, auth).status == 200, path);
+
+  // Deactivated (users.is_active = false: an operator's change; API.md has no route for it).
+  {
+    pqxx::connection c(w.server.database_url());
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE users SET is_active = false WHERE id = $1", id);
+    tx.commit();
+  }
+  for (auto path : {"/api/v1/me", "/api/v1/cart", "/api/v1/orders"})
+    w.expect_401(path, access, path);
+  auto r = w.client.post_json("/api/v1/auth/refresh", {{"refresh", refresh}});
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+  r = w.client.post_json("/api/v1/auth/login", {{"username", name}, {"password", "password-1"}});
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(r.json()["error"]["code"] == "invalid_credentials", r.body);
+  // On a public route the token counts for nothing: answered as anonymous.
+  BOOST_TEST(w.client.get("/api/v1/shops", auth).status == 200);
+
+  // Deleted.
+  auto [gone_name, gone_auth] = w.customer();
+  auto gone_id = w.client.get("/api/v1/me", gone_auth).json()["id"].get<int64_t>();
+  {
+    pqxx::connection c(w.server.database_url());
+    pqxx::work tx(c);
+    tx.exec_params("DELETE FROM users WHERE id = $1", gone_id);
+    tx.commit();
+  }
+  w.expect_401("deleted user /me", gone_auth.at("Authorization").substr(7));
+  w.expect_401("deleted user /cart", gone_auth.at("Authorization").substr(7), "/api/v1/cart");
+  // A validly signed token for a user id that never existed.
+  w.expect_401("unknown user", jwt(hs256, claims(987654321, "customer"), test_secret),
+               "/api/v1/orders");
+  // A validly signed token whose role is not the user's (a customer claiming staff).
+  auto [c2, c2_auth] = w.customer();
+  int64_t c2_id = w.client.get("/api/v1/me", c2_auth).json()["id"];
+  w.expect_401("role not the user's", jwt(hs256, claims(c2_id, "staff"), test_secret),
+               "/api/v1/staff/overview");
+}
+
+BOOST_AUTO_TEST_CASE(a_deactivated_users_token_is_refused_within_the_recheck_window) {
+  // The default setting: users are confirmed at most every auth_recheck_s (here 1 s).
+  orders_world w(std::map<std::string, std::string>{{"WASSALLY_AUTH_RECHECK_S", "1"}});
+  auto [name, auth] = w.customer();
+  BOOST_TEST_REQUIRE(w.client.get("/api/v1/orders", auth).status == 200);
+  int64_t id = w.client.get("/api/v1/me", auth).json()["id"];
+  {
+    pqxx::connection c(w.server.database_url());
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE users SET is_active = false WHERE id = $1", id);
+    tx.commit();
+  }
+  // /me asks the database itself: refused at once.
+  auto me = w.client.get("/api/v1/me", auth);
+  BOOST_TEST(me.status == 401, me.body);
+  BOOST_TEST(error_shaped({me.status, me.body}, "unauthenticated"), me.body);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto r = w.client.get("/api/v1/orders", auth);
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(error_shaped({r.status, r.body}, "unauthenticated"), r.body);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- secrets in the log ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(secrets_in_logs)
+
+BOOST_AUTO_TEST_CASE(a_whole_journey_leaves_no_password_token_or_code_in_the_log) {
+  orders_world w;
+  std::vector<std::pair<std::string, std::string>> secrets = {
+      {"staff password", "staff-password-1"}, {"owner password", "owner-pass-1"}};
+  auto s = w.shop();
+  auto product = w.product(s, {{"price", "4.00"}, {"stock", 50}});
+
+  // Register and log in a customer; refresh; a few wrong passwords.
+  auto name = "journey" + unique_suffix();
+  std::string password = "journey-secret-pass-1";
+  auto reg = w.client.post_json(
+      "/api/v1/auth/register",
+      {{"username", name}, {"password", password}, {"phone_number", unique_phone()}});
+  BOOST_REQUIRE_MESSAGE(reg.status == 201, reg.body);
+  secrets.push_back({"customer password", password});
+  for (auto wrong : {"journey-wrong-pass-1", "journey-wrong-pass-2"}) {
+    auto r = w.client.post_json("/api/v1/auth/login", {{"username", name}, {"password", wrong}});
+    BOOST_TEST(r.status == 401);
+    secrets.push_back({"wrong password", wrong});
+  }
+  auto login =
+      w.client.post_json("/api/v1/auth/login", {{"username", name}, {"password", password}});
+  BOOST_REQUIRE_MESSAGE(login.status == 200, login.body);
+  auto access = login.json()["access"].get<std::string>();
+  auto refresh = login.json()["refresh"].get<std::string>();
+  secrets.push_back({"access token", access});
+  secrets.push_back({"refresh token", refresh});
+  auto refreshed = w.client.post_json("/api/v1/auth/refresh", {{"refresh", refresh}});
+  BOOST_REQUIRE(refreshed.status == 200);
+  auto access2 = refreshed.json()["access"].get<std::string>();
+  secrets.push_back({"refreshed access token", access2});
+  header_map customer = {{"Authorization", "Bearer " + access2}};
+
+  // A crew created by staff, logging in with a wrong password first.
+  auto crew_name = "jcrew" + unique_suffix();
+  std::string crew_password = "journey-crew-pass-1";
+  auto made = w.client.post_json(
+      "/api/v1/staff/crews",
+      {{"username", crew_name}, {"password", crew_password}, {"phone_number", unique_phone()}},
+      w.staff);
+  BOOST_REQUIRE_MESSAGE(made.status == 201, made.body);
+  secrets.push_back({"crew password", crew_password});
+  w.client.post_json("/api/v1/auth/login",
+                     {{"username", crew_name}, {"password", "journey-crew-wrong-1"}});
+  secrets.push_back({"crew wrong password", "journey-crew-wrong-1"});
+  auto crew_login = w.client.post_json("/api/v1/auth/login",
+                                       {{"username", crew_name}, {"password", crew_password}});
+  BOOST_REQUIRE(crew_login.status == 200);
+  auto crew_access = crew_login.json()["access"].get<std::string>();
+  secrets.push_back({"crew access token", crew_access});
+  secrets.push_back({"crew refresh token", crew_login.json()["refresh"].get<std::string>()});
+  header_map crew = {{"Authorization", "Bearer " + crew_access}};
+  BOOST_REQUIRE(w.client.put_json("/api/v1/crew/status", {{"status", "available"}}, crew).status ==
+                200);
+
+  // The order, followed over its event stream with the token in the query string, accepted,
+  // picked up, a wrong code, then delivered with the right one.
+  auto placed = w.place(customer, {orders_world::line(product, 2)});
+  BOOST_REQUIRE_MESSAGE(placed.status == 201, placed.body);
+  int64_t id = placed.json()["id"];
+  auto code = placed.json()["code"].get<std::string>();
+  secrets.push_back({"delivery code", code});
+  auto path = "/api/v1/orders/" + std::to_string(id);
+  {
+    sse_stream stream("127.0.0.1", w.server.port(), path + "/events?access_token=" + access2);
+    BOOST_TEST(stream.status() == 200);
+  }
+  BOOST_TEST(w.client.post_json(path + "/accept", json::object(), crew).status == 200);
+  BOOST_TEST(w.client.post_json(path + "/pickup", json::object(), crew).status == 200);
+  auto wrong_code = code == "00000000" ? std::string("11111111") : std::string("00000000");
+  BOOST_TEST(w.client.post_json(path + "/deliver", {{"code", wrong_code}}, crew).status == 400);
+  auto done = w.client.post_json(path + "/deliver", {{"code", code}}, crew);
+  BOOST_TEST_REQUIRE(done.status == 200, done.body);
+  BOOST_TEST(done.json()["status"] == "delivered");
+  // Logout, and a refresh with the revoked token.
+  BOOST_TEST(w.client.post_json("/api/v1/auth/logout", {{"refresh", refresh}}, customer).status ==
+             204);
+  BOOST_TEST(w.client.post_json("/api/v1/auth/refresh", {{"refresh", refresh}}).status == 401);
+
+  // Stop the server so that everything it would write is in the log.
+  w.server.stop();
+  auto log = w.server.log();
+  BOOST_TEST_REQUIRE(log.find("serving on") != std::string::npos, "not the server's log: " << log);
+  for (auto& [what, secret] : secrets) {
+    BOOST_TEST(log.find(secret) == std::string::npos, what << " appears in the server log");
+    // Parts of tokens as well: the signature or the random body alone is just as secret.
+    if (secret.size() > 40)
+      BOOST_TEST(log.find(secret.substr(secret.size() - 40)) == std::string::npos,
+                 what << " (its tail) appears in the server log");
+  }
+  BOOST_TEST(log.find(security::hash_refresh_token(refresh)) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
