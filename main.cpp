@@ -18,6 +18,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/order.hpp"
 #include "actors/order_desk.hpp"
+#include "actors/order_recovery.hpp"
 #include "actors/password_hasher.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/registry.hpp"
@@ -91,6 +92,9 @@ struct runtime {
   caf::actor persistence, event_bus, registry, hashers, accounts, shop_directory, order_desk,
       dispatcher, staff_desk;
   caf::actor event_streams;  // spawned with the HTTP edge; ended here on every path
+  std::shared_ptr<catalog_stamps> stamps = std::make_shared<catalog_stamps>();
+  std::shared_ptr<recovery_progress> recovery = std::make_shared<recovery_progress>();
+  caf::actor recoverer;  // order recovery, while it runs
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -99,7 +103,8 @@ struct runtime {
     system = std::make_unique<caf::actor_system>(caf_cfg);
     persistence =
         spawn_persistence(*system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s,
-                                    cfg.batch_max_size, cfg.batch_max_wait_us});
+                                    cfg.batch_max_size, cfg.batch_max_wait_us,
+                                    cfg.db_lock_timeout_ms});
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);
@@ -123,6 +128,7 @@ struct runtime {
     so.reservation_timeout = std::chrono::seconds(cfg.reservation_timeout_s);
     so.event_bus = event_bus;
     so.coins_per_order = cfg.coins_per_order;
+    so.stamps = stamps;
     crew_options co;
     co.max_orders = cfg.crew_max_orders;
     co.location_flush = std::chrono::seconds(cfg.crew_location_flush_s);
@@ -147,7 +153,7 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a : {&event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
+    for (auto* a : {&recoverer, &event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
                     &accounts, &hashers, &registry, &event_bus, &persistence})
       if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
@@ -212,6 +218,10 @@ int run_serve(const config& cfg) {
       throw std::runtime_error("WASSALLY_BOOTSTRAP_STAFF must be username:password");
     create_staff(rt, cfg.bootstrap_staff.substr(0, colon), cfg.bootstrap_staff.substr(colon + 1));
   }
+  if (cfg.recover_open_orders)
+    rt.recoverer = spawn_order_recovery(*rt.system, rt.persistence, rt.registry, rt.recovery,
+                                        cfg.recovery_page_size,
+                                        std::chrono::milliseconds(cfg.request_timeout_ms));
   http::http_metrics metrics;
   security::token_signer signer(ensure_token_secret(cfg));
   http::services svc;
@@ -230,6 +240,11 @@ int run_serve(const config& cfg) {
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;
+  svc.stamps = rt.stamps.get();
+  svc.recovery = rt.recovery.get();
+  http::page_cache product_pages(static_cast<std::size_t>(cfg.product_page_cache_size));
+  svc.product_pages = &product_pages;
+  svc.user_recheck = std::chrono::seconds(cfg.auth_recheck_s);
   if (cfg.sse_keepalive_s >= cfg.header_timeout_s)
     throw std::runtime_error(
         "config: sse_keepalive_s must be below header_timeout_s, or "

@@ -19,6 +19,7 @@ namespace {
 struct db_worker_state {
   std::string url;
   int connect_timeout_s = 2;
+  int lock_timeout_ms = 0;
   std::unique_ptr<pqxx::connection> conn;
   static inline const char* name = "db_worker";
 };
@@ -71,7 +72,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
     return out;
   };
   try {
-    if (!st.conn || !st.conn->is_open()) st.conn = db::connect(st.url, st.connect_timeout_s);
+    if (!st.conn || !st.conn->is_open()) st.conn = db::connect(st.url, st.connect_timeout_s, st.lock_timeout_ms);
   } catch (const std::exception& e) {
     st.conn.reset();
     return fail_all(errors::unavailable());
@@ -93,14 +94,15 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
       }
     } else {
       // Savepoints by hand: libpqxx 6.4's subtransaction sends SAVEPOINT lazily and skips it
-      // for exec_params, so it cannot isolate parameterised commands.
+      // for exec_params, so it cannot isolate parameterised commands. Releasing one command's
+      // savepoint and setting the next's is one round trip; COMMIT releases the last one.
+      bool first = true;
       for (auto& cmd : batch.commands) {
-        tx->exec("SAVEPOINT wassally_cmd");
+        tx->exec(first ? "SAVEPOINT wassally_cmd"
+                       : "RELEASE SAVEPOINT wassally_cmd; SAVEPOINT wassally_cmd");
+        first = false;
         auto result = run_one(*tx, cmd);
-        if (result.match_elements<caf::error>())
-          tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
-        else
-          tx->exec("RELEASE SAVEPOINT wassally_cmd");
+        if (result.match_elements<caf::error>()) tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
         out.results.push_back(std::move(result));
       }
     }
@@ -154,9 +156,10 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
 }
 
 caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string url,
-                        int connect_timeout_s) {
+                        int connect_timeout_s, int lock_timeout_ms) {
   self->state.url = std::move(url);
   self->state.connect_timeout_s = connect_timeout_s;
+  self->state.lock_timeout_ms = lock_timeout_ms;
   return {
       [=](db_batch& batch) { return run_batch(self->state, batch); },
   };
@@ -164,9 +167,10 @@ caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string 
 
 }  // namespace
 
-caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url,
-                           int connect_timeout_s) {
-  return sys.spawn<caf::detached>(db_worker, std::move(database_url), connect_timeout_s);
+caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url, int connect_timeout_s,
+                           int lock_timeout_ms) {
+  return sys.spawn<caf::detached>(db_worker, std::move(database_url), connect_timeout_s,
+                                  lock_timeout_ms);
 }
 
 }  // namespace wassally

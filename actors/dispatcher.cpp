@@ -75,9 +75,15 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
     // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
     self->send(event_bus, subscribe_atom::value, std::string("order_status"));
     self->set_default_handler(caf::skip);
+    // The index of every pending order can be large after a restart (100,000 open orders): it
+    // gets a long deadline, and a failed load is retried with a growing delay, so a slow first
+    // load is never asked for again on top of itself.
+    auto load_timeout =
+        std::max<std::chrono::milliseconds>(db_timeout * 12, std::chrono::minutes(1));
+    auto retry_delay = std::make_shared<std::chrono::milliseconds>(std::chrono::seconds(1));
     auto load = std::make_shared<std::function<void()>>();
     *load = [=] {
-      self->request(persistence, db_timeout, orders_sql::pending_index())
+      self->request(persistence, load_timeout, orders_sql::pending_index())
           .then(
               [=](dispatch_entries& all) {
                 for (auto& e : all.entries) self->state.pending[e.order.id] = std::move(e);
@@ -89,8 +95,10 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                 });
               },
               [=](caf::error&) {
-                // The database is not there yet: try again shortly.
-                self->delayed_send(self, std::chrono::seconds(1), flush_atom::value);
+                // The database is not there yet: try again after a while.
+                self->delayed_send(self, *retry_delay, flush_atom::value);
+                *retry_delay =
+                    std::min<std::chrono::milliseconds>(*retry_delay * 2, std::chrono::seconds(30));
               });
     };
     (*load)();

@@ -241,7 +241,8 @@ caf::behavior running(self_ptr self) {
 
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
+             const caf::message& preload) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& st = self->state;
       st.event_bus = event_bus;
@@ -250,6 +251,13 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
       st.lc.persistence = persistence;
       st.lc.idle = idle;
       st.lc.db_timeout = db_timeout;
+      if (preload.match_elements<order_snapshot>()) {
+        // Adopted by recovery: the snapshot was loaded in bulk with every other open order.
+        auto& s = preload.get_as<order_snapshot>(0);
+        st.order = s.order;
+        st.events = s.events;
+        return running(self);
+      }
       self->set_default_handler(caf::skip);
       entity_persist<order_snapshot>(
           self, st.lc, orders_sql::load(id),

@@ -103,9 +103,6 @@ void commit(self_ptr self) {
             auto placement = static_cast<int64_t>(self->id());
             std::map<int64_t, std::vector<order_line_request>> moved;
             for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
-            for (auto& [shop, lines] : st.shop_lines)
-              self->send(st.svc.registry, entity_key{"shop", shop},
-                         caf::make_message(commit_reservation{placement, moved[shop]}));
             if (!placed.events.empty()) {
               // For the dispatcher: the order as crews see it, and where its shops are.
               std::vector<geo_location> points;
@@ -113,7 +110,23 @@ void commit(self_ptr self) {
               self->send(st.svc.event_bus, publish_atom::value, std::string("order_status"),
                          caf::make_message(order_rules::placed_change(placed, std::move(points))));
             }
-            finish(self, caf::make_message(order_placed{placed.order, false}));
+            // The customer reads the new stock right after the 201 (and public product pages
+            // are cached by the shop's stamp): every shop has taken its stock before the answer.
+            // A shop that does not answer in time has nothing to lose: it is reloaded from the
+            // database, which holds the committed stock.
+            auto answer = caf::make_message(order_placed{placed.order, false});
+            auto waiting = std::make_shared<std::size_t>(st.shop_lines.size());
+            if (*waiting == 0) {
+              finish(self, answer);
+              return;
+            }
+            auto one_done = [self, waiting, answer] {
+              if (--*waiting == 0) finish(self, answer);
+            };
+            for (auto& [shop, lines] : st.shop_lines)
+              self->request(st.svc.registry, st.svc.timeout, entity_key{"shop", shop},
+                            caf::make_message(commit_reservation{placement, moved[shop]}))
+                  .then([one_done] { one_done(); }, [one_done](caf::error&) { one_done(); });
           },
           [self](caf::error& err) {
             release_all(self);

@@ -11,6 +11,7 @@ struct persistence_options {
   int connect_timeout_s = 2;
   int batch_max_size = 64;
   int batch_max_wait_us = 0;
+  int lock_timeout_ms = 0;  // > 0: a statement waiting longer for a row lock fails alone
 };
 
 /// The persistence actor: the only way to the database. It takes db_command messages, groups

@@ -32,11 +32,11 @@ struct registry_state {
 
 using self_ptr = caf::stateful_actor<registry_state>*;
 
-entry* activate(self_ptr self, const entity_key& key) {
+entry* activate(self_ptr self, const entity_key& key, const caf::message& preload = {}) {
   auto& st = self->state;
   auto f = st.factories.find(key.kind);
   if (f == st.factories.end()) return nullptr;
-  auto handle = f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id);
+  auto handle = f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id, preload);
   self->monitor(handle);
   self->link_to(handle);  // entities end with the registry
   st.by_addr[handle.address()] = key;
@@ -92,6 +92,9 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
             e->waiting.emplace_back(std::move(promise), std::move(payload));
           else
             promise.delegate(e->handle, std::move(payload));
+        },
+        [=](adopt_atom, entity_key& key, caf::message& preload) {
+          if (!self->state.live.count(key)) activate(self, key, preload);
         },
         [=](passivate_atom, const entity_key& key) -> caf::result<passivate_atom> {
           auto& st = self->state;

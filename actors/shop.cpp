@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <cctype>
+#include <limits>
+#include <tuple>
 #include <map>
 
 #include "actors/entity.hpp"
@@ -42,10 +44,37 @@ struct shop_state {
   std::chrono::milliseconds reservation_timeout{30000};
   caf::actor event_bus;
   int64_t coins_per_order = 10;
+  // The stamp of what customers see now (see protocols/catalog_stamps.hpp); shared with the
+  // exit handler that withdraws it.
+  std::shared_ptr<catalog_stamps> stamps;
+  std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
   static inline const char* name = "shop";
 };
 
 using self_ptr = caf::stateful_actor<shop_state>*;
+
+/// Something customers can see may have changed (and is persisted): a new stamp, so pages
+/// rendered from the old state are no longer served.
+void republish(shop_state& st) {
+  if (!st.stamps) return;
+  *st.stamp = catalog_stamps::next_stamp();
+  st.stamps->publish(st.shop.id, *st.stamp);
+}
+
+/// The period around `now` in which no offer of the shop starts or ends: effective prices
+/// computed at `now` hold for all of it.
+std::pair<int64_t, int64_t> price_window(const shop_state& st, int64_t now) {
+  int64_t from = std::numeric_limits<int64_t>::min();
+  int64_t until = std::numeric_limits<int64_t>::max();
+  for (auto& [id, o] : st.offers)
+    for (auto boundary : {o.start, o.end}) {
+      if (boundary <= now)
+        from = std::max(from, boundary);
+      else
+        until = std::min(until, boundary);
+    }
+  return {from, until};
+}
 
 bool may_manage(const shop_record& shop, const caller& who) {
   return who.is_staff() || (who.role == roles::shop_owner && who.user_id == shop.owner_id);
@@ -307,7 +336,12 @@ caf::response_promise guard_async(self_ptr self, F body) {
 template <class Reply, class Fn>
 void mutate(self_ptr self, caf::response_promise rp, db_command cmd, Fn on_committed) {
   entity_write<Reply>(
-      self, self->state.lc, std::move(cmd), [=](Reply& r) mutable { rp.deliver(on_committed(r)); },
+      self, self->state.lc, std::move(cmd),
+      [=](Reply& r) mutable {
+        auto answer = on_committed(r);
+        republish(self->state);
+        rp.deliver(std::move(answer));
+      },
       [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
 }
 
@@ -332,11 +366,16 @@ caf::behavior running(self_ptr self) {
             self, self->state.lc, shops_sql::update(next),
             [=](shop_record& saved) mutable {
               self->state.shop = saved;
+              republish(self->state);
               rp.deliver(saved);
             },
             [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
       },
-      [=](const list_product_categories&) {
+      [=](const list_product_categories& q) -> caf::result<product_category_list> {
+        // A suspended shop is hidden (404) from all but its owner and staff, its categories too.
+        const auto& shop = self->state.shop;
+        if (shop.status != "active" && !may_manage(shop, q.who))
+          return to_caf_error(errors::not_found("no such shop"));
         product_category_list out;
         for (auto& [id, c] : self->state.categories) out.items.push_back(c);
         return out;
@@ -380,6 +419,8 @@ caf::behavior running(self_ptr self) {
           if (st.shop.status != "active" && !may_manage(st.shop, req.who))
             throw api_exception(errors::not_found("no such shop"));
           product_page page;
+          page.stamp = *st.stamp;
+          std::tie(page.valid_from, page.valid_until) = price_window(st, service_clock::now());
           for (auto& [id, p] : st.products) {
             if (p.is_deleted || !visible(st, p, req.who)) continue;
             if (req.category_id && p.category_id != req.category_id) continue;
@@ -526,9 +567,13 @@ caf::behavior running(self_ptr self) {
       [=](const commit_reservation& req) {
         release(self->state, req.placement);
         apply_stock(self->state, req.lines, -1);
+        republish(self->state);
       },
       [=](const release_reservation& req) { release(self->state, req.placement); },
-      [=](const stock_returned& req) { apply_stock(self->state, req.lines, +1); },
+      [=](const stock_returned& req) {
+        apply_stock(self->state, req.lines, +1);
+        republish(self->state);
+      },
       [=](const analytics_query& q) {
         return guard_async(self, [&](caf::response_promise& rp) {
           require_manager(self->state, q.who);
@@ -597,7 +642,8 @@ caf::behavior running(self_ptr self) {
 entity_factory shop_factory(caf::actor persistence, shop_options opts) {
   auto idle = opts.idle;
   auto db_timeout = opts.db_timeout;
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
+             const caf::message&) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& lc = self->state.lc;
       lc.key = {"shop", id};
@@ -608,6 +654,11 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
       self->state.reservation_timeout = opts.reservation_timeout;
       self->state.event_bus = opts.event_bus;
       self->state.coins_per_order = opts.coins_per_order;
+      self->state.stamps = opts.stamps;
+      if (opts.stamps)
+        self->attach_functor([stamps = opts.stamps, stamp = self->state.stamp, id] {
+          stamps->withdraw(id, *stamp);
+        });
       // Until the shop is loaded, requests wait in the mailbox.
       self->set_default_handler(caf::skip);
       entity_persist<shop_record>(
@@ -620,6 +671,7 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
                   for (auto& cat : c.categories) self->state.categories[cat.id] = cat;
                   for (auto& p : c.products) self->state.products[p.id] = p;
                   for (auto& o : c.offers) self->state.offers[o.id] = o;
+                  republish(self->state);
                   self->become(running(self));
                 },
                 [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });

@@ -2,8 +2,10 @@
 
 #include <caf/actor.hpp>
 #include <chrono>
+#include <memory>
 
 #include "actors/registry.hpp"
+#include "protocols/catalog_stamps.hpp"
 
 namespace wassally {
 
@@ -19,6 +21,8 @@ struct shop_options {
   std::chrono::milliseconds reservation_timeout{30000};
   caf::actor event_bus;  // may be null (tests): nothing is published
   int64_t coins_per_order = 10;
+  /// Where the shop publishes the stamp of its public catalog (may be null: nothing is).
+  std::shared_ptr<catalog_stamps> stamps;
 };
 entity_factory shop_factory(caf::actor persistence, shop_options opts);
 

@@ -57,6 +57,10 @@ const std::vector<key_spec>& specs() {
        int_field(&config::http_threads, 1, 256, "http_threads")},
       {"max_body_bytes", "largest accepted request body; larger gets 413",
        int_field(&config::max_body_bytes, 1024, 64 << 20, "max_body_bytes")},
+      {"product_page_cache_size",
+       "rendered public product pages kept for reuse while their shop's catalog is unchanged "
+       "(0: none)",
+       int_field(&config::product_page_cache_size, 0, 1000000, "product_page_cache_size")},
       {"request_timeout_ms", "per-request deadline; past it the answer is 504",
        int_field(&config::request_timeout_ms, 10, 600000, "request_timeout_ms")},
       {"shutdown_drain_s",
@@ -72,6 +76,17 @@ const std::vector<key_spec>& specs() {
        int_field(&config::scheduler_threads, 1, 256, "scheduler_threads")},
       {"idle_passivation_s", "entity actors idle this long are passivated",
        int_field(&config::idle_passivation_s, 1, 86400 * 7, "idle_passivation_s")},
+      {"db_lock_timeout_ms",
+       "a statement waiting longer than this for a row lock fails alone with 503 unavailable, so "
+       "one blocked row cannot hold a whole group commit (0: wait up to the request timeout)",
+       int_field(&config::db_lock_timeout_ms, 0, 3600000, "db_lock_timeout_ms")},
+      {"recover_open_orders",
+       "at start, load every order not yet delivered or cancelled as a live actor (in bulk)",
+       [](config& c, const std::string& v) {
+         c.recover_open_orders = parse_bool("recover_open_orders", v);
+       }},
+      {"recovery_page_size", "open orders read per recovery query",
+       int_field(&config::recovery_page_size, 1, 1000000, "recovery_page_size")},
       {"database_url", "PostgreSQL URL (DATABASE_URL)", string_field(&config::database_url)},
       {"db_pool_size", "database connections (one per persistence worker)",
        int_field(&config::db_pool_size, 1, 128, "db_pool_size")},
@@ -97,6 +112,10 @@ const std::vector<key_spec>& specs() {
        int_field(&config::login_max_failures, 1, 1000000, "login_max_failures")},
       {"login_window_s", "the login rate-limit window",
        int_field(&config::login_window_s, 1, 86400, "login_window_s")},
+      {"auth_recheck_s",
+       "an access token's user is confirmed (still exists, active, same role) at most this "
+       "often; a deactivated user's token is refused within this window (0: every request)",
+       int_field(&config::auth_recheck_s, 0, 3600, "auth_recheck_s")},
       {"delivery_fee", "delivery fee added to every order (decimal string)",
        string_field(&config::delivery_fee)},
       {"coins_per_order", "coins a crew earns per delivered order",

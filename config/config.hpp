@@ -15,6 +15,7 @@ struct config {
   uint16_t port = 8080;
   int http_threads = 2;
   std::size_t max_body_bytes = 1024 * 1024;
+  int product_page_cache_size = 4096;  // rendered public product pages (~8 KiB each)
   int request_timeout_ms = 5000;
   int shutdown_drain_s = 10;  // SIGTERM: in-flight requests finish within this, then exit
   int keepalive_timeout_s = 75;
@@ -23,6 +24,9 @@ struct config {
   // Actor system
   int scheduler_threads = 2;
   int idle_passivation_s = 300;
+  int db_lock_timeout_ms = 2000;  // a statement waiting longer on a row lock fails alone (503)
+  bool recover_open_orders = true;  // adopt every open order as a live actor at start
+  int recovery_page_size = 5000;    // open orders read per recovery query
 
   // Database
   std::string database_url;
@@ -40,6 +44,7 @@ struct config {
   int hash_workers = 2;
   int login_max_failures = 5;
   int login_window_s = 60;
+  int auth_recheck_s = 5;  // a token's user is re-checked (exists, active, role) this often
 
   // Business rules
   std::string delivery_fee = "10.00";

@@ -15,11 +15,17 @@
 #include <vector>
 
 #include "http/json_body.hpp"
+#include "http/page_cache.hpp"
 #include "http/pagination.hpp"
 #include "http/responder.hpp"
+#include "protocols/catalog_stamps.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/shops.hpp"
 #include "security/tokens.hpp"
+
+namespace wassally {
+struct recovery_progress;
+}
 
 namespace wassally::http {
 
@@ -40,6 +46,15 @@ struct services {
   const security::token_signer* signer = nullptr;
   std::string openapi_json;
   std::size_t max_body_bytes = 1 << 20;
+  /// Rendered public product pages and the shop stamps that keep them honest (both may be
+  /// null: every page is rendered by its shop actor).
+  const catalog_stamps* stamps = nullptr;
+  page_cache* product_pages = nullptr;
+  /// Order recovery's progress (null: no recovery ran), for /metrics.
+  const recovery_progress* recovery = nullptr;
+  /// How long a confirmation that an access token's user still exists, is active and has the
+  /// token's role holds before the next request asks again (0: every request).
+  std::chrono::milliseconds user_recheck{5000};
 };
 
 struct request_context {

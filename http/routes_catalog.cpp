@@ -4,6 +4,7 @@
 #include "http/edge.hpp"
 #include "http/json_values.hpp"
 #include "http/pagination.hpp"
+#include "protocols/accounts.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/registry.hpp"
@@ -77,6 +78,22 @@ nlohmann::json offer_json(const offer_record& o) {
           {"is_sponsored", o.is_sponsored},
           {"is_active", o.is_active(service_clock::now())},
           {"product_ids", o.product_ids}};
+}
+
+/// The page cache key: the shop, and everything the rendered body depends on besides the shop's
+/// state (the Host header goes into the pagination links).
+std::string page_key(int64_t shop_id, const std::string& host,
+                     const std::map<std::string, std::string>& query) {
+  std::string key = std::to_string(shop_id);
+  key += '\x1f';
+  key += host;
+  for (auto& [name, value] : query) {
+    key += '\x1f';
+    key += name;
+    key += '=';
+    key += value;
+  }
+  return key;
 }
 
 void send_offer_page(const request_context& c, const page_request& page, const offer_list& list,
@@ -172,15 +189,35 @@ void add_catalog_routes(router& r) {
             throw api_exception(errors::validation("offer", "true or false"));
           q.offer_only = it->second == "true";
         }
+        auto shop_id = ctx.id_param("id");
+        // Everyone but the shop's managers sees the same page: those are served from the page
+        // cache while the shop's catalog stamp and the offers' periods say it is current.
+        auto* cache = ctx.svc->product_pages;
+        bool shared_view = cache && ctx.svc->stamps &&
+                           (!ctx.caller || ctx.caller->role == roles::customer ||
+                            ctx.caller->role == roles::delivery_crew);
+        std::string key;
+        if (shared_view) {
+          key = page_key(shop_id, ctx.host, ctx.query);
+          if (auto body =
+                  cache->find(key, ctx.svc->stamps->current(shop_id), service_clock::now())) {
+            ctx.out->text(200, *body, "application/json");
+            return;
+          }
+        }
         auto c = ctx;
         ask<product_page>(
             ctx, ctx.svc->registry,
-            [c, page](product_page& p) {
+            [c, page, key = std::move(key), cache, shared_view](product_page& p) {
               auto results = nlohmann::json::array();
               for (auto& item : p.results) results.push_back(product_json(item));
-              c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
+              auto body = std::make_shared<const std::string>(
+                  paginate(p.count, results, page, c.host, c.path, c.query)
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+              if (shared_view) cache->store(key, {p.stamp, p.valid_from, p.valid_until, body});
+              c.out->text(200, *body, "application/json");
             },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(q)));
+            entity_key{"shop", shop_id}, caf::make_message(std::move(q)));
       },
       "Products of a shop");
 

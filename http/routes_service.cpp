@@ -1,6 +1,7 @@
 // Service endpoints: /health, /ready, /metrics, /api/openapi.json, /api/docs.
 #include <sstream>
 
+#include "actors/order_recovery.hpp"
 #include "actors/persistence_actor.hpp"
 #include "http/edge.hpp"
 #include "http/metrics.hpp"
@@ -17,6 +18,39 @@ extern const char* const docs_html;
 
 namespace wassally::http {
 namespace {
+
+std::string render_recovery_metrics(const recovery_progress* r) {
+  if (!r) return {};
+  std::string out;
+  out += "# HELP wassally_recovery_done 1 once open orders were recovered after the start.\n"
+         "# TYPE wassally_recovery_done gauge\nwassally_recovery_done " +
+         std::string(r->done ? "1" : "0") + "\n";
+  out += "# HELP wassally_recovery_orders Open orders adopted as live actors at start.\n"
+         "# TYPE wassally_recovery_orders gauge\nwassally_recovery_orders " +
+         std::to_string(r->orders.load()) + "\n";
+  if (r->done)
+    out += "# HELP wassally_recovery_seconds How long recovering the open orders took.\n"
+           "# TYPE wassally_recovery_seconds gauge\nwassally_recovery_seconds " +
+           std::to_string(static_cast<double>(r->microseconds.load()) / 1e6) + "\n";
+  return out;
+}
+
+std::string render_page_cache_metrics(const page_cache* pages) {
+  if (!pages) return {};
+  std::string out;
+  out += "# HELP wassally_product_page_cache_hits_total Product pages answered from the page "
+         "cache.\n# TYPE wassally_product_page_cache_hits_total counter\n"
+         "wassally_product_page_cache_hits_total " +
+         std::to_string(pages->hits()) + "\n";
+  out += "# HELP wassally_product_page_cache_misses_total Product pages rendered by their shop "
+         "actor.\n# TYPE wassally_product_page_cache_misses_total counter\n"
+         "wassally_product_page_cache_misses_total " +
+         std::to_string(pages->misses()) + "\n";
+  out += "# HELP wassally_product_page_cache_pages Rendered product pages kept.\n"
+         "# TYPE wassally_product_page_cache_pages gauge\nwassally_product_page_cache_pages " +
+         std::to_string(pages->size()) + "\n";
+  return out;
+}
 
 std::string render_actor_metrics(const operator_figures& f) {
   const auto& rs = f.registry;
@@ -135,7 +169,10 @@ void add_service_routes(router& r) {
         }
         auto c = ctx;
         gather_operator_figures(ctx, [c](const operator_figures& f) {
-          c.out->text(200, c.svc->metrics->render() + render_actor_metrics(f),
+          c.out->text(200,
+                      c.svc->metrics->render() + render_actor_metrics(f) +
+                          render_page_cache_metrics(c.svc->product_pages) +
+                          render_recovery_metrics(c.svc->recovery),
                       "text/plain; version=0.0.4");
         });
       },

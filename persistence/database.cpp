@@ -4,7 +4,8 @@
 
 namespace wassally::db {
 
-std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_timeout_s) {
+std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_timeout_s,
+                                          int lock_timeout_ms) {
   std::string full = url;
   if (full.find("connect_timeout") == std::string::npos) {
     bool is_uri = full.rfind("postgres://", 0) == 0 || full.rfind("postgresql://", 0) == 0;
@@ -21,6 +22,7 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_ti
   // Every query here is short; PostgreSQL's JIT would compile some (analytics, whose row
   // estimates are pessimistic) for ~400 ms to save microseconds.
   n.exec("SET jit = off");
+  if (lock_timeout_ms > 0) n.exec("SET lock_timeout = " + std::to_string(lock_timeout_ms));
   return c;
 }
 

@@ -8,9 +8,12 @@
 
 namespace wassally::db {
 
-/// Opens a connection; `connect_timeout_s` bounds the wait when the server is unreachable.
+/// Opens a connection; `connect_timeout_s` bounds the wait when the server is unreachable;
+/// `lock_timeout_ms` > 0 bounds how long a statement waits for a row lock (it then fails with
+/// 55P03, answered as 503 unavailable, and only its own command is rolled back).
 /// Throws pqxx::broken_connection.
-std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_timeout_s);
+std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_timeout_s,
+                                          int lock_timeout_ms = 0);
 
 /// SQL expression rendering a timestamptz column as ISO-8601 UTC with a trailing Z.
 std::string iso_utc(const std::string& column);

@@ -1,5 +1,6 @@
 #include "persistence/orders.hpp"
 
+#include <algorithm>
 #include <caf/make_message.hpp>
 #include <cereal/archives/json.hpp>
 #include <map>
@@ -63,6 +64,8 @@ void attach_items(pqxx::dbtransaction& tx, std::vector<order_record>& orders) {
       " oi.is_bought FROM order_items oi JOIN shops s ON s.id = oi.shop_id"
       " WHERE oi.order_id = ANY($1::bigint[]) ORDER BY oi.order_id, oi.id",
       ids);
+  std::map<int64_t, order_record*> by_id;
+  for (auto& o : orders) by_id[o.id] = &o;
   for (auto r : rows) {
     order_item i;
     auto order_id = r[0].as<int64_t>();
@@ -76,8 +79,7 @@ void attach_items(pqxx::dbtransaction& tx, std::vector<order_record>& orders) {
     i.unit_cost = read_money(r[8]);
     i.line_total = read_money(r[9]);
     i.is_bought = r[10].as<bool>();
-    for (auto& o : orders)
-      if (o.id == order_id) o.items.push_back(i);
+    if (auto it = by_id.find(order_id); it != by_id.end()) it->second->items.push_back(i);
   }
 }
 
@@ -120,6 +122,86 @@ order_record from_json(const std::string& text) {
   return o;
 }
 
+/// Takes the stock of every line, in one statement when the lines name distinct products:
+/// stock leaves a product only if enough is there (never negative, never oversold). Rows are
+/// named in product id order (the order a nested loop over them locks the rows in), so that
+/// concurrent placements rarely deadlock; a batch that still does is rerun by its worker. Throws
+/// 409 out_of_stock naming the first line that could not be served; returns what left each
+/// product with the row's new stock_version.
+std::vector<order_line_request> take_stock(pqxx::dbtransaction& tx,
+                                           const std::vector<order_item>& items) {
+  if (items.empty()) return {};  // a delivery request carries no lines
+  std::vector<const order_item*> lines;
+  for (auto& i : items) lines.push_back(&i);
+  std::sort(lines.begin(), lines.end(),
+            [](auto* a, auto* b) { return a->product_id < b->product_id; });
+  bool distinct = std::adjacent_find(lines.begin(), lines.end(), [](auto* a, auto* b) {
+                    return a->product_id == b->product_id;
+                  }) == lines.end();
+  auto out_of_stock = [](const order_item& i) {
+    auto e = errors::conflict("out_of_stock", "not enough stock of " + i.name);
+    e.extra["product_id"] = i.product_id;
+    return api_exception(e);
+  };
+  const std::string take =
+      "UPDATE products p SET stock = CASE WHEN p.is_unlimited THEN p.stock ELSE p.stock - m.q"
+      " END, sales_count = p.sales_count + m.q, stock_version = p.stock_version + 1,"
+      " updated_at = now()";
+  const std::string takeable =
+      " WHERE p.id = m.id AND p.deleted_at IS NULL AND (p.is_unlimited OR p.stock >= m.q)"
+      " RETURNING p.id, p.stock_version";
+  std::map<int64_t, int64_t> versions;
+  if (distinct) {
+    std::vector<std::string> params;
+    std::string values;
+    for (auto* i : lines) {
+      values += values.empty() ? "" : ", ";
+      values += "($" + std::to_string(params.size() + 1) + "::bigint, $" +
+                std::to_string(params.size() + 2) + "::numeric)";
+      params.push_back(std::to_string(i->product_id));
+      params.push_back(i->amount.str());
+    }
+    for (auto r : tx.exec_params(take + " FROM (VALUES " + values + ") m(id, q)" + takeable,
+                                 pqxx::prepare::make_dynamic_params(params)))
+      versions[r[0].as<int64_t>()] = r[1].as<int64_t>();
+    for (auto& i : items)
+      if (!versions.count(i.product_id)) throw out_of_stock(i);
+  } else {
+    for (auto* i : lines) {
+      auto r =
+          tx.exec_params(take + " FROM (SELECT $1::bigint AS id, $2::numeric AS q) m" + takeable,
+                         i->product_id, i->amount.str());
+      if (r.empty()) throw out_of_stock(*i);
+      versions[i->product_id] = r[0][1].as<int64_t>();
+    }
+  }
+  std::vector<order_line_request> moves;
+  for (auto& i : items) moves.push_back({i.product_id, i.amount, versions[i.product_id]});
+  return moves;
+}
+
+/// The order's lines, in one statement.
+void insert_lines(pqxx::dbtransaction& tx, int64_t order_id, const std::vector<order_item>& items) {
+  if (items.empty()) return;
+  std::vector<std::string> params{std::to_string(order_id)};
+  std::string values;
+  for (auto& i : items) {
+    auto at = params.size();
+    auto n = [&](std::size_t k) { return "$" + std::to_string(at + k); };
+    values += values.empty() ? "" : ", ";
+    values += "($1::bigint, " + n(1) + "::bigint, " + n(2) + "::bigint, " + n(3) + ", " + n(4) +
+              "::numeric, " + n(5) + "::numeric, " + n(6) + "::numeric, " + n(7) + "::numeric)";
+    params.insert(params.end(),
+                  {std::to_string(i.product_id), std::to_string(i.shop_id), i.name, i.amount.str(),
+                   i.unit_price.str(), i.unit_cost.str(), i.line_total.str()});
+  }
+  tx.exec_params(
+      "INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
+      " unit_price, unit_cost, line_total) VALUES " +
+          values,
+      pqxx::prepare::make_dynamic_params(params));
+}
+
 std::optional<int64_t> nonzero(int64_t v) {
   if (v == 0) return std::nullopt;
   return v;
@@ -131,6 +213,51 @@ db_command load(int64_t order_id) {
   return {"orders.load", false,
           [=](pqxx::dbtransaction& tx) { return caf::make_message(load_snapshot(tx, order_id)); },
           caf::make_message(order_id)};
+}
+
+db_command load_open(int64_t after_id, int64_t limit) {
+  return {
+      "orders.load_open", false,
+      [=](pqxx::dbtransaction& tx) {
+        open_orders_page page;
+        page.last_id = after_id;
+        std::vector<order_record> orders;
+        for (auto r : tx.exec_params("SELECT " + order_columns + order_from +
+                                         " WHERE o.status NOT IN ('delivered', 'cancelled')"
+                                         " AND o.id > $1 ORDER BY o.id LIMIT $2",
+                                     after_id, limit))
+          orders.push_back(read_order(r));
+        if (orders.empty()) return caf::make_message(std::move(page));
+        attach_items(tx, orders);
+        std::map<int64_t, std::size_t> at;
+        page.orders.resize(orders.size());
+        for (std::size_t i = 0; i < orders.size(); ++i) {
+          at[orders[i].id] = i;
+          page.orders[i].order = std::move(orders[i]);
+        }
+        page.last_id = page.orders.back().order.id;
+        std::string ids = "{";
+        for (auto& [id, i] : at) ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+        ids += "}";
+        for (auto r : tx.exec_params(
+                 "SELECT order_id, seq, status, coalesce(crew_id, 0), coalesce(by_user_id, 0), " +
+                     db::iso_utc("at") +
+                     " FROM order_events WHERE order_id = ANY($1::bigint[])"
+                     " ORDER BY order_id, seq",
+                 ids)) {
+          auto it = at.find(r[0].as<int64_t>());
+          if (it == at.end()) continue;
+          order_event e;
+          e.seq = r[1].as<int64_t>();
+          e.status = r[2].as<std::string>();
+          e.crew_id = r[3].as<int64_t>();
+          e.by_user_id = r[4].as<int64_t>();
+          e.at = r[5].as<std::string>();
+          page.orders[it->second].events.push_back(std::move(e));
+        }
+        return caf::make_message(std::move(page));
+      },
+      caf::make_message(after_id, limit)};
 }
 
 db_command find_placement(int64_t user_id, const std::string& key) {
@@ -170,13 +297,19 @@ db_command place(placement p) {
             throw api_exception(
                 errors::conflict("idempotency_replay", "this Idempotency-Key was used already"));
         }
+        // Round trips are what a placement costs inside a group commit: the stock of every
+        // line is taken in one statement, the order and its first event in one, the lines in
+        // one.
+        auto moves = take_stock(tx, o.items);
         int64_t id = 0;
         for (auto& code : p.candidate_codes) {
           auto r = tx.exec_params(
-              "INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
-              " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee,"
-              " total, coins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::numeric,"
-              " $12::numeric, $13::numeric, $14) ON CONFLICT (code) DO NOTHING RETURNING id",
+              "WITH o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id,"
+              " receiver_name, receiver_phone, address, latitude, longitude, notes, items_total,"
+              " delivery_fee, total, coins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+              " $11::numeric, $12::numeric, $13::numeric, $14) ON CONFLICT (code) DO NOTHING"
+              " RETURNING id), e AS (INSERT INTO order_events (order_id, seq, status,"
+              " by_user_id) SELECT id, 1, 'pending', $3 FROM o) SELECT id FROM o",
               o.type, code, o.user_id, nonzero(o.requesting_shop_id), o.receiver_name,
               o.receiver_phone, o.location.address, o.location.latitude, o.location.longitude,
               o.notes, o.items_total.str(), o.delivery_fee.str(), o.total.str(), o.coins);
@@ -186,33 +319,7 @@ db_command place(placement p) {
           }
         }
         if (id == 0) throw api_exception(errors::internal("no free confirmation code"));
-        std::vector<order_line_request> moves;
-        for (auto& i : o.items) {
-          // Stock leaves the shop only if enough is there: never negative, never oversold.
-          auto taken = tx.exec_params(
-              "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"
-              " ELSE stock - $2::numeric END, sales_count = sales_count + $2::numeric,"
-              " stock_version = stock_version + 1, updated_at = now()"
-              " WHERE id = $1 AND deleted_at IS NULL AND (is_unlimited OR stock >= $2::numeric)"
-              " RETURNING stock_version",
-              i.product_id, i.amount.str());
-          if (taken.empty()) {
-            auto e = errors::conflict("out_of_stock", "not enough stock of " + i.name);
-            e.extra["product_id"] = i.product_id;
-            throw api_exception(e);
-          }
-          moves.push_back({i.product_id, i.amount, taken[0][0].as<int64_t>()});
-          tx.exec_params(
-              "INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
-              " unit_price, unit_cost, line_total) VALUES ($1, $2, $3, $4, $5::numeric,"
-              " $6::numeric, $7::numeric, $8::numeric)",
-              id, i.product_id, i.shop_id, i.name, i.amount.str(), i.unit_price.str(),
-              i.unit_cost.str(), i.line_total.str());
-        }
-        tx.exec_params(
-            "INSERT INTO order_events (order_id, seq, status, by_user_id) VALUES ($1, 1,"
-            " 'pending', $2)",
-            id, o.user_id);
+        insert_lines(tx, id, o.items);
         if (p.clear_cart) tx.exec_params("DELETE FROM cart_items WHERE user_id = $1", o.user_id);
         auto snapshot = load_snapshot(tx, id);
         snapshot.stock_moves = std::move(moves);
@@ -225,88 +332,90 @@ db_command place(placement p) {
 }
 
 db_command apply(transition t) {
-  return {"orders.transition", true,
-          [t](pqxx::dbtransaction& tx) {
-            auto r = tx.exec_params(
-                "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
-                " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
-                " delivered_at = CASE WHEN $3 = 'delivered' THEN to_timestamp($6) ELSE delivered_at END"
-                " WHERE id = $1 AND status = $2 AND coalesce(crew_id, 0) = $5 RETURNING " +
-                    db::iso_utc("updated_at"),
-                t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id, t.at_unix);
-            if (r.empty())
-              throw api_exception(
-                  errors::conflict("invalid_transition", "the order changed meanwhile"));
-            order_event e;
-            e.seq = t.seq;
-            e.status = t.to;
-            e.crew_id = t.crew_id;
-            e.by_user_id = t.by_user_id;
-            e.at = r[0][0].as<std::string>();
-            tx.exec_params(
-                "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at)"
-                " VALUES ($1, $2, $3, $4, $5, now())",
-                t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id));
-            if (t.delivered) {
-              auto crew = tx.exec_params(
-                  "UPDATE delivery_crews SET coins = coins + $2,"
-                  " number_of_deliveries = number_of_deliveries + 1 WHERE user_id = $1"
-                  " RETURNING user_id",
-                  t.crew_id, t.coins);
-              if (crew.empty()) throw api_exception(errors::not_found("no such delivery crew"));
-              // Sales of the UTC day of delivery, per shop and product (analytics read these).
-              tx.exec_params(
-                  "INSERT INTO sales_daily (shop_id, product_id, day, orders, quantity, revenue,"
-                  " cost) SELECT shop_id, product_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1,"
-                  " sum(quantity), sum(line_total), sum(round(unit_cost * quantity, 2))"
-                  " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
-                  " ON CONFLICT (shop_id, day, product_id) DO UPDATE SET"
-                  " orders = sales_daily.orders + 1,"
-                  " quantity = sales_daily.quantity + EXCLUDED.quantity,"
-                  " revenue = sales_daily.revenue + EXCLUDED.revenue,"
-                  " cost = sales_daily.cost + EXCLUDED.cost",
-                  t.order_id, t.at_unix);
-              tx.exec_params(
-                  "INSERT INTO sales_hourly (shop_id, product_id, hour, quantity, revenue, cost)"
-                  " SELECT shop_id, product_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
-                  " AT TIME ZONE 'UTC', sum(quantity),"
-                  " sum(line_total), sum(round(unit_cost * quantity, 2))"
-                  " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
-                  " ON CONFLICT (shop_id, hour, product_id) DO UPDATE SET"
-                  " quantity = sales_hourly.quantity + EXCLUDED.quantity,"
-                  " revenue = sales_hourly.revenue + EXCLUDED.revenue,"
-                  " cost = sales_hourly.cost + EXCLUDED.cost",
-                  t.order_id, t.at_unix);
-              tx.exec_params(
-                  "INSERT INTO shop_orders_daily (shop_id, day, orders)"
-                  " SELECT DISTINCT shop_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1 FROM order_items"
-                  " WHERE order_id = $1 ON CONFLICT (shop_id, day) DO UPDATE SET"
-                  " orders = shop_orders_daily.orders + 1",
-                  t.order_id, t.at_unix);
-              tx.exec_params(
-                  "INSERT INTO shop_orders_hourly (shop_id, hour, orders)"
-                  " SELECT DISTINCT shop_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
-                  " AT TIME ZONE 'UTC', 1 FROM order_items"
-                  " WHERE order_id = $1 ON CONFLICT (shop_id, hour) DO UPDATE SET"
-                  " orders = shop_orders_hourly.orders + 1",
-                  t.order_id, t.at_unix);
-            }
-            order_transitioned out;
-            out.event = e;
-            for (auto& l : t.returned) {
-              auto back = tx.exec_params(
-                  "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"
-                  " ELSE stock + $2::numeric END,"
-                  " sales_count = greatest(sales_count - $2::numeric, 0),"
-                  " stock_version = stock_version + 1, updated_at = now()"
-                  " WHERE id = $1 RETURNING stock_version",
-                  l.product_id, l.amount.str());
-              if (!back.empty())
-                out.stock_moves.push_back({l.product_id, l.amount, back[0][0].as<int64_t>()});
-            }
-            return caf::make_message(std::move(out));
-          },
-          caf::make_message(t.order_id, t.from, t.to)};
+  return {
+      "orders.transition", true,
+      [t](pqxx::dbtransaction& tx) {
+        auto r = tx.exec_params(
+            "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
+            " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
+            " delivered_at = CASE WHEN $3 = 'delivered' THEN to_timestamp($6) ELSE delivered_at END"
+            " WHERE id = $1 AND status = $2 AND coalesce(crew_id, 0) = $5 RETURNING " +
+                db::iso_utc("updated_at"),
+            t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id, t.at_unix);
+        if (r.empty())
+          throw api_exception(
+              errors::conflict("invalid_transition", "the order changed meanwhile"));
+        order_event e;
+        e.seq = t.seq;
+        e.status = t.to;
+        e.crew_id = t.crew_id;
+        e.by_user_id = t.by_user_id;
+        e.at = r[0][0].as<std::string>();
+        tx.exec_params(
+            "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at)"
+            " VALUES ($1, $2, $3, $4, $5, now())",
+            t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id));
+        if (t.delivered) {
+          auto crew = tx.exec_params(
+              "UPDATE delivery_crews SET coins = coins + $2,"
+              " number_of_deliveries = number_of_deliveries + 1 WHERE user_id = $1"
+              " RETURNING user_id",
+              t.crew_id, t.coins);
+          if (crew.empty()) throw api_exception(errors::not_found("no such delivery crew"));
+          // Sales of the UTC day of delivery, per shop and product (analytics read these).
+          tx.exec_params(
+              "INSERT INTO sales_daily (shop_id, product_id, day, orders, quantity, revenue,"
+              " cost) SELECT shop_id, product_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1,"
+              " sum(quantity), sum(line_total), sum(round(unit_cost * quantity, 2))"
+              " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
+              " ON CONFLICT (shop_id, day, product_id) DO UPDATE SET"
+              " orders = sales_daily.orders + 1,"
+              " quantity = sales_daily.quantity + EXCLUDED.quantity,"
+              " revenue = sales_daily.revenue + EXCLUDED.revenue,"
+              " cost = sales_daily.cost + EXCLUDED.cost",
+              t.order_id, t.at_unix);
+          tx.exec_params(
+              "INSERT INTO sales_hourly (shop_id, product_id, hour, quantity, revenue, cost)"
+              " SELECT shop_id, product_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
+              " AT TIME ZONE 'UTC', sum(quantity),"
+              " sum(line_total), sum(round(unit_cost * quantity, 2))"
+              " FROM order_items WHERE order_id = $1 GROUP BY shop_id, product_id"
+              " ON CONFLICT (shop_id, hour, product_id) DO UPDATE SET"
+              " quantity = sales_hourly.quantity + EXCLUDED.quantity,"
+              " revenue = sales_hourly.revenue + EXCLUDED.revenue,"
+              " cost = sales_hourly.cost + EXCLUDED.cost",
+              t.order_id, t.at_unix);
+          tx.exec_params(
+              "INSERT INTO shop_orders_daily (shop_id, day, orders)"
+              " SELECT DISTINCT shop_id, (to_timestamp($2) AT TIME ZONE 'UTC')::date, 1 FROM "
+              "order_items"
+              " WHERE order_id = $1 ON CONFLICT (shop_id, day) DO UPDATE SET"
+              " orders = shop_orders_daily.orders + 1",
+              t.order_id, t.at_unix);
+          tx.exec_params(
+              "INSERT INTO shop_orders_hourly (shop_id, hour, orders)"
+              " SELECT DISTINCT shop_id, date_trunc('hour', to_timestamp($2) AT TIME ZONE 'UTC')"
+              " AT TIME ZONE 'UTC', 1 FROM order_items"
+              " WHERE order_id = $1 ON CONFLICT (shop_id, hour) DO UPDATE SET"
+              " orders = shop_orders_hourly.orders + 1",
+              t.order_id, t.at_unix);
+        }
+        order_transitioned out;
+        out.event = e;
+        for (auto& l : t.returned) {
+          auto back = tx.exec_params(
+              "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"
+              " ELSE stock + $2::numeric END,"
+              " sales_count = greatest(sales_count - $2::numeric, 0),"
+              " stock_version = stock_version + 1, updated_at = now()"
+              " WHERE id = $1 RETURNING stock_version",
+              l.product_id, l.amount.str());
+          if (!back.empty())
+            out.stock_moves.push_back({l.product_id, l.amount, back[0][0].as<int64_t>()});
+        }
+        return caf::make_message(std::move(out));
+      },
+      caf::make_message(t.order_id, t.from, t.to)};
 }
 
 db_command mark_bought(int64_t order_id, int64_t item_id) {

@@ -10,6 +10,9 @@ namespace wassally::orders_sql {
 
 /// The order with its lines and history → order_snapshot; unknown: 404.
 db_command load(int64_t order_id);
+/// Up to `limit` orders not delivered or cancelled with an id above `after_id`, each with its
+/// lines and events, in three queries (recovery after a restart) → open_orders_page.
+db_command load_open(int64_t after_id, int64_t limit);
 
 /// A placement under (user, key) within the last 24 h → idempotent_placement.
 db_command find_placement(int64_t user_id, const std::string& key);

@@ -85,7 +85,12 @@ struct offer_list {
 struct product_page {
   int64_t count = 0;
   std::vector<product_record> results;
-  WASSALLY_FIELDS(product_page, count, results)
+  /// The shop's catalog stamp when the page was made, and the service-clock period
+  /// [valid_from, valid_until) in which its effective prices hold.
+  uint64_t stamp = 0;
+  int64_t valid_from = 0;
+  int64_t valid_until = 0;
+  WASSALLY_FIELDS(product_page, count, results, stamp, valid_from, valid_until)
 };
 
 /// Everything a shop actor loads on activation besides the shop row.

@@ -227,6 +227,13 @@ struct order_snapshot {
   WASSALLY_FIELDS(order_snapshot, order, events, stock_moves)
 };
 
+/// Orders not yet delivered or cancelled, in id order after some id (recovery pages).
+struct open_orders_page {
+  std::vector<order_snapshot> orders;
+  int64_t last_id = 0;  // the next page starts after this id
+  WASSALLY_FIELDS(open_orders_page, orders, last_id)
+};
+
 /// A committed status change and the stock it gave back (cancellation).
 struct order_transitioned {
   order_event event;

@@ -27,6 +27,8 @@ struct entity_key {
 // an entity that has been idle asks `(passivate_atom, entity_key)`; the registry answers
 // `passivate_atom` and stops routing to it; the entity quits once nothing is in flight.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+/// To the registry: `(adopt_atom, entity_key, message preload)`, see actors/registry.hpp.
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;

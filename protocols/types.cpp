@@ -88,6 +88,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_record>("wassally::order_record");
   cfg.add_message_type<place_order>("wassally::place_order");
   cfg.add_message_type<order_snapshot>("wassally::order_snapshot");
+  cfg.add_message_type<open_orders_page>("wassally::open_orders_page");
   cfg.add_message_type<order_transitioned>("wassally::order_transitioned");
   cfg.add_message_type<analytics_query>("wassally::analytics_query");
   cfg.add_message_type<sales_period>("wassally::sales_period");

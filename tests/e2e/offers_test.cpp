@@ -127,6 +127,97 @@ BOOST_AUTO_TEST_CASE(offers_apply_only_during_their_period) {
   BOOST_TEST(client.get(url + "?all=true").json()["count"] == 0);
 }
 
+/// The page cache's counters from /metrics (loopback).
+std::pair<int64_t, int64_t> page_cache_counts(http_client& client) {
+  auto text = client.get("/metrics").body;
+  auto read = [&](const std::string& name) -> int64_t {
+    auto at = text.find("\n" + name + " ");
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, name);
+    return std::stoll(text.substr(at + name.size() + 2));
+  };
+  return {read("wassally_product_page_cache_hits_total"),
+          read("wassally_product_page_cache_misses_total")};
+}
+
+BOOST_AUTO_TEST_CASE(public_product_pages_follow_every_change_and_the_clock) {
+  auto [shop_id, owner] = shop("offer.owner.pages");
+  auto products = "/api/v1/shops/" + std::to_string(shop_id) + "/products";
+  auto p1 = client.post_json(products, {{"name", "Tea"}, {"price", "12.99"}, {"stock", 10}}, owner)
+                .json()["id"]
+                .get<int64_t>();
+  auto p2 = client.post_json(products, {{"name", "Milk"}, {"price", "5.00"}, {"stock", 10}}, owner)
+                .json()["id"]
+                .get<int64_t>();
+  set_clock("2030-01-01T00:00:00Z");
+  auto price_of = [&](int64_t id, const header_map& who = {}) -> std::string {
+    auto page = client.get(products, who).json();
+    for (auto& p : page["results"])
+      if (p["id"] == id) return p["effective_price"];
+    return "absent";
+  };
+  // The same public page twice: the second is served from the cache.
+  BOOST_TEST(price_of(p1) == "12.99");
+  auto [hits_before, misses_before] = page_cache_counts(client);
+  BOOST_TEST(price_of(p1) == "12.99");
+  auto [hits_after, misses_after] = page_cache_counts(client);
+  BOOST_TEST(hits_after == hits_before + 1);
+  BOOST_TEST(misses_after == misses_before);
+
+  // An offer that starts tomorrow changes nothing today, applies when the clock gets there,
+  // and stops applying if the clock goes back.
+  auto r = client.post_json("/api/v1/shops/" + std::to_string(shop_id) + "/offers",
+                            offer_body("2030-01-02T00:00:00Z", "2030-01-05T00:00:00Z", {p1}),
+                            owner);
+  BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+  BOOST_TEST(price_of(p1) == "12.99");
+  set_clock("2030-01-03T00:00:00Z");
+  BOOST_TEST(price_of(p1) == "10.39");
+  BOOST_TEST(price_of(p1) == "10.39");
+  set_clock("2030-01-01T12:00:00Z");
+  BOOST_TEST(price_of(p1) == "12.99");
+  set_clock("2030-01-05T00:00:00Z");
+  BOOST_TEST(price_of(p1) == "12.99");
+
+  // Owner edits: price, hiding; the owner still sees the hidden product, customers do not.
+  BOOST_REQUIRE(client.patch_json("/api/v1/products/" + std::to_string(p2), {{"price", "6.00"}},
+                                  owner)
+                    .status == 200);
+  BOOST_TEST(price_of(p2) == "6.00");
+  BOOST_REQUIRE(client.patch_json("/api/v1/products/" + std::to_string(p2),
+                                  {{"is_hidden", true}}, owner)
+                    .status == 200);
+  BOOST_TEST(price_of(p2) == "absent");
+  BOOST_TEST(price_of(p2, owner) == "6.00");
+  BOOST_TEST(client.get(products).json()["count"] == 1);
+
+  // A sale moves the stock customers see.
+  auto customer = "pages.customer";
+  BOOST_REQUIRE(client
+                    .post_json("/api/v1/auth/register", {{"username", customer},
+                                                         {"password", "password-1"},
+                                                         {"phone_number", next_phone()}})
+                    .status == 201);
+  auto buyer = login(customer, "password-1");
+  BOOST_TEST(client.get(products, buyer).json()["results"][0]["stock"] == 10);
+  auto placed = client.post_json(
+      "/api/v1/orders",
+      {{"receiver_name", "Mona"},
+       {"receiver_phone", "+201000000001"},
+       {"location", {{"address", "1 Nile St"}, {"latitude", 30.01}, {"longitude", 31.01}}},
+       {"items", {{{"product_id", p1}, {"quantity", 3}}}}},
+      buyer);
+  BOOST_REQUIRE_MESSAGE(placed.status == 201, placed.body);
+  BOOST_TEST(client.get(products, buyer).json()["results"][0]["stock"] == 7);
+  BOOST_TEST(client.get(products).json()["results"][0]["stock"] == 7);
+
+  // A suspended shop disappears for customers at once.
+  BOOST_REQUIRE(client.patch_json("/api/v1/shops/" + std::to_string(shop_id),
+                                  {{"status", "suspended"}}, staff)
+                    .status == 200);
+  expect_error(client.get(products), 404, "not_found");
+  expect_error(client.get(products, buyer), 404, "not_found");
+}
+
 BOOST_AUTO_TEST_CASE(one_overlapping_offer_per_product) {
   auto [shop_id, owner] = shop("offer.owner2");
   auto a = product(shop_id, owner, "10.00");

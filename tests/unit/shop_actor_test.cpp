@@ -108,7 +108,8 @@ struct shop_fixture : test::actor_system_fixture {
                                                              std::chrono::seconds(5),
                                                              std::chrono::seconds(30),
                                                              {},
-                                                             10})}});
+                                                             10,
+                                                             {}})}});
   caf::scoped_actor self{*sys};
 
   ~shop_fixture() {
@@ -330,7 +331,8 @@ BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
                                                              std::chrono::seconds(5),
                                                              std::chrono::milliseconds(200),
                                                              {},
-                                                             10})}});
+                                                             10,
+                                                             {}})}});
   auto rice = std::get<product_record>(ask_shop<product_record>(
       1,
       [] {
