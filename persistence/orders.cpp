@@ -6,6 +6,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <sstream>
+#include <tuple>
 
 #include "persistence/database.hpp"
 #include "protocols/errors.hpp"
@@ -180,31 +181,85 @@ std::vector<order_line_request> take_stock(pqxx::dbtransaction& tx,
   return moves;
 }
 
-/// The order's lines, in one statement.
-void insert_lines(pqxx::dbtransaction& tx, int64_t order_id, const std::vector<order_item>& items) {
-  if (items.empty()) return;
-  std::vector<std::string> params{std::to_string(order_id)};
-  std::string values;
-  for (auto& i : items) {
-    auto at = params.size();
-    auto n = [&](std::size_t k) { return "$" + std::to_string(at + k); };
-    values += values.empty() ? "" : ", ";
-    values += "($1::bigint, " + n(1) + "::bigint, " + n(2) + "::bigint, " + n(3) + ", " + n(4) +
-              "::numeric, " + n(5) + "::numeric, " + n(6) + "::numeric, " + n(7) + "::numeric)";
-    params.insert(params.end(),
-                  {std::to_string(i.product_id), std::to_string(i.shop_id), i.name, i.amount.str(),
-                   i.unit_price.str(), i.unit_cost.str(), i.line_total.str()});
-  }
-  tx.exec_params(
-      "INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
-      " unit_price, unit_cost, line_total) VALUES " +
-          values,
-      pqxx::prepare::make_dynamic_params(params));
-}
-
 std::optional<int64_t> nonzero(int64_t v) {
   if (v == 0) return std::nullopt;
   return v;
+}
+
+/// Writes the order, its first event and its lines in one statement under the first free
+/// confirmation code, and returns the snapshot without reading it back: everything but the
+/// ids, timestamps and owners is what was written. nullopt when every code was taken.
+std::optional<order_snapshot> insert_order(pqxx::dbtransaction& tx, const order_record& o,
+                                           const std::vector<std::string>& codes) {
+  std::vector<std::string> lines;
+  std::string values;
+  for (auto& i : o.items) {
+    auto n = [&](std::size_t k) { return "$" + std::to_string(14 + lines.size() + k); };
+    values += values.empty() ? "" : ", ";
+    values += "(" + n(1) + "::bigint, " + n(2) + "::bigint, " + n(3) + "::text, " + n(4) +
+              "::numeric, " + n(5) + "::numeric, " + n(6) + "::numeric, " + n(7) + "::numeric)";
+    lines.insert(lines.end(),
+                 {std::to_string(i.product_id), std::to_string(i.shop_id), i.name, i.amount.str(),
+                  i.unit_price.str(), i.unit_cost.str(), i.line_total.str()});
+  }
+  const std::string sql =
+      "WITH o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
+      " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee, total,"
+      " coins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::numeric, $12::numeric,"
+      " $13::numeric, $14) ON CONFLICT (code) DO NOTHING"
+      " RETURNING id, created_at, updated_at, requesting_shop_id),"
+      " e AS (INSERT INTO order_events (order_id, seq, status, by_user_id)"
+      " SELECT id, 1, 'pending', $3 FROM o RETURNING at)" +
+      (values.empty()
+           ? std::string()
+           : ", l AS (INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
+             " unit_price, unit_cost, line_total) SELECT o.id, v.* FROM o, (VALUES " +
+                 values + ") v RETURNING id, shop_id)") +
+      " SELECT o.id, " + db::iso_utc("o.created_at") + ", " + db::iso_utc("o.updated_at") +
+      ", coalesce((SELECT owner_id FROM shops WHERE id = o.requesting_shop_id), 0), " + "(SELECT " +
+      db::iso_utc("at") + " FROM e), " +
+      (values.empty() ? std::string("''")
+                      : "coalesce((SELECT string_agg(l.id || ':' || s.owner_id, ',' ORDER BY"
+                        " l.id) FROM l JOIN shops s ON s.id = l.shop_id), '')") +
+      " FROM o";
+  for (auto& code : codes) {
+    auto head = std::make_tuple(o.type, code, o.user_id, nonzero(o.requesting_shop_id),
+                                o.receiver_name, o.receiver_phone, o.location.address,
+                                o.location.latitude, o.location.longitude, o.notes,
+                                o.items_total.str(), o.delivery_fee.str(), o.total.str(), o.coins);
+    auto r = std::apply(
+        [&](auto&&... fixed) {
+          return tx.exec_params(sql, fixed..., pqxx::prepare::make_dynamic_params(lines));
+        },
+        head);
+    if (r.empty()) continue;  // the code is taken: the next one
+    order_snapshot s;
+    s.order = o;
+    s.order.id = r[0][0].as<int64_t>();
+    s.order.code = code;
+    s.order.status = order_status::pending;
+    s.order.created_at = r[0][1].as<std::string>();
+    s.order.updated_at = r[0][2].as<std::string>();
+    s.order.requesting_owner_id = r[0][3].as<int64_t>();
+    // Line ids come from one sequence in insertion order: ascending ids are the lines in order.
+    std::istringstream ids(r[0][5].as<std::string>());
+    std::string pair;
+    for (auto& i : s.order.items) {
+      if (!std::getline(ids, pair, ',')) break;
+      auto colon = pair.find(':');
+      i.id = std::stoll(pair.substr(0, colon));
+      i.shop_owner_id = std::stoll(pair.substr(colon + 1));
+      i.is_bought = false;
+    }
+    order_event e;
+    e.seq = 1;
+    e.status = order_status::pending;
+    e.by_user_id = o.user_id;
+    e.at = r[0][4].as<std::string>();
+    s.events.push_back(std::move(e));
+    return s;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -298,30 +353,12 @@ db_command place(placement p) {
                 errors::conflict("idempotency_replay", "this Idempotency-Key was used already"));
         }
         // Round trips are what a placement costs inside a group commit: the stock of every
-        // line is taken in one statement, the order and its first event in one, the lines in
-        // one.
+        // line is taken in one statement, the order, its first event and its lines in one.
         auto moves = take_stock(tx, o.items);
-        int64_t id = 0;
-        for (auto& code : p.candidate_codes) {
-          auto r = tx.exec_params(
-              "WITH o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id,"
-              " receiver_name, receiver_phone, address, latitude, longitude, notes, items_total,"
-              " delivery_fee, total, coins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-              " $11::numeric, $12::numeric, $13::numeric, $14) ON CONFLICT (code) DO NOTHING"
-              " RETURNING id), e AS (INSERT INTO order_events (order_id, seq, status,"
-              " by_user_id) SELECT id, 1, 'pending', $3 FROM o) SELECT id FROM o",
-              o.type, code, o.user_id, nonzero(o.requesting_shop_id), o.receiver_name,
-              o.receiver_phone, o.location.address, o.location.latitude, o.location.longitude,
-              o.notes, o.items_total.str(), o.delivery_fee.str(), o.total.str(), o.coins);
-          if (!r.empty()) {
-            id = r[0][0].as<int64_t>();
-            break;
-          }
-        }
-        if (id == 0) throw api_exception(errors::internal("no free confirmation code"));
-        insert_lines(tx, id, o.items);
+        auto placed = insert_order(tx, o, p.candidate_codes);
+        if (!placed) throw api_exception(errors::internal("no free confirmation code"));
         if (p.clear_cart) tx.exec_params("DELETE FROM cart_items WHERE user_id = $1", o.user_id);
-        auto snapshot = load_snapshot(tx, id);
+        auto snapshot = std::move(*placed);
         snapshot.stock_moves = std::move(moves);
         if (!p.idempotency_key.empty())
           tx.exec_params("UPDATE idempotency_keys SET body = $3 WHERE user_id = $1 AND key = $2",
