@@ -99,12 +99,15 @@ struct runtime {
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
     caf_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
+    caf_cfg.set("scheduler.policy",
+                cfg.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+    caf_cfg.set("work-stealing.moderate-sleep-duration",
+                caf::timespan(std::chrono::microseconds(cfg.scheduler_poll_sleep_us)));
     caf_cfg.set("logger.console", caf::atom("none"));
     system = std::make_unique<caf::actor_system>(caf_cfg);
-    persistence =
-        spawn_persistence(*system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s,
-                                    cfg.batch_max_size, cfg.batch_max_wait_us,
-                                    cfg.db_lock_timeout_ms});
+    persistence = spawn_persistence(
+        *system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s, cfg.batch_max_size,
+                  cfg.batch_max_wait_us, cfg.db_lock_timeout_ms, cfg.db_plan_refresh_ms});
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);
@@ -153,8 +156,8 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a : {&recoverer, &event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
-                    &accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a : {&recoverer, &event_streams, &staff_desk, &order_desk, &dispatcher,
+                    &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
       if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }

@@ -20,6 +20,8 @@ struct db_worker_state {
   std::string url;
   int connect_timeout_s = 2;
   int lock_timeout_ms = 0;
+  std::chrono::milliseconds plan_refresh{0};
+  std::chrono::steady_clock::time_point plans_made;
   std::unique_ptr<pqxx::connection> conn;
   static inline const char* name = "db_worker";
 };
@@ -72,7 +74,8 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
     return out;
   };
   try {
-    if (!st.conn || !st.conn->is_open()) st.conn = db::connect(st.url, st.connect_timeout_s, st.lock_timeout_ms);
+    if (!st.conn || !st.conn->is_open())
+      st.conn = db::connect(st.url, st.connect_timeout_s, st.lock_timeout_ms);
   } catch (const std::exception& e) {
     st.conn.reset();
     return fail_all(errors::unavailable());
@@ -80,6 +83,15 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
   auto started = std::chrono::steady_clock::now();
   bool committing = false;
   try {
+    // PostgreSQL keeps the plans of its foreign-key checks for the connection's life, made
+    // from the table sizes of their first use. Made while `orders` was nearly empty, the check
+    // of every new line against its order scanned the whole growing table until an ANALYZE
+    // happened to come (a fresh deployment ran at half speed for its first minutes): the plans
+    // are remade every plan_refresh, from the tables as they are then.
+    if (st.plan_refresh.count() > 0 && started - st.plans_made >= st.plan_refresh) {
+      pqxx::nontransaction(*st.conn).exec("DISCARD PLANS");
+      st.plans_made = started;
+    }
     std::unique_ptr<pqxx::dbtransaction> tx;
     if (batch.write)
       tx = std::make_unique<pqxx::work>(*st.conn);
@@ -156,10 +168,11 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
 }
 
 caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string url,
-                        int connect_timeout_s, int lock_timeout_ms) {
+                        int connect_timeout_s, int lock_timeout_ms, int plan_refresh_ms) {
   self->state.url = std::move(url);
   self->state.connect_timeout_s = connect_timeout_s;
   self->state.lock_timeout_ms = lock_timeout_ms;
+  self->state.plan_refresh = std::chrono::milliseconds(plan_refresh_ms);
   return {
       [=](db_batch& batch) { return run_batch(self->state, batch); },
   };
@@ -168,9 +181,9 @@ caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string 
 }  // namespace
 
 caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url, int connect_timeout_s,
-                           int lock_timeout_ms) {
+                           int lock_timeout_ms, int plan_refresh_ms) {
   return sys.spawn<caf::detached>(db_worker, std::move(database_url), connect_timeout_s,
-                                  lock_timeout_ms);
+                                  lock_timeout_ms, plan_refresh_ms);
 }
 
 }  // namespace wassally

@@ -9,6 +9,6 @@ namespace wassally {
 /// connection and runs db_batch messages: one transaction per batch, one savepoint per command,
 /// replying db_batch_result. It reconnects by itself after the connection breaks.
 caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url, int connect_timeout_s,
-                           int lock_timeout_ms = 0);
+                           int lock_timeout_ms = 0, int plan_refresh_ms = 0);
 
 }  // namespace wassally

@@ -93,9 +93,9 @@ void send_batch(self_ptr self, std::deque<pending_command>& queue, bool write) {
           [=](caf::error&) {
             // The worker died: its commands fail alone; a replacement takes its place.
             for (auto& p : *promises) p.deliver(to_caf_error(errors::unavailable()));
-            auto fresh = spawn_db_worker(self->system(), self->state.opts.database_url,
-                                         self->state.opts.connect_timeout_s,
-                                         self->state.opts.lock_timeout_ms);
+            auto fresh = spawn_db_worker(
+                self->system(), self->state.opts.database_url, self->state.opts.connect_timeout_s,
+                self->state.opts.lock_timeout_ms, self->state.opts.plan_refresh_ms);
             auto& workers = *self->state.all_workers;
             workers.erase(std::remove(workers.begin(), workers.end(), worker), workers.end());
             workers.push_back(fresh);
@@ -140,7 +140,7 @@ caf::behavior persistence(self_ptr self, persistence_options opts) {
   st.stats.commit_latency_buckets.assign(commit_latency_bound_count + 1, 0);
   for (int i = 0; i < st.opts.workers; ++i) {
     auto w = spawn_db_worker(self->system(), st.opts.database_url, st.opts.connect_timeout_s,
-                             st.opts.lock_timeout_ms);
+                             st.opts.lock_timeout_ms, st.opts.plan_refresh_ms);
     st.all_workers->push_back(w);
     st.idle.push_back(w);
   }

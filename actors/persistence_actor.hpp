@@ -12,6 +12,7 @@ struct persistence_options {
   int batch_max_size = 64;
   int batch_max_wait_us = 0;
   int lock_timeout_ms = 0;  // > 0: a statement waiting longer for a row lock fails alone
+  int plan_refresh_ms = 0;  // > 0: cached plans (foreign-key checks) are remade this often
 };
 
 /// The persistence actor: the only way to the database. It takes db_command messages, groups

@@ -74,12 +74,27 @@ const std::vector<key_spec>& specs() {
        int_field(&config::header_timeout_s, 2, 3600, "header_timeout_s")},
       {"scheduler_threads", "CAF scheduler worker threads",
        int_field(&config::scheduler_threads, 1, 256, "scheduler_threads")},
+      {"scheduler_policy",
+       "how idle scheduler threads wait: stealing (spin, then poll, then sleep) or sharing",
+       [](config& c, const std::string& v) {
+         if (v != "stealing" && v != "sharing")
+           throw std::runtime_error("config: scheduler_policy must be stealing or sharing");
+         c.scheduler_policy = v;
+       }},
+      {"scheduler_poll_sleep_us",
+       "stealing: an idle thread polls for work this often before it sleeps (CPU for latency)",
+       int_field(&config::scheduler_poll_sleep_us, 1, 100000, "scheduler_poll_sleep_us")},
       {"idle_passivation_s", "entity actors idle this long are passivated",
        int_field(&config::idle_passivation_s, 1, 86400 * 7, "idle_passivation_s")},
       {"db_lock_timeout_ms",
        "a statement waiting longer than this for a row lock fails alone with 503 unavailable, so "
        "one blocked row cannot hold a whole group commit (0: wait up to the request timeout)",
        int_field(&config::db_lock_timeout_ms, 0, 3600000, "db_lock_timeout_ms")},
+      {"db_plan_refresh_ms",
+       "PostgreSQL's cached plans (its foreign-key checks) are remade this often on each "
+       "connection, so that plans made while a table was small do not outlive its growth (0: "
+       "never)",
+       int_field(&config::db_plan_refresh_ms, 0, 3600000, "db_plan_refresh_ms")},
       {"recover_open_orders",
        "at start, load every order not yet delivered or cancelled as a live actor (in bulk)",
        [](config& c, const std::string& v) {
