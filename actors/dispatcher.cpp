@@ -1,5 +1,6 @@
 #include "actors/dispatcher.hpp"
 
+#include <malloc.h>
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -87,6 +88,10 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
           .then(
               [=](dispatch_entries& all) {
                 for (auto& e : all.entries) self->state.pending[e.order.id] = std::move(e);
+                // The whole index arrived in one message (100,000 orders after a restart):
+                // freed now, its memory goes back to the system rather than staying in malloc.
+                all.entries = {};
+                malloc_trim(0);
                 self->set_default_handler(caf::print_and_drop);
                 self->become(caf::behavior{
                     [=](const order_status_changed& c) { apply(self->state, c); },

@@ -8,6 +8,7 @@
 #include <caf/system_messages.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "protocols/errors.hpp"
@@ -27,6 +28,12 @@ struct registry_state {
   std::map<entity_key, entry> live;
   std::map<caf::actor_addr, entity_key> by_addr;
   std::map<std::string, kind_stats> stats;
+  // Mailbox surveys: one at a time, every asker of the moment answered by it, and its result
+  // reused for a second (with 100,000 live orders, polling /metrics must not flood them).
+  bool surveying = false;
+  std::vector<caf::response_promise> survey_askers;
+  std::chrono::steady_clock::time_point last_survey_at;
+  std::optional<mailbox_survey> last_survey;
   static inline const char* name = "registry";
 };
 
@@ -106,19 +113,43 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
           return passivate_atom::value;
         },
         [=](mailbox_atom) {
-          // Every live actor answers for its own mailbox, in turn; silence past the deadline
+          // Live actors answer for their own mailboxes, in turn; silence past the deadline
           // counts as unanswered rather than holding the survey up.
+          auto& st = self->state;
           auto rp = self->make_response_promise();
+          auto now = std::chrono::steady_clock::now();
+          if (st.last_survey && now - st.last_survey_at < std::chrono::seconds(1)) {
+            rp.deliver(*st.last_survey);
+            return rp;
+          }
+          st.survey_askers.push_back(rp);
+          if (st.surveying) return rp;
+          st.surveying = true;
           auto survey = std::make_shared<std::map<std::string, kind_mailboxes>>();
-          for (auto& [kind, ks] : self->state.stats) (*survey)[kind].kind = kind;
+          std::map<std::string, std::vector<caf::actor>> live_by_kind;
+          for (auto& [kind, ks] : st.stats) (*survey)[kind].kind = kind;
+          for (auto& [key, e] : st.live)
+            if (!e.passivating) live_by_kind[key.kind].push_back(e.handle);
           std::vector<std::pair<std::string, caf::actor>> targets;
-          for (auto& [key, e] : self->state.live)
-            if (!e.passivating) targets.emplace_back(key.kind, e.handle);
+          for (auto& [kind, handles] : live_by_kind) {
+            auto step = std::max<std::size_t>(1, handles.size() / mailbox_survey_sample);
+            std::size_t asked = 0;
+            for (std::size_t i = 0; i < handles.size() && asked < mailbox_survey_sample;
+                 i += step, ++asked)
+              targets.emplace_back(kind, handles[i]);
+            (*survey)[kind].not_asked = static_cast<int64_t>(handles.size() - asked);
+          }
           auto left = std::make_shared<std::size_t>(targets.size());
-          auto finish = [survey, rp]() mutable {
+          auto finish = [self, survey] {
+            auto& st = self->state;
             mailbox_survey out;
             for (auto& [kind, k] : *survey) out.kinds.push_back(k);
-            rp.deliver(out);
+            st.last_survey = out;
+            st.last_survey_at = std::chrono::steady_clock::now();
+            st.surveying = false;
+            auto askers = std::move(st.survey_askers);
+            st.survey_askers.clear();
+            for (auto& p : askers) p.deliver(out);
           };
           if (targets.empty()) finish();
           for (auto& [kind, handle] : targets) {

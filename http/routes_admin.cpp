@@ -30,6 +30,7 @@ void add_admin_routes(router& r) {
             kinds[m.kind]["mailbox_max"] = m.max;
             kinds[m.kind]["mailbox_total"] = m.total;
             kinds[m.kind]["mailbox_unanswered"] = m.unanswered;
+            kinds[m.kind]["mailbox_not_asked"] = m.not_asked;
           }
           const auto& ps = f.persistence;
           double avg =

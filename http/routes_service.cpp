@@ -22,33 +22,39 @@ namespace {
 std::string render_recovery_metrics(const recovery_progress* r) {
   if (!r) return {};
   std::string out;
-  out += "# HELP wassally_recovery_done 1 once open orders were recovered after the start.\n"
-         "# TYPE wassally_recovery_done gauge\nwassally_recovery_done " +
-         std::string(r->done ? "1" : "0") + "\n";
-  out += "# HELP wassally_recovery_orders Open orders adopted as live actors at start.\n"
-         "# TYPE wassally_recovery_orders gauge\nwassally_recovery_orders " +
-         std::to_string(r->orders.load()) + "\n";
+  out +=
+      "# HELP wassally_recovery_done 1 once open orders were recovered after the start.\n"
+      "# TYPE wassally_recovery_done gauge\nwassally_recovery_done " +
+      std::string(r->done ? "1" : "0") + "\n";
+  out +=
+      "# HELP wassally_recovery_orders Open orders adopted as live actors at start.\n"
+      "# TYPE wassally_recovery_orders gauge\nwassally_recovery_orders " +
+      std::to_string(r->orders.load()) + "\n";
   if (r->done)
-    out += "# HELP wassally_recovery_seconds How long recovering the open orders took.\n"
-           "# TYPE wassally_recovery_seconds gauge\nwassally_recovery_seconds " +
-           std::to_string(static_cast<double>(r->microseconds.load()) / 1e6) + "\n";
+    out +=
+        "# HELP wassally_recovery_seconds How long recovering the open orders took.\n"
+        "# TYPE wassally_recovery_seconds gauge\nwassally_recovery_seconds " +
+        std::to_string(static_cast<double>(r->microseconds.load()) / 1e6) + "\n";
   return out;
 }
 
 std::string render_page_cache_metrics(const page_cache* pages) {
   if (!pages) return {};
   std::string out;
-  out += "# HELP wassally_product_page_cache_hits_total Product pages answered from the page "
-         "cache.\n# TYPE wassally_product_page_cache_hits_total counter\n"
-         "wassally_product_page_cache_hits_total " +
-         std::to_string(pages->hits()) + "\n";
-  out += "# HELP wassally_product_page_cache_misses_total Product pages rendered by their shop "
-         "actor.\n# TYPE wassally_product_page_cache_misses_total counter\n"
-         "wassally_product_page_cache_misses_total " +
-         std::to_string(pages->misses()) + "\n";
-  out += "# HELP wassally_product_page_cache_pages Rendered product pages kept.\n"
-         "# TYPE wassally_product_page_cache_pages gauge\nwassally_product_page_cache_pages " +
-         std::to_string(pages->size()) + "\n";
+  out +=
+      "# HELP wassally_product_page_cache_hits_total Product pages answered from the page "
+      "cache.\n# TYPE wassally_product_page_cache_hits_total counter\n"
+      "wassally_product_page_cache_hits_total " +
+      std::to_string(pages->hits()) + "\n";
+  out +=
+      "# HELP wassally_product_page_cache_misses_total Product pages rendered by their shop "
+      "actor.\n# TYPE wassally_product_page_cache_misses_total counter\n"
+      "wassally_product_page_cache_misses_total " +
+      std::to_string(pages->misses()) + "\n";
+  out +=
+      "# HELP wassally_product_page_cache_pages Rendered product pages kept.\n"
+      "# TYPE wassally_product_page_cache_pages gauge\nwassally_product_page_cache_pages " +
+      std::to_string(pages->size()) + "\n";
   return out;
 }
 
@@ -115,11 +121,13 @@ std::string render_actor_metrics(const operator_figures& f) {
   out << "# HELP wassally_dispatch_pending_orders Pending orders in the dispatcher's index.\n"
          "# TYPE wassally_dispatch_pending_orders gauge\n"
       << "wassally_dispatch_pending_orders " << f.pending_indexed << "\n";
-  out << "# HELP wassally_actor_mailbox_max Largest mailbox among live actors of a kind.\n"
+  out << "# HELP wassally_actor_mailbox_max Largest mailbox among live actors of a kind (a survey "
+         "asks at most 2000 per kind).\n"
          "# TYPE wassally_actor_mailbox_max gauge\n";
   for (auto& m : f.mailboxes.kinds)
     out << "wassally_actor_mailbox_max{kind=\"" << m.kind << "\"} " << m.max << "\n";
-  out << "# HELP wassally_actor_mailbox_messages Messages waiting in live actors' mailboxes.\n"
+  out << "# HELP wassally_actor_mailbox_messages Messages waiting in the surveyed live actors' "
+         "mailboxes.\n"
          "# TYPE wassally_actor_mailbox_messages gauge\n";
   for (auto& m : f.mailboxes.kinds)
     out << "wassally_actor_mailbox_messages{kind=\"" << m.kind << "\"} " << m.total << "\n";

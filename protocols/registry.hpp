@@ -52,15 +52,19 @@ struct kind_stats {
   WASSALLY_FIELDS(kind_stats, kind, live, activations, passivations)
 };
 
-/// Mailbox sizes of one kind's live actors, as they answered within the survey's deadline.
+/// Mailbox sizes of one kind's live actors, as they answered within the survey's deadline. A
+/// survey asks at most `mailbox_survey_sample` actors of a kind (evenly spread over them):
+/// `not_asked` are the rest.
 struct kind_mailboxes {
   std::string kind;
   int64_t answered = 0;
   int64_t unanswered = 0;
+  int64_t not_asked = 0;
   int64_t max = 0;
   int64_t total = 0;
-  WASSALLY_FIELDS(kind_mailboxes, kind, answered, unanswered, max, total)
+  WASSALLY_FIELDS(kind_mailboxes, kind, answered, unanswered, not_asked, max, total)
 };
+constexpr std::size_t mailbox_survey_sample = 2000;
 
 struct mailbox_survey {
   std::vector<kind_mailboxes> kinds;
