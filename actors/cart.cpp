@@ -248,8 +248,7 @@ caf::behavior running(self_ptr self) {
 }  // namespace
 
 entity_factory cart_factory(placement_services svc, std::chrono::milliseconds idle) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
-             const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& st = self->state;
       st.svc = svc;

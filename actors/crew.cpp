@@ -152,8 +152,7 @@ caf::behavior running(self_ptr self) {
 
 entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::actor event_bus,
                             crew_options opts) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
-             const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& st = self->state;
       st.opts = opts;

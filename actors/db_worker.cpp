@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <pqxx/pqxx>
 
 #include "persistence/database.hpp"
@@ -23,6 +24,7 @@ struct db_worker_state {
   std::chrono::milliseconds plan_refresh{0};
   std::chrono::steady_clock::time_point plans_made;
   std::unique_ptr<pqxx::connection> conn;
+  int64_t merges_undone = 0;  // merged runs that went one by one after all
   static inline const char* name = "db_worker";
 };
 
@@ -55,6 +57,26 @@ caf::message run_one(pqxx::dbtransaction& tx, const db_command& cmd) {
     return error_message(e.error);
   } catch (const pqxx::sql_error& e) {
     return error_message(classify(e));
+  }
+}
+
+/// Runs commands [begin, end) as one (see db_command::run_merged): their results, or nullopt
+/// when they are to run one by one (the caller rolls back to the savepoint before them).
+std::optional<std::vector<caf::message>> run_merged(pqxx::dbtransaction& tx,
+                                                    const std::vector<db_command>& cmds,
+                                                    std::size_t begin, std::size_t end) {
+  std::vector<const db_command*> run;
+  for (auto i = begin; i < end; ++i) run.push_back(&cmds[i]);
+  try {
+    auto results = cmds[begin].run_merged(tx, run);
+    if (results && results->size() != run.size()) return std::nullopt;
+    return results;
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception&) {
+    // A constraint, a lock timeout, a deadlock victim statement: one by one, each answers
+    // for itself.
+    return std::nullopt;
   }
 }
 
@@ -109,13 +131,34 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
       // for exec_params, so it cannot isolate parameterised commands. Releasing one command's
       // savepoint and setting the next's is one round trip; COMMIT releases the last one.
       bool first = true;
-      for (auto& cmd : batch.commands) {
+      auto savepoint = [&] {
         tx->exec(first ? "SAVEPOINT wassally_cmd"
                        : "RELEASE SAVEPOINT wassally_cmd; SAVEPOINT wassally_cmd");
         first = false;
-        auto result = run_one(*tx, cmd);
-        if (result.match_elements<caf::error>()) tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
-        out.results.push_back(std::move(result));
+      };
+      auto& cmds = batch.commands;
+      for (std::size_t i = 0; i < cmds.size();) {
+        // A run of mergeable commands of one kind is tried as one first.
+        std::size_t end = i + 1;
+        if (!cmds[i].merge_kind.empty())
+          while (end < cmds.size() && cmds[end].merge_kind == cmds[i].merge_kind) ++end;
+        if (end - i >= 2) {
+          savepoint();
+          if (auto merged = run_merged(*tx, cmds, i, end)) {
+            out.merged += static_cast<int64_t>(merged->size());
+            for (auto& r : *merged) out.results.push_back(std::move(r));
+            i = end;
+            continue;
+          }
+          tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
+          ++st.merges_undone;
+        }
+        for (; i < end; ++i) {
+          savepoint();
+          auto result = run_one(*tx, cmds[i]);
+          if (result.match_elements<caf::error>()) tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
+          out.results.push_back(std::move(result));
+        }
       }
     }
     committing = true;

@@ -50,6 +50,7 @@ void record(persistence_state& st, std::size_t batch_size, const db_batch_result
   ++st.stats.batches;
   st.stats.commands += static_cast<int64_t>(batch_size);
   if (!r.committed) ++st.stats.failed_batches;
+  if (r.committed) st.stats.merged_commands += r.merged;
   int b = 0;
   while (b<batch_size_bound_count&& static_cast<int>(batch_size)> batch_size_bounds[b]) ++b;
   ++st.stats.batch_size_buckets[b];

@@ -4,8 +4,8 @@
 #include <caf/actor_system.hpp>
 #include <cctype>
 #include <limits>
-#include <tuple>
 #include <map>
+#include <tuple>
 
 #include "actors/entity.hpp"
 #include "actors/order_rules.hpp"
@@ -642,8 +642,7 @@ caf::behavior running(self_ptr self) {
 entity_factory shop_factory(caf::actor persistence, shop_options opts) {
   auto idle = opts.idle;
   auto db_timeout = opts.db_timeout;
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
-             const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& lc = self->state.lc;
       lc.key = {"shop", id};

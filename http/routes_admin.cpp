@@ -42,6 +42,7 @@ void add_admin_routes(router& r) {
                               {"commands", ps.commands},
                               {"avg_batch_size", avg},
                               {"failed_batches", ps.failed_batches},
+                              {"merged_commands", ps.merged_commands},
                               {"workers", ps.workers},
                               {"busy_workers", ps.busy_workers}}},
                             {"event_bus", {{"subscribers", f.subscribers}}},

@@ -109,6 +109,10 @@ std::string render_actor_metrics(const operator_figures& f) {
   out << "wassally_persistence_commit_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n"
       << "wassally_persistence_commit_seconds_sum " << ps.commit_seconds_total << "\n"
       << "wassally_persistence_commit_seconds_count " << cumulative << "\n";
+  out << "# HELP wassally_persistence_merged_commands_total Commands written in one statement "
+         "with others of their kind (placements of one group commit).\n"
+         "# TYPE wassally_persistence_merged_commands_total counter\n"
+      << "wassally_persistence_merged_commands_total " << ps.merged_commands << "\n";
   out << "# HELP wassally_persistence_failed_batches_total Batches that did not commit.\n"
          "# TYPE wassally_persistence_failed_batches_total counter\n"
       << "wassally_persistence_failed_batches_total " << ps.failed_batches << "\n";

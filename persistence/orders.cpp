@@ -262,6 +262,184 @@ std::optional<order_snapshot> insert_order(pqxx::dbtransaction& tx, const order_
   return std::nullopt;
 }
 
+/// Placements of one group commit written together (see db_command::run_merged): the stock of
+/// every product they take in one statement (their quantities summed), then every order, its
+/// first event and its lines in one, then the carts they check out in one. nullopt when one of
+/// them cannot be served this way (a product short of the summed quantity, a code taken): the
+/// worker rolls this back and places them one by one, each with its own outcome.
+std::optional<std::vector<caf::message>> place_merged(pqxx::dbtransaction& tx,
+                                                      const std::vector<const db_command*>& cmds) {
+  std::vector<const placement*> ps;
+  for (auto* c : cmds) ps.push_back(static_cast<const placement*>(c->payload.get()));
+  // Stock: one conditional update of every product, in id order.
+  std::map<int64_t, int64_t> wanted;  // product → milli-units over all placements
+  for (auto* p : ps)
+    for (auto& i : p->order.items) wanted[i.product_id] += i.amount.milli;
+  std::map<int64_t, int64_t> versions;
+  if (!wanted.empty()) {
+    std::vector<std::string> params;
+    std::string values;
+    for (auto& [id, milli] : wanted) {
+      values += values.empty() ? "" : ", ";
+      values += "($" + std::to_string(params.size() + 1) + "::bigint, $" +
+                std::to_string(params.size() + 2) + "::numeric)";
+      params.push_back(std::to_string(id));
+      quantity q;
+      q.milli = milli;
+      params.push_back(q.str());
+    }
+    for (auto r :
+         tx.exec_params("UPDATE products p SET stock = CASE WHEN p.is_unlimited THEN p.stock ELSE"
+                        " p.stock - m.q END, sales_count = p.sales_count + m.q, stock_version ="
+                        " p.stock_version + 1, updated_at = now() FROM (VALUES " +
+                            values +
+                            ") m(id, q) WHERE p.id = m.id AND p.deleted_at IS NULL AND"
+                            " (p.is_unlimited OR p.stock >= m.q) RETURNING p.id, p.stock_version",
+                        pqxx::prepare::make_dynamic_params(params)))
+      versions[r[0].as<int64_t>()] = r[1].as<int64_t>();
+    if (versions.size() != wanted.size()) return std::nullopt;
+  }
+  // Orders, first events and lines: one statement; rows are matched back by code.
+  std::vector<std::string> params;
+  std::string orders, lines;
+  auto next = [&](const std::string& cast) { return "$" + std::to_string(params.size()) + cast; };
+  std::vector<std::string> codes;
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    const auto& o = ps[k]->order;
+    if (ps[k]->candidate_codes.empty()) return std::nullopt;
+    const auto& code = ps[k]->candidate_codes.front();
+    codes.push_back(code);
+    std::string row;
+    for (auto& [value, cast] : std::vector<std::pair<std::string, std::string>>{
+             {std::to_string(k), "::int"},
+             {o.type, "::text"},
+             {code, "::text"},
+             {std::to_string(o.user_id), "::bigint"},
+             {o.requesting_shop_id ? std::to_string(o.requesting_shop_id) : "", "::text"},
+             {o.receiver_name, "::text"},
+             {o.receiver_phone, "::text"},
+             {o.location.address, "::text"},
+             {pqxx::to_string(o.location.latitude), "::float8"},
+             {pqxx::to_string(o.location.longitude), "::float8"},
+             {o.notes, "::text"},
+             {o.items_total.str(), "::numeric"},
+             {o.delivery_fee.str(), "::numeric"},
+             {o.total.str(), "::numeric"},
+             {std::to_string(o.coins), "::bigint"}}) {
+      params.push_back(value);
+      row += (row.empty() ? "" : ", ") + next(cast);
+    }
+    orders += (orders.empty() ? "(" : ", (") + row + ")";
+    for (std::size_t n = 0; n < o.items.size(); ++n) {
+      const auto& i = o.items[n];
+      std::string line;
+      for (auto& [value, cast] : std::vector<std::pair<std::string, std::string>>{
+               {code, "::text"},
+               {std::to_string(n), "::int"},
+               {std::to_string(i.product_id), "::bigint"},
+               {std::to_string(i.shop_id), "::bigint"},
+               {i.name, "::text"},
+               {i.amount.str(), "::numeric"},
+               {i.unit_price.str(), "::numeric"},
+               {i.unit_cost.str(), "::numeric"},
+               {i.line_total.str(), "::numeric"}}) {
+        params.push_back(value);
+        line += (line.empty() ? "" : ", ") + next(cast);
+      }
+      lines += (lines.empty() ? "(" : ", (") + line + ")";
+    }
+  }
+  std::string sql =
+      "WITH v(k, type, code, user_id, rs, rn, rp, address, latitude, longitude, notes, it, df,"
+      " total, coins) AS (VALUES " +
+      orders +
+      "), o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
+      " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee, total,"
+      " coins) SELECT type, code, user_id, nullif(rs, '')::bigint, rn, rp, address, latitude,"
+      " longitude, notes, it, df, total, coins FROM v ORDER BY k ON CONFLICT (code) DO NOTHING"
+      " RETURNING id, code, user_id, created_at, updated_at, requesting_shop_id),"
+      " e AS (INSERT INTO order_events (order_id, seq, status, by_user_id)"
+      " SELECT id, 1, 'pending', user_id FROM o RETURNING order_id, at)";
+  if (!lines.empty())
+    sql +=
+        ", x(code, n, product_id, shop_id, name, quantity, unit_price, unit_cost, line_total) AS"
+        " (VALUES " +
+        lines +
+        "), l AS (INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
+        " unit_price, unit_cost, line_total) SELECT o.id, x.product_id, x.shop_id, x.name,"
+        " x.quantity, x.unit_price, x.unit_cost, x.line_total FROM x JOIN o ON o.code = x.code"
+        " ORDER BY o.id, x.n RETURNING id, order_id, product_id, quantity::text, shop_id)";
+  sql += " SELECT o.code, o.id, " + db::iso_utc("o.created_at") + ", " +
+         db::iso_utc("o.updated_at") +
+         ", coalesce((SELECT owner_id FROM shops WHERE id = o.requesting_shop_id), 0), (SELECT " +
+         db::iso_utc("e.at") + " FROM e WHERE e.order_id = o.id), " +
+         (lines.empty()
+              ? std::string("''")
+              : "coalesce((SELECT string_agg(l.id || ':' || l.product_id || ':' || l.quantity ||"
+                " ':' || s.owner_id, ',' ORDER BY l.id) FROM l JOIN shops s ON s.id = l.shop_id"
+                " WHERE l.order_id = o.id), '')") +
+         " FROM o";
+  auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+  if (rows.size() != ps.size()) return std::nullopt;  // a code was taken
+  std::map<std::string, pqxx::row> by_code;
+  for (auto r : rows) by_code.emplace(r[0].as<std::string>(), r);
+  std::vector<caf::message> out;
+  std::vector<std::string> cart_users;
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    auto it = by_code.find(codes[k]);
+    if (it == by_code.end()) return std::nullopt;
+    const auto& r = it->second;
+    order_snapshot s;
+    s.order = ps[k]->order;
+    s.order.id = r[1].as<int64_t>();
+    s.order.code = codes[k];
+    s.order.status = order_status::pending;
+    s.order.created_at = r[2].as<std::string>();
+    s.order.updated_at = r[3].as<std::string>();
+    s.order.requesting_owner_id = r[4].as<int64_t>();
+    // Lines: each returned row to the first line of the same product and quantity without an
+    // id yet (identical lines are interchangeable), then in id order as a reload lists them.
+    std::istringstream rows_of_lines(r[6].as<std::string>());
+    std::string entry;
+    while (std::getline(rows_of_lines, entry, ',')) {
+      std::istringstream fields(entry);
+      std::string id, product, amount, owner;
+      std::getline(fields, id, ':');
+      std::getline(fields, product, ':');
+      std::getline(fields, amount, ':');
+      std::getline(fields, owner, ':');
+      auto q = quantity::parse(amount);
+      for (auto& i : s.order.items)
+        if (i.id == 0 && i.product_id == std::stoll(product) && q && i.amount.milli == q->milli) {
+          i.id = std::stoll(id);
+          i.shop_owner_id = std::stoll(owner);
+          i.is_bought = false;
+          break;
+        }
+    }
+    for (auto& i : s.order.items)
+      if (i.id == 0) return std::nullopt;
+    std::sort(s.order.items.begin(), s.order.items.end(),
+              [](const order_item& a, const order_item& b) { return a.id < b.id; });
+    order_event e;
+    e.seq = 1;
+    e.status = order_status::pending;
+    e.by_user_id = s.order.user_id;
+    e.at = r[5].as<std::string>();
+    s.events.push_back(std::move(e));
+    for (auto& i : ps[k]->order.items)
+      s.stock_moves.push_back({i.product_id, i.amount, versions[i.product_id]});
+    if (ps[k]->clear_cart) cart_users.push_back(std::to_string(s.order.user_id));
+    out.push_back(caf::make_message(std::move(s)));
+  }
+  if (!cart_users.empty()) {
+    std::string ids = "{";
+    for (auto& u : cart_users) ids += (ids.size() > 1 ? "," : "") + u;
+    tx.exec_params("DELETE FROM cart_items WHERE user_id = ANY($1::bigint[])", ids + "}");
+  }
+  return out;
+}
+
 }  // namespace
 
 db_command load(int64_t order_id) {
@@ -334,7 +512,7 @@ db_command find_placement(int64_t user_id, const std::string& key) {
 }
 
 db_command place(placement p) {
-  return {
+  db_command cmd{
       "orders.place", true,
       [p](pqxx::dbtransaction& tx) {
         const auto& o = p.order;
@@ -366,6 +544,14 @@ db_command place(placement p) {
         return caf::make_message(std::move(snapshot));
       },
       caf::make_message(p.order)};
+  // Without an Idempotency-Key (whose claim must answer for itself), placements of one group
+  // commit are written together.
+  if (p.idempotency_key.empty()) {
+    cmd.merge_kind = "orders.place";
+    cmd.run_merged = place_merged;
+    cmd.payload = std::make_shared<placement>(std::move(p));
+  }
+  return cmd;
 }
 
 db_command apply(transition t) {

@@ -7,6 +7,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/message.hpp>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,17 @@ struct db_command {
   std::function<caf::message(pqxx::dbtransaction&)> run;
   /// The command's inputs, for logs and for test doubles of the persistence actor.
   caf::message args;
+
+  /// Commands with the same non-empty `merge_kind` next to each other in a batch may run as
+  /// one: `run_merged` (of the first) gets them all (their `payload`s) and returns one result
+  /// per command, or nullopt when they must run one by one after all. Either way each command
+  /// still succeeds or fails alone: the worker rolls a merged attempt that did not work back and
+  /// runs the commands one by one.
+  using merged_runner = std::function<std::optional<std::vector<caf::message>>(
+      pqxx::dbtransaction&, const std::vector<const db_command*>&)>;
+  std::string merge_kind;
+  merged_runner run_merged;
+  std::shared_ptr<const void> payload;
 };
 
 /// What a persistence worker gets: the commands of one transaction.
@@ -41,6 +54,7 @@ struct db_batch_result {
   std::vector<caf::message> results;
   bool committed = false;
   double commit_seconds = 0;
+  int64_t merged = 0;  // commands that ran merged with others (db_command::run_merged)
 };
 
 }  // namespace wassally

@@ -81,6 +81,7 @@ struct persistence_stats {
   int64_t batches = 0;
   int64_t commands = 0;
   int64_t failed_batches = 0;
+  int64_t merged_commands = 0;  // commands written together with others of their kind
   int64_t workers = 0;
   int64_t busy_workers = 0;
   double commit_seconds_total = 0;
@@ -88,8 +89,9 @@ struct persistence_stats {
   std::vector<int64_t> batch_size_buckets;
   // commit latency histogram buckets (seconds): see persistence_actor.cpp
   std::vector<int64_t> commit_latency_buckets;
-  WASSALLY_FIELDS(persistence_stats, queue_depth, batches, commands, failed_batches, workers,
-                  busy_workers, commit_seconds_total, batch_size_buckets, commit_latency_buckets)
+  WASSALLY_FIELDS(persistence_stats, queue_depth, batches, commands, failed_batches,
+                  merged_commands, workers, busy_workers, commit_seconds_total, batch_size_buckets,
+                  commit_latency_buckets)
 };
 
 // Event bus: `(subscribe_atom, topic)` from the subscriber, `(unsubscribe_atom, topic)`,

@@ -343,6 +343,85 @@ BOOST_AUTO_TEST_CASE(forty_concurrent_orders_for_ten_in_stock_sell_exactly_ten) 
                  .as<int>() == 0);
 }
 
+// Placements of one group commit are written together in one statement; each answer must
+// still be exactly what a reload shows, and the stock exactly what the lines took.
+BOOST_AUTO_TEST_CASE(placements_written_together_answer_what_a_reload_shows) {
+  orders_world w(settings{{"WASSALLY_HTTP_THREADS", "4"}, {"WASSALLY_DB_POOL_SIZE", "1"}});
+  std::vector<shop_handle> shops{w.shop(), w.shop(), w.shop()};
+  std::vector<int64_t> products;
+  for (auto& s : shops)
+    for (int i = 0; i < 4; ++i)
+      products.push_back(w.product(s, {{"price", "2.50"}, {"stock", 500}}));
+  std::vector<header_map> customers;
+  for (int i = 0; i < 8; ++i) customers.push_back(w.customer().second);
+  const int rounds = 6, per_round = 32;
+  std::mutex m;
+  std::vector<json> answers;
+  std::vector<std::size_t> distinct;  // per answer: its distinct products (lines are combined)
+  std::map<int64_t, double> taken;    // product → quantity the 201s took
+  int other = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::thread> threads;
+    std::atomic<bool> go{false};
+    for (int i = 0; i < per_round; ++i)
+      threads.emplace_back([&, i, round] {
+        auto c = w.server.client();
+        // Three lines from up to three shops, the same product twice in some orders.
+        auto a = products[(i + round) % products.size()];
+        auto b = products[(i * 5 + 3) % products.size()];
+        auto d = i % 4 == 0 ? a : products[(i * 7 + round + 1) % products.size()];
+        auto items = json::array(
+            {orders_world::line(a, 1 + i % 3), orders_world::line(b, 2), orders_world::line(d, 1)});
+        while (!go.load()) std::this_thread::yield();
+        auto r = c.post_json("/api/v1/orders", orders_world::order_body(items), customers[i % 8]);
+        std::lock_guard<std::mutex> lock(m);
+        if (r.status != 201) {
+          ++other;
+          BOOST_TEST_MESSAGE(r.status << " " << r.body);
+          return;
+        }
+        answers.push_back(r.json());
+        distinct.push_back(std::set<int64_t>{a, b, d}.size());
+        taken[a] += 1 + i % 3;
+        taken[b] += 2;
+        taken[d] += 1;
+      });
+    go = true;
+    for (auto& t : threads) t.join();
+  }
+  BOOST_TEST(other == 0);
+  BOOST_TEST(answers.size() == static_cast<std::size_t>(rounds * per_round));
+  std::set<int64_t> ids, line_ids;
+  std::size_t lines = 0;
+  for (std::size_t k = 0; k < answers.size(); ++k) {
+    auto& placed = answers[k];
+    auto id = placed["id"].get<int64_t>();
+    ids.insert(id);
+    BOOST_TEST(placed["items"].size() == distinct[k]);
+    lines += distinct[k];
+    for (auto& i : placed["items"]) line_ids.insert(i["id"].get<int64_t>());
+    auto staff_view = w.client.get("/api/v1/orders/" + std::to_string(id), w.staff).json();
+    // The customer saw what staff sees now (staff also sees the code, as the customer did).
+    BOOST_TEST(staff_view == placed,
+               "order " << id << ": 201 " << placed.dump() << " vs reload " << staff_view.dump());
+    auto history = w.client.get("/api/v1/orders/" + std::to_string(id) + "/history", w.staff);
+    BOOST_TEST(history.status == 200);
+  }
+  BOOST_TEST(ids.size() == answers.size());
+  BOOST_TEST(line_ids.size() == lines);
+  for (std::size_t k = 0; k < products.size(); ++k) {
+    auto shop = shops[k / 4];
+    BOOST_TEST(w.stock(shop, products[k]) == 500 - taken[products[k]], "product " << products[k]);
+  }
+  // The placements were in fact written together (one connection: they had to queue).
+  auto metrics = w.client.get("/metrics").body;
+  auto at = metrics.find("\nwassally_persistence_merged_commands_total ");
+  BOOST_REQUIRE(at != std::string::npos);
+  auto merged = std::stoll(metrics.substr(at + 44));
+  BOOST_TEST_MESSAGE("placements written together: " << merged << " of " << answers.size());
+  BOOST_TEST(merged > 0);
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_duplicates_with_one_key_create_one_order) {
   orders_world w(settings{{"WASSALLY_HTTP_THREADS", "4"}});
   auto s = w.shop();
