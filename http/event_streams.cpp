@@ -6,11 +6,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -24,8 +26,19 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("sse_tick")>;
 
+/// Bytes of a stream waiting for its connection's reactor thread, which alone writes them.
+struct outbox {
+  std::mutex m;
+  std::string bytes;
+  bool scheduled = false;  // a flush is armed on the reactor
+};
+
 struct stream {
   std::weak_ptr<Pistache::Tcp::Peer> peer;
+  // Set on the reactor thread when the connection goes (http::connection_closed_flag); checked
+  // there before every write.
+  std::shared_ptr<std::atomic<bool>> closed;
+  std::shared_ptr<outbox> box = std::make_shared<outbox>();
   Pistache::Tcp::Transport* transport = nullptr;
   std::thread::id reactor;
   int64_t order_id = 0;
@@ -86,12 +99,59 @@ void refresh_request_clock(std::weak_ptr<Pistache::Tcp::Peer> weak,
       [timer](std::exception_ptr) { ::close(timer); });
 }
 
-/// Enqueues bytes for the connection's reactor (Tcp::Peer::send only queues); false when the
+/// Sends what waits in `box` from the connection's reactor thread (a one-shot timer armed through
+/// its transport fires there), unless the connection closed first. Pistache queues writes by file
+/// descriptor: a write queued from here could land after the connection closed and its number was
+/// given to a new connection — another client would read this stream's events. On the reactor
+/// thread, which also handles the disconnection, the check and the write cannot be separated.
+void flush_on_reactor(std::weak_ptr<Pistache::Tcp::Peer> weak,
+                      std::shared_ptr<std::atomic<bool>> closed, std::shared_ptr<outbox> box,
+                      Pistache::Tcp::Transport* transport, std::thread::id reactor,
+                      int attempts = 3) {
+  auto take = [box] {
+    std::lock_guard<std::mutex> lock(box->m);
+    box->scheduled = false;
+    std::string bytes;
+    bytes.swap(box->bytes);
+    return bytes;
+  };
+  int timer = attempts > 0 ? ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) : -1;
+  if (timer < 0) {
+    take();  // no way to reach the reactor: the bytes are dropped with the stream
+    return;
+  }
+  Pistache::Async::Promise<uint64_t> fired([&](Pistache::Async::Deferred<uint64_t> deferred) {
+    transport->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
+  });
+  fired.then(
+      [=](uint64_t) {
+        ::close(timer);
+        if (std::this_thread::get_id() != reactor) {
+          flush_on_reactor(weak, closed, box, transport, reactor, attempts - 1);
+          return;
+        }
+        auto bytes = take();
+        if (bytes.empty() || (closed && closed->load())) return;
+        if (auto peer = weak.lock()) peer->send(Pistache::RawBuffer(bytes, bytes.size()));
+      },
+      [=](std::exception_ptr) {
+        ::close(timer);
+        take();
+      });
+}
+
+/// Queues bytes for the connection's reactor thread (see flush_on_reactor); false when the
 /// client is gone. With `refresh_clock`, Pistache's request clock restarts too.
 bool write(stream& s, const std::string& bytes, bool refresh_clock = false) {
-  auto peer = s.peer.lock();
-  if (!peer) return false;
-  peer->send(Pistache::RawBuffer(bytes, bytes.size()));
+  if (s.peer.expired() || (s.closed && s.closed->load()) || !s.transport) return false;
+  bool arm = false;
+  {
+    std::lock_guard<std::mutex> lock(s.box->m);
+    s.box->bytes += bytes;
+    arm = !s.box->scheduled;
+    s.box->scheduled = true;
+  }
+  if (arm) flush_on_reactor(s.peer, s.closed, s.box, s.transport, s.reactor);
   if (refresh_clock) refresh_request_clock(s.peer, s.transport, s.reactor);
   return true;
 }
@@ -139,6 +199,7 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   }
   auto& s = it->second;
   s.peer = peer;
+  s.closed = connection_closed_flag(peer);
   s.reactor = req.out->reactor_thread();
   s.transport = req.out->transport();
   s.last_seq = req.after_seq;
@@ -188,6 +249,23 @@ void for_each_order_stream(self_ptr self, const order_status_changed& change) {
 }
 
 }  // namespace
+
+namespace {
+const char* const closed_flag_key = "wassally.closed";
+}
+
+void mark_connection_open(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  peer->putData(closed_flag_key, std::make_shared<std::atomic<bool>>(false));
+}
+
+void mark_connection_closed(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  if (auto flag = connection_closed_flag(peer)) flag->store(true);
+}
+
+std::shared_ptr<std::atomic<bool>> connection_closed_flag(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  return std::static_pointer_cast<std::atomic<bool>>(peer->tryGetData(closed_flag_key));
+}
 
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
                                std::chrono::milliseconds timeout, std::chrono::seconds keepalive) {
@@ -244,6 +322,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           auto id = st.next_id++;
           auto& s = st.streams[id];
           s.peer = peer;
+          s.closed = connection_closed_flag(peer);
           s.reactor = req.out->reactor_thread();
           s.transport = req.out->transport();
           s.ready = true;

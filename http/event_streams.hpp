@@ -20,10 +20,12 @@
 // same window exists for every asynchronous Pistache response; streams check that the peer is
 // still alive (weak_ptr) before every write, which keeps the window to microseconds.
 
+#include <atomic>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "http/responder.hpp"
 #include "protocols/shops.hpp"
@@ -50,6 +52,14 @@ struct open_staff_stream {
 /// ends a stream after a final status. `stats_atom` → int64_t open streams.
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
                                std::chrono::milliseconds timeout, std::chrono::seconds keepalive);
+
+/// A connection's "closed" flag, made when Pistache accepts it and set when Pistache lets it go
+/// (both on its reactor thread, from the edge's handler): event streams write only from that
+/// thread and only while it is not set.
+void mark_connection_open(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+void mark_connection_closed(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+std::shared_ptr<std::atomic<bool>> connection_closed_flag(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
 }  // namespace wassally::http
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "http/event_streams.hpp"
 #include "http/metrics.hpp"
 #include "http/request_guard.hpp"
 #include "protocols/accounts.hpp"
@@ -139,6 +140,12 @@ class edge_handler : public Http::Handler {
 
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
     install_guarded_parser(peer, getMaxRequestSize(), st_->svc.max_body_bytes);
+    mark_connection_open(peer);
+  }
+
+  void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    mark_connection_closed(peer);
+    Http::Handler::onDisconnection(peer);
   }
 
   void onRequest(const Http::Request& req, Http::ResponseWriter response) override {

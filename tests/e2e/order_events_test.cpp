@@ -1,7 +1,11 @@
 // GET /orders/{id}/events: Server-Sent Events end to end, over real connections.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/e2e/orders_support.hpp"
 
@@ -150,6 +154,59 @@ BOOST_AUTO_TEST_CASE(idle_streams_get_keepalives_and_outlive_the_request_timeout
   auto e = stream.next(5s);
   BOOST_TEST_REQUIRE(e.has_value());
   BOOST_TEST(json::parse(e->data)["status"] == "cancelled");
+}
+
+// Event bytes are written only to the connection they were meant for: streams whose clients
+// just left get an event while new connections (which may reuse their descriptor numbers) are
+// being served. A chunk of an order's events on a plain connection would be another user's data
+// (and breaks its framing: "bad status line").
+BOOST_AUTO_TEST_CASE(events_of_closed_streams_never_reach_other_connections) {
+  orders_world w;
+  int garbled = 0, served = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto o = place_one(w);
+    {
+      std::vector<std::unique_ptr<sse_stream>> streams;
+      for (int i = 0; i < 60; ++i) {
+        streams.push_back(std::make_unique<sse_stream>("127.0.0.1", w.server.port(),
+                                                       events_path(o.id), o.customer));
+        BOOST_TEST_REQUIRE(streams.back()->status() == 200);
+      }
+      for (auto& st : streams) BOOST_TEST_REQUIRE(st->next(5s).has_value());
+    }  // every client leaves at once
+    std::atomic<bool> go{false}, stop{false};
+    std::vector<std::thread> clients;
+    std::mutex m;
+    for (int i = 0; i < 30; ++i)
+      clients.emplace_back([&] {
+        auto c = w.server.client();
+        while (!go.load()) std::this_thread::yield();
+        while (!stop.load()) {
+          try {
+            auto r = c.get("/health");
+            std::lock_guard<std::mutex> lock(m);
+            if (r.status == 200 && r.body.find("event:") == std::string::npos)
+              ++served;
+            else
+              ++garbled;
+          } catch (const std::exception& e) {
+            std::lock_guard<std::mutex> lock(m);
+            ++garbled;
+            BOOST_TEST_MESSAGE("plain connection: " << e.what());
+            return;
+          }
+        }
+      });
+    go = true;
+    auto r = w.client.post_json("/api/v1/orders/" + std::to_string(o.id) + "/cancel",
+                                json::object(), o.customer);
+    BOOST_TEST(r.status == 200, r.body);
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+    for (auto& t : clients) t.join();
+  }
+  BOOST_TEST(garbled == 0);
+  BOOST_TEST(served > 0);
 }
 
 BOOST_AUTO_TEST_CASE(many_streams_on_one_order_all_hear_the_change) {
