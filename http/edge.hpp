@@ -167,6 +167,9 @@ void add_crew_routes(router& r);
 void add_staff_routes(router& r);
 void add_analytics_routes(router& r);
 void add_admin_routes(router& r);
+/// Every route of the API, all areas above: what the server serves and what the OpenAPI and
+/// authorization tests check against.
+void add_api_routes(router& r);
 /// PUT /api/v1/test/clock — registered only when the `test_clock` config key is on.
 void add_test_clock_route(router& r);
 

@@ -247,21 +247,25 @@ struct server::impl {
   std::unique_ptr<Http::Endpoint> endpoint;
 };
 
+void add_api_routes(router& r) {
+  add_service_routes(r);
+  add_account_routes(r);
+  add_shop_routes(r);
+  add_catalog_routes(r);
+  add_offer_routes(r);
+  add_cart_routes(r);
+  add_order_routes(r);
+  add_crew_routes(r);
+  add_staff_routes(r);
+  add_analytics_routes(r);
+  add_admin_routes(r);
+}
+
 server::server(server_options opts, services svc) : impl_(std::make_unique<impl>()) {
   impl_->opts = std::move(opts);
   impl_->state->svc = std::move(svc);
   impl_->state->svc.max_body_bytes = impl_->opts.max_body_bytes;
-  add_service_routes(impl_->state->routes);
-  add_account_routes(impl_->state->routes);
-  add_shop_routes(impl_->state->routes);
-  add_catalog_routes(impl_->state->routes);
-  add_offer_routes(impl_->state->routes);
-  add_cart_routes(impl_->state->routes);
-  add_order_routes(impl_->state->routes);
-  add_crew_routes(impl_->state->routes);
-  add_staff_routes(impl_->state->routes);
-  add_analytics_routes(impl_->state->routes);
-  add_admin_routes(impl_->state->routes);
+  add_api_routes(impl_->state->routes);
   if (impl_->opts.test_clock) add_test_clock_route(impl_->state->routes);
 }
 

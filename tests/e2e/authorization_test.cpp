@@ -611,17 +611,7 @@ std::vector<row> the_table() {
 std::map<std::pair<std::string, std::string>, wassally::http::role_set> registered_routes() {
   namespace http = wassally::http;
   http::router r;
-  http::add_service_routes(r);
-  http::add_account_routes(r);
-  http::add_shop_routes(r);
-  http::add_catalog_routes(r);
-  http::add_offer_routes(r);
-  http::add_cart_routes(r);
-  http::add_order_routes(r);
-  http::add_crew_routes(r);
-  http::add_staff_routes(r);
-  http::add_analytics_routes(r);
-  http::add_admin_routes(r);
+  http::add_api_routes(r);
   std::map<std::pair<std::string, std::string>, http::role_set> out;
   for (const auto& route : r.routes()) out[{route.method, route.pattern}] = route.roles;
   return out;

@@ -13,17 +13,7 @@ BOOST_AUTO_TEST_CASE(every_route_is_documented_and_nothing_else) {
   BOOST_REQUIRE(in);
   auto doc = nlohmann::json::parse(in);
   http::router r;
-  http::add_service_routes(r);
-  http::add_account_routes(r);
-  http::add_shop_routes(r);
-  http::add_catalog_routes(r);
-  http::add_offer_routes(r);
-  http::add_cart_routes(r);
-  http::add_order_routes(r);
-  http::add_crew_routes(r);
-  http::add_staff_routes(r);
-  http::add_analytics_routes(r);
-  http::add_admin_routes(r);
+  http::add_api_routes(r);
   std::size_t operations = 0;
   for (const auto& route : r.routes()) {
     auto method = route.method;
