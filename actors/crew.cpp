@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <optional>
 #include <set>
 
 #include "actors/entity.hpp"
@@ -44,6 +45,67 @@ void publish(self_ptr self) {
       self->state.event_bus, publish_atom::value, std::string("crew_status"),
       caf::make_message(crew_changed{c.user_id, c.status, c.has_location, c.latitude, c.longitude,
                                      service_clock::format_iso(service_clock::now())}));
+}
+
+/// The pending orders near the crew: ids and distances from the dispatcher's index, then each
+/// order of the page as crews may see it, asked of the order itself (the dispatcher keeps no
+/// copy). An order that left `pending` in between is left out of the page and the count.
+void list_pending(self_ptr self, caf::response_promise rp, const crew_pending_query& q) {
+  auto& st = self->state;
+  auto& c = st.crew;
+  ++st.lc.in_flight;
+  auto finished = [self] {
+    --self->state.lc.in_flight;
+    entity_maybe_quit(self, self->state.lc);
+  };
+  self->request(st.dispatcher, st.lc.db_timeout,
+                pending_query{c.latitude, c.longitude, q.radius_km, q.offset, q.limit})
+      .then(
+          [=](pending_matches& matches) mutable {
+            struct gathering {
+              pending_matches matches;
+              std::vector<std::optional<order_record>> orders;
+              size_t answered = 0;
+              std::optional<caf::error> failure;  // other than the order having left `pending`
+            };
+            auto g = std::make_shared<gathering>();
+            g->orders.resize(matches.page.size());
+            g->matches = std::move(matches);
+            auto deliver = [=]() mutable {
+              finished();
+              if (g->failure) return rp.deliver(*g->failure);
+              pending_page page;
+              page.count = g->matches.count;
+              for (size_t i = 0; i < g->orders.size(); ++i)
+                if (g->orders[i])
+                  page.results.push_back(
+                      {std::move(*g->orders[i]), g->matches.page[i].distance_km});
+                else
+                  --page.count;
+              rp.deliver(std::move(page));
+            };
+            if (g->orders.empty()) return deliver();
+            caller crew{self->state.crew.user_id, roles::delivery_crew};
+            for (size_t i = 0; i < g->orders.size(); ++i) {
+              auto arrived = [=](std::optional<order_record> o) mutable {
+                g->orders[i] = std::move(o);
+                if (++g->answered == g->orders.size()) deliver();
+              };
+              self->request(self->state.lc.registry, self->state.lc.db_timeout,
+                            entity_key{"order", g->matches.page[i].order_id},
+                            caf::make_message(view_pending_order{crew}))
+                  .then([=](order_record& o) mutable { arrived(std::move(o)); },
+                        [=](caf::error& err) mutable {
+                          auto code = from_caf_error(err).code;
+                          if (code != "not_pending" && code != "not_found") g->failure = err;
+                          arrived(std::nullopt);
+                        });
+            }
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+            finished();
+          });
 }
 
 /// Writes the position if it changed since the last write (never more often than configured).
@@ -110,8 +172,7 @@ caf::behavior running(self_ptr self) {
           rp.deliver(to_caf_error(errors::conflict(
               "location_required", "report your position (PUT /crew/location) first")));
         else
-          rp.delegate(self->state.dispatcher,
-                      pending_query{c.latitude, c.longitude, q.radius_km, q.offset, q.limit});
+          list_pending(self, rp, q);
         return rp;
       },
       [=](const claim_crew_slot& req) -> caf::result<done> {

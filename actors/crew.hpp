@@ -16,10 +16,10 @@ struct crew_options {
 /// The delivery crew entity actor: one per crew (key "crew", user id). It owns the crew's
 /// status, live position (in memory; written to PostgreSQL at most every `location_flush`, so
 /// a crash loses at most that window) and the orders it holds. set_crew_location → done;
-/// set_crew_status → crew_record; crew_pending_query → pending_page (from the dispatcher);
-/// claim_crew_slot → done (409 crew_offline / crew_busy); crew_slot_outcome and
-/// crew_order_finished keep its order list current; get_crew_state → crew_record. Changes are
-/// published on the event bus topic "crew_status".
+/// set_crew_status → crew_record; crew_pending_query → pending_page (ids from the dispatcher, each
+/// order as the order shows it); claim_crew_slot → done (409 crew_offline / crew_busy);
+/// crew_slot_outcome and crew_order_finished keep its order list current; get_crew_state →
+/// crew_record. Changes are published on the event bus topic "crew_status".
 entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::actor event_bus,
                             crew_options opts);
 

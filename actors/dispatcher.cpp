@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <algorithm>
+#include <array>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -26,46 +27,80 @@ double distance_km(double lat1, double lng1, double lat2, double lng2) {
 
 namespace {
 
+/// Where a pending order's shops are. Orders come from up to three shops: the points live inline
+/// (no allocation per order); a fourth and later point, should one ever exist, goes to `more`.
+struct indexed_order {
+  std::array<dispatch_point, 3> points{};
+  uint8_t size = 0;
+  std::vector<dispatch_point> more;
+
+  template <class F>
+  void for_each(F f) const {
+    for (uint8_t i = 0; i < size; ++i) f(points[i]);
+    for (auto& p : more) f(p);
+  }
+  void add(const dispatch_point& p) {
+    if (size < points.size())
+      points[size++] = p;
+    else
+      more.push_back(p);
+  }
+};
+
 struct dispatcher_state {
-  std::unordered_map<int64_t, dispatch_entry> pending;
+  std::unordered_map<int64_t, indexed_order> pending;
   static inline const char* name = "dispatcher";
 };
 
 using self_ptr = caf::stateful_actor<dispatcher_state>*;
 
-pending_page query(const dispatcher_state& st, const pending_query& q) {
+pending_matches query(const dispatcher_state& st, const pending_query& q) {
   // A cheap bounding box first (a degree of latitude is ~111 km), then the exact distance.
   double lat_span = q.radius_km / 110.0;
   double cos_lat = std::max(0.01, std::cos(q.latitude * M_PI / 180.0));
   double lng_span = q.radius_km / (111.0 * cos_lat);
-  std::vector<std::pair<double, const dispatch_entry*>> near;
+  std::vector<pending_match> near;
   for (auto& [id, e] : st.pending) {
     double best = -1;
-    for (auto& p : e.shop_points) {
-      if (std::abs(p.latitude - q.latitude) > lat_span) continue;
+    e.for_each([&](const dispatch_point& p) {
+      if (std::abs(p.latitude - q.latitude) > lat_span) return;
       double dlng = std::abs(p.longitude - q.longitude);
-      if (std::min(dlng, 360 - dlng) > lng_span) continue;
+      if (std::min(dlng, 360 - dlng) > lng_span) return;
       double d = distance_km(q.latitude, q.longitude, p.latitude, p.longitude);
       if (best < 0 || d < best) best = d;
-    }
-    if (best >= 0 && best <= q.radius_km) near.emplace_back(best, &e);
+    });
+    if (best >= 0 && best <= q.radius_km) near.push_back({id, best});
   }
-  std::sort(near.begin(), near.end(), [](auto& a, auto& b) {
-    return a.first < b.first || (a.first == b.first && a.second->order.id < b.second->order.id);
-  });
-  pending_page page;
-  page.count = static_cast<int64_t>(near.size());
-  auto end = std::min<int64_t>(page.count, q.offset + q.limit);
-  for (auto i = q.offset; i < end; ++i)
-    page.results.push_back({near[i].second->order, std::round(near[i].first * 1000) / 1000});
-  return page;
+  pending_matches out;
+  out.count = static_cast<int64_t>(near.size());
+  auto begin = std::min<int64_t>(out.count, q.offset);
+  auto end = std::min<int64_t>(out.count, q.offset + q.limit);
+  auto nearer = [](const pending_match& a, const pending_match& b) {
+    return a.distance_km < b.distance_km ||
+           (a.distance_km == b.distance_km && a.order_id < b.order_id);
+  };
+  // Only the page needs to be in order.
+  std::partial_sort(near.begin(), near.begin() + end, near.end(), nearer);
+  for (auto i = begin; i < end; ++i)
+    out.page.push_back({near[i].order_id, std::round(near[i].distance_km * 1000) / 1000});
+  return out;
+}
+
+void add_to_index(dispatcher_state& st, int64_t order_id,
+                  const std::vector<dispatch_point>& points) {
+  auto& e = st.pending[order_id];
+  e = {};
+  for (auto& p : points) e.add(p);
 }
 
 void apply(dispatcher_state& st, const order_status_changed& c) {
-  if (c.placed && c.event.status == order_status::pending)
-    st.pending[c.order_id] = dispatch_entry{c.order, c.shop_points};
-  else
+  if (c.placed && c.event.status == order_status::pending) {
+    std::vector<dispatch_point> points;
+    for (auto& p : c.shop_points) points.push_back({p.latitude, p.longitude});
+    add_to_index(st, c.order_id, points);
+  } else {
     st.pending.erase(c.order_id);
+  }
 }
 
 }  // namespace
@@ -87,7 +122,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
       self->request(persistence, load_timeout, orders_sql::pending_index())
           .then(
               [=](dispatch_entries& all) {
-                for (auto& e : all.entries) self->state.pending[e.order.id] = std::move(e);
+                for (auto& e : all.entries) add_to_index(self->state, e.order_id, e.shop_points);
                 // The whole index arrived in one message (100,000 orders after a restart):
                 // freed now, its memory goes back to the system rather than staying in malloc.
                 all.entries = {};

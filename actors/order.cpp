@@ -207,6 +207,13 @@ caf::behavior running(self_ptr self) {
         if (!order_rules::may_see(o, q.who)) return to_caf_error(hidden());
         return order_rules::view_for(o, q.who);
       },
+      [=](const view_pending_order& q) -> caf::result<order_record> {
+        auto& o = self->state.order;
+        if (q.who.role != roles::delivery_crew && !q.who.is_staff()) return to_caf_error(hidden());
+        if (o.status != order_status::pending)
+          return to_caf_error(errors::conflict("not_pending", "the order is no longer pending"));
+        return order_rules::view_for(o, q.who);
+      },
       [=](const get_order_history& q) -> caf::result<order_history> {
         if (!order_rules::may_see(self->state.order, q.who)) return to_caf_error(hidden());
         return order_history{self->state.events};

@@ -11,6 +11,7 @@ namespace wassally {
 /// action is decided by order_rules::decide, persisted with its event (and, for a cancellation,
 /// the returned stock) in one transaction, and only then answered and published on the event
 /// bus topic "order_status". get_order → order_record (as the caller may see it);
+/// view_pending_order → order_record as crews looking for work see it, while pending;
 /// get_order_history → order_history; watch_order → order_watch; order_action → order_record.
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout);

@@ -6,6 +6,7 @@
 #include <caf/make_message.hpp>
 #include <caf/send.hpp>
 #include <iostream>
+#include <optional>
 
 #include "persistence/orders.hpp"
 #include "protocols/errors.hpp"
@@ -27,6 +28,7 @@ struct recovery_run {
 };
 
 void finish(caf::event_based_actor* self, const recovery_run& run, const char* how) {
+  if (run.progress->done) return;
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - run.started)
                 .count();
   run.progress->microseconds = us;
@@ -39,31 +41,53 @@ void finish(caf::event_based_actor* self, const recovery_run& run, const char* h
   self->quit();
 }
 
-void next_page(caf::event_based_actor* self, std::shared_ptr<recovery_run> run, int64_t after) {
-  self->request(run->persistence, run->db_timeout, orders_sql::load_open(after, run->page_size))
+void stop_reading(caf::event_based_actor* self, const recovery_run& run, caf::error& err) {
+  std::cerr << "wassally: recovery could not read open orders (" << from_caf_error(err).message
+            << "); they load on first use\n";
+  finish(self, run, "stopped");
+}
+
+/// Once both the page and the registry's confirmation of the previous one are in.
+struct page_join {
+  std::optional<open_orders_page> page;
+  bool previous_adopted = false;
+};
+
+/// Hands a page to the registry and reads the next one meanwhile. Reading and adopting overlap:
+/// while the registry spawns the actors of one page, PostgreSQL already reads the next; a page is
+/// handed over only once the registry adopted the one before, so at most two pages are held.
+void adopt(caf::event_based_actor* self, std::shared_ptr<recovery_run> run,
+           open_orders_page& page) {
+  if (page.orders.empty()) {
+    finish(self, *run, "done");
+    return;
+  }
+  for (auto& s : page.orders) {
+    auto id = s.order.id;
+    self->send(run->registry, adopt_atom::value, entity_key{"order", id},
+               caf::make_message(std::move(s)));
+  }
+  run->progress->orders += static_cast<int64_t>(page.orders.size());
+  auto join = std::make_shared<page_join>();
+  auto ready = [=] {
+    if (join->page && join->previous_adopted) adopt(self, run, *join->page);
+  };
+  // The registry answers in order: once it answered this, it adopted the page.
+  self->request(run->registry, caf::infinite, stats_atom::value)
       .then(
-          [=](open_orders_page& page) {
-            if (page.orders.empty()) {
-              finish(self, *run, "done");
-              return;
-            }
-            for (auto& s : page.orders) {
-              auto id = s.order.id;
-              self->send(run->registry, adopt_atom::value, entity_key{"order", id},
-                         caf::make_message(std::move(s)));
-            }
-            run->progress->orders += static_cast<int64_t>(page.orders.size());
-            auto last = page.last_id;
-            // The registry answers in order: once it answered this, it adopted the page.
-            self->request(run->registry, caf::infinite, stats_atom::value)
-                .then([=](registry_stats&) { next_page(self, run, last); },
-                      [=](caf::error&) { finish(self, *run, "stopped"); });
+          [=](registry_stats&) {
+            join->previous_adopted = true;
+            ready();
           },
-          [=](caf::error& err) {
-            std::cerr << "wassally: recovery could not read open orders ("
-                      << from_caf_error(err).message << "); they load on first use\n";
-            finish(self, *run, "stopped");
-          });
+          [=](caf::error&) { finish(self, *run, "stopped"); });
+  self->request(run->persistence, run->db_timeout,
+                orders_sql::load_open(page.last_id, run->page_size))
+      .then(
+          [=](open_orders_page& next) {
+            join->page = std::move(next);
+            ready();
+          },
+          [=](caf::error& err) { stop_reading(self, *run, err); });
 }
 
 }  // namespace
@@ -74,7 +98,9 @@ caf::actor spawn_order_recovery(caf::actor_system& sys, caf::actor persistence, 
   auto run = std::make_shared<recovery_run>(recovery_run{
       std::move(persistence), std::move(registry), std::move(progress), page_size, db_timeout});
   return sys.spawn([run](caf::event_based_actor* self) -> caf::behavior {
-    next_page(self, run, 0);
+    self->request(run->persistence, run->db_timeout, orders_sql::load_open(0, run->page_size))
+        .then([=](open_orders_page& first) { adopt(self, run, first); },
+              [=](caf::error& err) { stop_reading(self, *run, err); });
     return {[](int) {}};
   });
 }

@@ -25,7 +25,6 @@ order_status_changed placed_change(const order_snapshot& placed,
   change.order_id = placed.order.id;
   if (!placed.events.empty()) change.event = placed.events.back();
   change.placed = true;
-  change.order = view_for(placed.order, caller{0, roles::delivery_crew});
   change.shop_points = std::move(shop_points);
   return change;
 }

@@ -31,8 +31,8 @@ struct decision {
 /// allow, 409 already_assigned for an accept that lost, 409 code_locked).
 decision decide(const order_record& o, const order_action& a);
 
-/// The event announcing a newly placed order (its first event), with the order as crews may
-/// see it and where its shops are, for the dispatcher's index.
+/// The event announcing a newly placed order (its first event), with where its shops are, for
+/// the dispatcher's index.
 order_status_changed placed_change(const order_snapshot& placed,
                                    std::vector<geo_location> shop_points);
 

@@ -679,23 +679,21 @@ db_command unlock_code(int64_t order_id) {
 
 db_command pending_index() {
   return {"orders.pending_index", false, [](pqxx::dbtransaction& tx) {
-            std::vector<order_record> orders;
-            for (auto r : tx.exec("SELECT " + order_columns + order_from +
-                                  " WHERE o.status = 'pending' ORDER BY o.id"))
-              orders.push_back(read_order(r));
-            attach_items(tx, orders);
-            std::map<int64_t, std::vector<geo_location>> points;
+            // Ids and shop positions only: the dispatcher keeps nothing else of an order.
+            dispatch_entries out;
             for (auto r : tx.exec(
-                     "SELECT x.order_id, l.address, l.latitude, l.longitude FROM ("
+                     "SELECT x.order_id, l.latitude, l.longitude FROM ("
                      " SELECT DISTINCT oi.order_id, oi.shop_id FROM order_items oi"
                      " JOIN orders o ON o.id = oi.order_id WHERE o.status = 'pending'"
                      " UNION SELECT o.id, o.requesting_shop_id FROM orders o"
                      " WHERE o.status = 'pending' AND o.requesting_shop_id IS NOT NULL) x"
-                     " JOIN shops s ON s.id = x.shop_id JOIN locations l ON l.id = s.location_id"))
-              points[r[0].as<int64_t>()].push_back(
-                  {r[1].as<std::string>(), r[2].as<double>(), r[3].as<double>()});
-            dispatch_entries out;
-            for (auto& o : orders) out.entries.push_back({o, points[o.id]});
+                     " JOIN shops s ON s.id = x.shop_id JOIN locations l ON l.id = s.location_id"
+                     " ORDER BY x.order_id")) {
+              auto id = r[0].as<int64_t>();
+              if (out.entries.empty() || out.entries.back().order_id != id)
+                out.entries.push_back({id, {}});
+              out.entries.back().shop_points.push_back({r[1].as<double>(), r[2].as<double>()});
+            }
             return caf::make_message(std::move(out));
           }};
 }

@@ -57,7 +57,9 @@ struct crew_pending_query {
   WASSALLY_FIELDS(crew_pending_query, radius_km, offset, limit)
 };
 
-/// To the dispatcher: pending orders within `radius_km` of the point, nearest first.
+/// To the dispatcher: pending orders within `radius_km` of the point, nearest first →
+/// pending_matches (ids and distances only: the crew actor asks the orders themselves for what
+/// a crew may see of them).
 struct pending_query {
   double latitude = 0;
   double longitude = 0;
@@ -65,6 +67,26 @@ struct pending_query {
   int64_t offset = 0;
   int64_t limit = 20;
   WASSALLY_FIELDS(pending_query, latitude, longitude, radius_km, offset, limit)
+};
+
+struct pending_match {
+  int64_t order_id = 0;
+  double distance_km = 0;
+  WASSALLY_FIELDS(pending_match, order_id, distance_km)
+};
+
+struct pending_matches {
+  int64_t count = 0;  // all matches, not just this page
+  std::vector<pending_match> page;
+  WASSALLY_FIELDS(pending_matches, count, page)
+};
+
+/// To an order actor (through the registry), for a crew's pending list: the order as crews
+/// looking for work may see it (no delivery code) → order_record, or 409 not_pending once it
+/// left `pending`.
+struct view_pending_order {
+  caller who;
+  WASSALLY_FIELDS(view_pending_order, who)
 };
 
 struct pending_order {
@@ -79,12 +101,20 @@ struct pending_page {
   WASSALLY_FIELDS(pending_page, count, results)
 };
 
-/// A pending order as the dispatcher indexes it: the order (as a crew may see it) and where its
-/// shops are (for a delivery request: the requesting shop).
+/// A point the dispatcher measures from: one of a pending order's shops (for a delivery
+/// request: the requesting shop).
+struct dispatch_point {
+  double latitude = 0;
+  double longitude = 0;
+  WASSALLY_FIELDS(dispatch_point, latitude, longitude)
+};
+
+/// A pending order as the dispatcher indexes it: its id and where its shops are. Nothing else of
+/// the order is copied: with 100,000 open orders a second copy of each would cost ~100 MiB.
 struct dispatch_entry {
-  order_record order;
-  std::vector<geo_location> shop_points;
-  WASSALLY_FIELDS(dispatch_entry, order, shop_points)
+  int64_t order_id = 0;
+  std::vector<dispatch_point> shop_points;
+  WASSALLY_FIELDS(dispatch_entry, order_id, shop_points)
 };
 
 struct dispatch_entries {

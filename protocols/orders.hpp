@@ -301,12 +301,11 @@ struct order_watch {
 struct order_status_changed {
   int64_t order_id = 0;
   order_event event;
-  /// For a newly placed order only (`placed`): the order as crews may see it and where its
-  /// shops are, for the dispatcher's index.
+  /// For a newly placed order only (`placed`): where its shops are (for a delivery request: the
+  /// requesting shop), for the dispatcher's index.
   bool placed = false;
-  order_record order;
   std::vector<geo_location> shop_points;
-  WASSALLY_FIELDS(order_status_changed, order_id, event, placed, order, shop_points)
+  WASSALLY_FIELDS(order_status_changed, order_id, event, placed, shop_points)
 };
 
 /// GET /orders, with the role-specific visibility applied by the order directory.

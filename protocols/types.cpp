@@ -99,8 +99,12 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<set_crew_status>("wassally::set_crew_status");
   cfg.add_message_type<crew_pending_query>("wassally::crew_pending_query");
   cfg.add_message_type<pending_query>("wassally::pending_query");
+  cfg.add_message_type<pending_match>("wassally::pending_match");
+  cfg.add_message_type<pending_matches>("wassally::pending_matches");
+  cfg.add_message_type<view_pending_order>("wassally::view_pending_order");
   cfg.add_message_type<pending_order>("wassally::pending_order");
   cfg.add_message_type<pending_page>("wassally::pending_page");
+  cfg.add_message_type<dispatch_point>("wassally::dispatch_point");
   cfg.add_message_type<dispatch_entry>("wassally::dispatch_entry");
   cfg.add_message_type<dispatch_entries>("wassally::dispatch_entries");
   cfg.add_message_type<claim_crew_slot>("wassally::claim_crew_slot");
