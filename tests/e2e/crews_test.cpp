@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
 #include "tests/e2e/orders_support.hpp"
@@ -510,6 +511,64 @@ BOOST_AUTO_TEST_CASE(crews_keep_their_orders_and_positions_across_sigkill) {
   BOOST_TEST(act(w, assigned.id, "deliver", auth, {{"code", assigned.code}}).status == 200);
   BOOST_TEST(act(w, picked.id, "deliver", auth, {{"code", picked.code}}).status == 200);
   BOOST_TEST(w.client.get("/api/v1/me", auth).json()["number_of_deliveries"] == 2);
+}
+
+BOOST_AUTO_TEST_CASE(recovery_in_small_pages_brings_back_every_open_order_once) {
+  // Pages of 4: recovery reads the next page while the registry adopts the one before, and the
+  // dispatcher rebuilds its index (ids and shop positions) on its own.
+  orders_world w(settings{{"WASSALLY_RECOVERY_PAGE_SIZE", "4"}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto s = w.shop(30.05, 31.23);
+  auto product = w.product(s, {{"price", "3"}, {"stock", 100}});
+  auto cust = w.customer().second;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 19; ++i) {
+    auto r = w.place(cust, {orders_world::line(product, 1)});
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    ids.push_back(r.json()["id"]);
+  }
+  std::set<int64_t> pending(ids.begin(), ids.end());
+  for (int i : {2, 9, 17}) {  // final: not recovered
+    BOOST_TEST_REQUIRE(act(w, ids[i], "cancel", cust).status == 200);
+    pending.erase(ids[i]);
+  }
+  for (int i : {0, 13}) {  // open, but no longer offered
+    BOOST_TEST_REQUIRE(act(w, ids[i], "accept", crew.auth).status == 200);
+    pending.erase(ids[i]);
+  }
+  w.server.kill_hard();
+  w.server.restart();
+  auto auth = w.relogin(crew.name, "crew-pass-1");
+  auto staff = w.relogin("ord.staff", "staff-password-1");
+
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = w.client.get("/metrics").body;
+    if (metrics.find("\nwassally_recovery_done 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST_REQUIRE(metrics.find("\nwassally_recovery_done 1\n") != std::string::npos, metrics);
+  BOOST_TEST(metrics.find("\nwassally_recovery_orders 16\n") != std::string::npos, metrics);
+  auto actors = w.client.get("/api/v1/admin/actors", staff).json();
+  BOOST_TEST(actors["kinds"]["order"]["live"] == 16, actors.dump());
+  BOOST_TEST(actors["dispatcher"]["pending_orders"] == 14, actors.dump());
+
+  // Each offered order is read from its own (recovered) actor, as crews may see it.
+  auto offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
+  BOOST_TEST_REQUIRE(offered["count"] == 14, offered.dump());
+  std::set<int64_t> listed;
+  for (auto& o : offered["results"]) {
+    listed.insert(o["id"].get<int64_t>());
+    BOOST_TEST(o["status"] == "pending");
+    BOOST_TEST(o["items"].size() == 1u);
+    BOOST_TEST(!o.contains("code"));
+  }
+  BOOST_TEST((listed == pending));
+  // An order taken meanwhile leaves the next page and its count at once.
+  BOOST_TEST_REQUIRE(act(w, *pending.begin(), "accept", auth).status == 200);
+  offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
+  BOOST_TEST(offered["count"] == 13);
+  BOOST_TEST(offered["results"].size() == 13u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
