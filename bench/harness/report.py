@@ -19,6 +19,27 @@ BEGIN = "<!-- harness:begin — written by scripts/bench, replaced by every full
 END = "<!-- harness:end -->"
 
 
+def w2_cpu_account(meta, placements, connections):
+    """Where W2's CPU went, per placement, and what that bounds: a closed loop of `connections`
+    clients has on average connections / rate in flight (Little's law)."""
+    a, b = meta.get("cpu_ticks_before"), meta.get("cpu_ticks_after")
+    if not a or not b or not placements:
+        return None
+    hz, cores = meta.get("clock_ticks_per_s", 100), meta.get("cores", 1)
+    per = [(b[i] - a[i]) / hz * 1000 / placements for i in range(3)]
+    server, pg, machine = per
+    text = f"W2 CPU per placement (the run's window, from /proc): server {server:.2f} ms"
+    if a[1] < 0:
+        return text + " (PostgreSQL external: not counted)."
+    bound = cores * 1000 / (server + pg) if server + pg > 0 else 0
+    needed = connections / 0.020
+    return (text + f", PostgreSQL {pg:.2f} ms, the rest of the machine (wrk, kernel) "
+            f"{machine - server - pg:.2f} ms. Server and PostgreSQL alone need {server + pg:.2f} ms "
+            f"of {cores} cores per placement: at most ~{bound:,.0f} placements/s here even with a free "
+            f"client. A p99 of 20 ms at {connections} connections needs an average latency under "
+            f"20 ms, i.e. (Little's law) more than {needed:,.0f} placements/s.")
+
+
 def load(raw, name):
     path = os.path.join(raw, name + ".json")
     if not os.path.exists(path):
@@ -131,6 +152,9 @@ def main():
                              f"transactions ({commands / batches:.2f} per commit, all writes of the "
                              f"run; /api/v1/admin/actors), {pb.get('failed_batches', 0) - pa.get('failed_batches', 0)} "
                              f"failed batches.")
+            cpu = w2_cpu_account(meta2, n201, int(opts['--connections']))
+            if cpu:
+                notes.append(cpu)
             if fail1 or fail10:
                 notes.append(f"pgbench reported failed transactions: {fail1} (1/tx), {fail10} (10/tx).")
             ok = meta2["orders_in_db"] == n201
