@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -57,6 +59,16 @@ std::string create_test_database(const std::string& prefix) {
          (query == std::string::npos ? "" : admin.substr(query));
 }
 
+void drop_test_database(const std::string& url) {
+  auto slash = url.rfind('/');
+  auto query = url.find('?', slash);
+  auto name =
+      url.substr(slash + 1, query == std::string::npos ? std::string::npos : query - slash - 1);
+  pqxx::connection c(admin_database_url());
+  pqxx::nontransaction tx(c);
+  tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name) + " WITH (FORCE)");
+}
+
 uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -72,7 +84,8 @@ uint16_t free_port() {
 
 server_process::server_process(options opts) : opts_(std::move(opts)) {
   auto it = opts_.env.find("DATABASE_URL");
-  database_url_ = it != opts_.env.end() ? it->second : create_test_database("srv");
+  owns_database_ = it == opts_.env.end();
+  database_url_ = owns_database_ ? create_test_database("srv") : it->second;
   port_ = free_port();
   static std::atomic<int> counter{0};
   log_path_ = "/tmp/wassally-test-server-" + std::to_string(::getpid()) + "-" +
@@ -82,6 +95,16 @@ server_process::server_process(options opts) : opts_(std::move(opts)) {
 
 server_process::~server_process() {
   if (pid_ > 0) stop_and_status();
+  // Hundreds of left-over databases keep PostgreSQL's autovacuum forking a worker for one of
+  // them every few milliseconds, for the rest of the run (WASSALLY_TEST_KEEP_DATABASES=1 keeps
+  // them for a post-mortem).
+  if (owns_database_ && !std::getenv("WASSALLY_TEST_KEEP_DATABASES")) {
+    try {
+      drop_test_database(database_url_);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "test: could not drop %s: %s\n", database_url_.c_str(), e.what());
+    }
+  }
 }
 
 void server_process::launch() {

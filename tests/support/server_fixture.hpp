@@ -16,11 +16,14 @@ namespace wassally::test {
 std::string admin_database_url();
 /// Creates a fresh, uniquely named database; returns its URL.
 std::string create_test_database(const std::string& prefix);
+/// Drops the database of `url` (made by create_test_database), closing its connections.
+void drop_test_database(const std::string& url);
 /// A TCP port free on 127.0.0.1 right now.
 uint16_t free_port();
 
 /// The wassally binary (WASSALLY_BINARY) serving on a free loopback port with a fresh database.
-/// Stopped with SIGTERM (then SIGKILL) when destroyed; only its own PID is ever signalled.
+/// Stopped with SIGTERM (then SIGKILL) when destroyed, and the database it made dropped; only
+/// its own PID is ever signalled.
 class server_process {
  public:
   struct options {
@@ -55,6 +58,7 @@ class server_process {
   options opts_;
   uint16_t port_ = 0;
   std::string database_url_;
+  bool owns_database_ = false;
   std::string log_path_;
   pid_t pid_ = -1;
 };
