@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "actors/order_rules.hpp"
 #include "protocols/crews.hpp"
@@ -30,8 +32,33 @@ using tick_atom = caf::atom_constant<caf::atom("sse_tick")>;
 struct outbox {
   std::mutex m;
   std::string bytes;
-  bool scheduled = false;  // a flush is armed on the reactor
+  bool scheduled = false;      // a flush is on its way to the reactor
+  bool refresh_clock = false;  // restart Pistache's request clock with it
 };
+
+/// Everything a flush needs, captured by the reactor-side continuation.
+struct flush_target {
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
+  std::shared_ptr<std::atomic<bool>> closed;
+  std::shared_ptr<outbox> box;
+  Pistache::Tcp::Transport* transport = nullptr;
+  caf::actor hub;  // asked to try again later when the reactor cannot be reached now
+};
+
+/// A flush waiting for another try (see flush_on_reactor), sent to the hub as a delayed message:
+/// it carries all it needs, so it still reaches a stream the hub has already let go of (its
+/// final bytes included).
+struct flush_retry {
+  flush_target target;
+};
+
+}  // namespace
+}  // namespace wassally::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::flush_retry)
+
+namespace wassally::http {
+namespace {
 
 struct stream {
   std::weak_ptr<Pistache::Tcp::Peer> peer;
@@ -40,7 +67,6 @@ struct stream {
   std::shared_ptr<std::atomic<bool>> closed;
   std::shared_ptr<outbox> box = std::make_shared<outbox>();
   Pistache::Tcp::Transport* transport = nullptr;
-  std::thread::id reactor;
   int64_t order_id = 0;
   int64_t last_seq = 0;
   bool ready = false;                 // headers and first events written
@@ -73,86 +99,69 @@ std::string event_text(const order_event& e) {
   return "id: " + std::to_string(e.seq) + "\nevent: status\ndata: " + data.dump() + "\n\n";
 }
 
-/// Resets Pistache's per-request clock of the connection, on its reactor thread: a one-shot
-/// timer armed through the transport fires there 1 ms later and its continuation (attached long
-/// before) runs there. Should the continuation run here instead (the timer fired before it was
-/// attached), it tries again, a few times.
-void refresh_request_clock(std::weak_ptr<Pistache::Tcp::Peer> weak,
-                           Pistache::Tcp::Transport* transport, std::thread::id reactor,
-                           int attempts = 3) {
-  if (!transport || attempts <= 0 || weak.expired()) return;
-  int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (timer < 0) return;
-  Pistache::Async::Promise<uint64_t> fired([&](Pistache::Async::Deferred<uint64_t> deferred) {
-    transport->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
-  });
-  fired.then(
-      [=](uint64_t) {
-        ::close(timer);
-        if (std::this_thread::get_id() != reactor) {
-          refresh_request_clock(weak, transport, reactor, attempts - 1);
-          return;
-        }
-        if (auto peer = weak.lock())
-          if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
-      },
-      [timer](std::exception_ptr) { ::close(timer); });
+flush_target target_of(self_ptr self, const stream& s) {
+  return {s.peer, s.closed, s.box, s.transport, caf::actor_cast<caf::actor>(self)};
 }
 
-/// Sends what waits in `box` from the connection's reactor thread (a one-shot timer armed through
-/// its transport fires there), unless the connection closed first. Pistache queues writes by file
-/// descriptor: a write queued from here could land after the connection closed and its number was
-/// given to a new connection — another client would read this stream's events. On the reactor
-/// thread, which also handles the disconnection, the check and the write cannot be separated.
-void flush_on_reactor(std::weak_ptr<Pistache::Tcp::Peer> weak,
-                      std::shared_ptr<std::atomic<bool>> closed, std::shared_ptr<outbox> box,
-                      Pistache::Tcp::Transport* transport, std::thread::id reactor,
-                      int attempts = 3) {
-  auto take = [box] {
-    std::lock_guard<std::mutex> lock(box->m);
-    box->scheduled = false;
-    std::string bytes;
-    bytes.swap(box->bytes);
-    return bytes;
+/// Sends what waits in the box from the connection's reactor thread (a one-shot timer armed
+/// through its transport fires there), unless the connection closed first; with
+/// `box->refresh_clock`, Pistache's per-request clock of the connection restarts there too.
+/// Pistache queues writes by file descriptor: a write queued from another thread could land
+/// after the connection closed and its number was given to a new connection — another client
+/// would read this stream's events. On the reactor thread, which also handles the disconnection,
+/// the check and the write cannot be separated. One timer at a time per stream. The continuation
+/// is attached before the timer is armed, so it always runs on the reactor. If no timer can be
+/// made now (no descriptor left: 10,000 streams are 10,000 sockets), the bytes stay queued and
+/// the hub tries again shortly: they are never dropped while the connection lives, so a stream
+/// cannot show a keepalive before its headers.
+void flush_on_reactor(flush_target t) {
+  auto later = [t] {
+    caf::delayed_anon_send(t.hub, std::chrono::milliseconds(20), flush_retry{t});
   };
-  int timer = attempts > 0 ? ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) : -1;
-  if (timer < 0) {
-    take();  // no way to reach the reactor: the bytes are dropped with the stream
-    return;
-  }
-  Pistache::Async::Promise<uint64_t> fired([&](Pistache::Async::Deferred<uint64_t> deferred) {
-    transport->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
-  });
+  if (!t.transport || t.peer.expired()) return;
+  int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer < 0) return later();
+  Pistache::Async::Deferred<uint64_t> arm;
+  Pistache::Async::Promise<uint64_t> fired(
+      [&](Pistache::Async::Deferred<uint64_t> deferred) { arm = std::move(deferred); });
   fired.then(
       [=](uint64_t) {
         ::close(timer);
-        if (std::this_thread::get_id() != reactor) {
-          flush_on_reactor(weak, closed, box, transport, reactor, attempts - 1);
-          return;
+        std::string bytes;
+        bool refresh = false;
+        {
+          std::lock_guard<std::mutex> lock(t.box->m);
+          t.box->scheduled = false;
+          bytes.swap(t.box->bytes);
+          std::swap(refresh, t.box->refresh_clock);
         }
-        auto bytes = take();
-        if (bytes.empty() || (closed && closed->load())) return;
-        if (auto peer = weak.lock()) peer->send(Pistache::RawBuffer(bytes, bytes.size()));
+        if (t.closed && t.closed->load()) return;
+        auto peer = t.peer.lock();
+        if (!peer) return;
+        if (!bytes.empty()) peer->send(Pistache::RawBuffer(bytes, bytes.size()));
+        if (refresh)
+          if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
       },
       [=](std::exception_ptr) {
         ::close(timer);
-        take();
+        later();
       });
+  t.transport->armTimer(timer, std::chrono::milliseconds(1), std::move(arm));
 }
 
 /// Queues bytes for the connection's reactor thread (see flush_on_reactor); false when the
 /// client is gone. With `refresh_clock`, Pistache's request clock restarts too.
-bool write(stream& s, const std::string& bytes, bool refresh_clock = false) {
+bool write(self_ptr self, stream& s, const std::string& bytes, bool refresh_clock = false) {
   if (s.peer.expired() || (s.closed && s.closed->load()) || !s.transport) return false;
   bool arm = false;
   {
     std::lock_guard<std::mutex> lock(s.box->m);
     s.box->bytes += bytes;
+    s.box->refresh_clock = s.box->refresh_clock || refresh_clock;
     arm = !s.box->scheduled;
     s.box->scheduled = true;
   }
-  if (arm) flush_on_reactor(s.peer, s.closed, s.box, s.transport, s.reactor);
-  if (refresh_clock) refresh_request_clock(s.peer, s.transport, s.reactor);
+  if (arm) flush_on_reactor(target_of(self, s));
   return true;
 }
 
@@ -175,13 +184,13 @@ void drop(self_ptr self, uint64_t id) {
 bool deliver(self_ptr self, uint64_t id, stream& s, const order_event& e) {
   if (e.seq <= s.last_seq) return true;
   s.last_seq = e.seq;
-  if (!write(s, chunk(event_text(e)))) {
+  if (!write(self, s, chunk(event_text(e)))) {
     drop(self, id);
     return false;
   }
   if (order_rules::is_final(e.status)) {
     if (auto p = s.peer.lock()) p->setIdle(true);  // the connection may serve requests again
-    write(s, "0\r\n\r\n");
+    write(self, s, "0\r\n\r\n");
     drop(self, id);
     return false;
   }
@@ -200,10 +209,9 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   auto& s = it->second;
   s.peer = peer;
   s.closed = connection_closed_flag(peer);
-  s.reactor = req.out->reactor_thread();
   s.transport = req.out->transport();
   s.last_seq = req.after_seq;
-  write(s,
+  write(self, s,
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n" +
             chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
@@ -217,7 +225,7 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   if (w.final) {
     // A final order with nothing new since Last-Event-ID: just end.
     if (auto p = s.peer.lock()) p->setIdle(true);
-    write(s, "0\r\n\r\n");
+    write(self, s, "0\r\n\r\n");
     drop(self, id);
   }
 }
@@ -228,7 +236,7 @@ void to_staff(self_ptr self, const std::string& text) {
   std::vector<uint64_t> gone;
   for (auto id : st.staff) {
     auto it = st.streams.find(id);
-    if (it == st.streams.end() || !write(it->second, chunk(text))) gone.push_back(id);
+    if (it == st.streams.end() || !write(self, it->second, chunk(text))) gone.push_back(id);
   }
   for (auto id : gone) drop(self, id);
 }
@@ -254,8 +262,22 @@ namespace {
 const char* const closed_flag_key = "wassally.closed";
 }
 
+/// The open flag of the connection that last had each descriptor. Pistache closes timed-out
+/// and idle connections without calling onDisconnection; a new connection on the same number
+/// proves the old one gone, so its flag is set here (on the reactor thread that owns that
+/// descriptor, the one that also flushes the old connection's streams).
+namespace {
+std::mutex descriptor_flags_mutex;
+std::unordered_map<int, std::weak_ptr<std::atomic<bool>>> descriptor_flags;
+}  // namespace
+
 void mark_connection_open(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  peer->putData(closed_flag_key, std::make_shared<std::atomic<bool>>(false));
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  peer->putData(closed_flag_key, flag);
+  std::lock_guard<std::mutex> lock(descriptor_flags_mutex);
+  auto& slot = descriptor_flags[peer->fd()];
+  if (auto previous = slot.lock()) previous->store(true);
+  slot = flag;
 }
 
 void mark_connection_closed(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
@@ -323,11 +345,10 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           auto& s = st.streams[id];
           s.peer = peer;
           s.closed = connection_closed_flag(peer);
-          s.reactor = req.out->reactor_thread();
           s.transport = req.out->transport();
           s.ready = true;
           st.staff.insert(id);
-          write(s,
+          write(self, s,
                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                 "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: "
                 "chunked\r\n\r\n" +
@@ -338,10 +359,11 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           auto& st = self->state;
           std::vector<uint64_t> gone;
           for (auto& [id, s] : st.streams)
-            if (s.ready && !write(s, chunk(": keepalive\n\n"), true)) gone.push_back(id);
+            if (s.ready && !write(self, s, chunk(": keepalive\n\n"), true)) gone.push_back(id);
           for (auto id : gone) drop(self, id);
           self->delayed_send(self, st.keepalive, tick_atom::value);
         },
+        [=](const flush_retry& r) { flush_on_reactor(r.target); },
         [=](stats_atom) { return static_cast<int64_t>(self->state.streams.size()); },
     };
   });

@@ -9,7 +9,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "protocols/errors.hpp"
 
@@ -46,9 +45,8 @@ class responder {
   /// counts as answered with `status` and nothing more is written by this responder. nullptr
   /// when already answered or the client left.
   std::shared_ptr<Pistache::Tcp::Peer> take_stream(int status);
-  /// The reactor thread that owns this connection (the one that parsed the request), and its
-  /// transport (valid while the server runs).
-  std::thread::id reactor_thread() const { return reactor_thread_; }
+  /// The transport of the reactor that owns this connection (the one that parsed the request;
+  /// valid while the server runs).
   Pistache::Tcp::Transport* transport() const { return transport_; }
   void set_transport(Pistache::Tcp::Transport* t) { transport_ = t; }
 
@@ -69,7 +67,6 @@ class responder {
   std::string route_ = "unmatched";
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> done_{false};
-  std::thread::id reactor_thread_ = std::this_thread::get_id();
   Pistache::Tcp::Transport* transport_ = nullptr;
 };
 
