@@ -228,6 +228,11 @@ config load_config(const std::string& path, char** envp) {
   for (const auto& s : specs()) {
     if (auto it = env.find(env_name(s.name)); it != env.end()) s.apply(c, it->second);
   }
+  // Pistache closes a connection whose request clock ran past header_timeout_s; event streams
+  // restart that clock with every keepalive, so the keepalive has to come first.
+  if (c.sse_keepalive_s >= c.header_timeout_s)
+    throw std::invalid_argument("config key 'sse_keepalive_s': must be below header_timeout_s (" +
+                                std::to_string(c.header_timeout_s) + "), or streams are cut");
   return c;
 }
 

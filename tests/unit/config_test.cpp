@@ -67,6 +67,17 @@ BOOST_AUTO_TEST_CASE(bad_values_and_unknown_keys_are_named) {
   BOOST_CHECK_THROW(wassally::parse_config_text("port 80"), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(stream_keepalives_must_come_before_the_request_timeout) {
+  std::string keep = "WASSALLY_SSE_KEEPALIVE_S=30", timeout = "WASSALLY_HEADER_TIMEOUT_S=30";
+  char* envp[] = {keep.data(), timeout.data(), nullptr};
+  BOOST_CHECK_EXCEPTION(wassally::load_config("", envp), std::invalid_argument, [](const auto& e) {
+    return std::string(e.what()).find("sse_keepalive_s") != std::string::npos;
+  });
+  std::string shorter = "WASSALLY_SSE_KEEPALIVE_S=29";
+  char* ok[] = {shorter.data(), timeout.data(), nullptr};
+  BOOST_TEST(wassally::load_config("", ok).sse_keepalive_s == 29);
+}
+
 BOOST_AUTO_TEST_CASE(the_shipped_config_file_parses_and_lists_known_keys) {
   config c;
   std::ifstream in(std::string(WASSALLY_SOURCE_DIR) + "/config/wassally.conf");
