@@ -16,8 +16,9 @@ struct recovery_progress {
 };
 
 /// Order recovery after a (re)start: reads every order not yet delivered or cancelled in pages
-/// of `page_size` (three queries a page: orders, lines, events) and has the registry adopt each
-/// as a live order actor, so that the first request, event stream or crew action on an open
+/// of `page_size` (three queries a page: orders, lines, events; the next page is read while the
+/// registry adopts the previous one) and has the registry adopt each as a live order actor, so
+/// that the first request, event stream or crew action on an open
 /// order after a restart finds it in memory instead of each loading it alone. Requests that
 /// arrive first are not held up: an order asked for before its adoption loads itself as
 /// always, and the adoption of a live order is ignored. Quits when done (or on a database
