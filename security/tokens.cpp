@@ -74,6 +74,20 @@ std::string token_signer::issue_access(int64_t user_id, const std::string& role,
   return input + "." + sign(input);
 }
 
+namespace {
+
+/// A claim that must be a whole number within int64 (nlohmann would convert 1.8e65 to int64_t
+/// with undefined behaviour; found by the decoding fuzzer).
+std::optional<int64_t> integer_claim(const nlohmann::json& payload, const char* name) {
+  auto it = payload.find(name);
+  if (it == payload.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return std::nullopt;
+  return it->get<int64_t>();
+}
+
+}  // namespace
+
 std::optional<principal> token_signer::verify_access(const std::string& token, int64_t now,
                                                      token_error* why) const {
   auto fail = [&](token_error e) -> std::optional<principal> {
@@ -102,9 +116,12 @@ std::optional<principal> token_signer::verify_access(const std::string& token, i
     auto p = nlohmann::json::parse(*payload);
     if (!p.is_object() || p.value("typ", "") != "access") return fail(token_error::wrong_type);
     principal out;
-    out.user_id = p.at("sub").get<int64_t>();
+    auto user_id = integer_claim(p, "sub");
+    auto expires_at = integer_claim(p, "exp");
+    if (!user_id || !expires_at) return fail(token_error::malformed);
+    out.user_id = *user_id;
     out.role = p.at("role").get<std::string>();
-    out.expires_at = p.at("exp").get<int64_t>();
+    out.expires_at = *expires_at;
     if (out.expires_at <= now) return fail(token_error::expired);
     return out;
   } catch (const std::exception&) {

@@ -25,9 +25,10 @@ class token_signer {
   /// Checks the header (alg must be HS256), signature (constant time), type and expiry.
   std::optional<principal> verify_access(const std::string& token, int64_t now,
                                          token_error* why = nullptr) const;
+  /// The third part of a token: HMAC-SHA256 of "header.payload" (both base64url), base64url.
+  std::string sign(const std::string& signing_input) const;
 
  private:
-  std::string sign(const std::string& signing_input) const;
   std::string secret_;
 };
 

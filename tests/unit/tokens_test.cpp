@@ -8,6 +8,13 @@ BOOST_AUTO_TEST_SUITE(tokens)
 
 const std::string secret = "0123456789abcdef0123456789abcdef";
 
+/// A token over any header and claims, signed as the server signs.
+std::string signed_token(const token_signer& s, const std::string& header_json,
+                         const std::string& payload_json) {
+  auto input = base64url_encode(header_json) + "." + base64url_encode(payload_json);
+  return input + "." + s.sign(input);
+}
+
 BOOST_AUTO_TEST_CASE(sign_and_verify_round_trip) {
   token_signer s(secret);
   auto t = s.issue_access(42, "staff", 1000, 900);
@@ -45,6 +52,25 @@ BOOST_AUTO_TEST_CASE(tampered_payload_or_signature_is_refused) {
   // Another server's secret does not verify.
   token_signer other("ffffffffffffffffffffffffffffffff");
   BOOST_TEST(!other.verify_access(t, 1001));
+}
+
+BOOST_AUTO_TEST_CASE(signed_claims_out_of_integer_range_are_malformed) {
+  // Found by the decoding fuzzer: a correctly signed token whose exp does not fit int64 was
+  // converted with undefined behaviour. Fractions, huge numbers and strings are refused alike.
+  token_signer s(secret);
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  for (std::string claims :
+       {R"("exp":1.8e65,"sub":1)", R"("exp":18446744073709551615,"sub":1)",
+        R"("exp":2000.5,"sub":1)", R"("exp":"2000","sub":1)", R"("exp":2000,"sub":1e300)"}) {
+    token_error why{};
+    auto token = signed_token(s, header, "{" + claims + R"(,"role":"staff","typ":"access"})");
+    BOOST_TEST(!s.verify_access(token, 1000, &why), claims);
+    BOOST_TEST((why == token_error::malformed), claims);
+  }
+  auto p = s.verify_access(
+      signed_token(s, header, R"({"exp":2000,"sub":7,"role":"staff","typ":"access"})"), 1000);
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->user_id == 7);
 }
 
 BOOST_AUTO_TEST_CASE(alg_none_and_garbage_are_refused) {
