@@ -259,14 +259,13 @@ void for_each_order_stream(self_ptr self, const order_status_changed& change) {
 }  // namespace
 
 namespace {
+
 const char* const closed_flag_key = "wassally.closed";
-}
 
 /// The open flag of the connection that last had each descriptor. Pistache closes timed-out
 /// and idle connections without calling onDisconnection; a new connection on the same number
 /// proves the old one gone, so its flag is set here (on the reactor thread that owns that
 /// descriptor, the one that also flushes the old connection's streams).
-namespace {
 std::mutex descriptor_flags_mutex;
 std::unordered_map<int, std::weak_ptr<std::atomic<bool>>> descriptor_flags;
 }  // namespace

@@ -4,21 +4,20 @@
 // Pistache 0.0.5's ResponseStream::flush() drains the transport's write queue from the calling
 // thread (Transport::flush → handleWriteQueue → asyncWriteImpl), racing the reactor that owns
 // the connection: that is the "could not find write data" assertion. So streams never use
-// ResponseStream. Every write goes through Tcp::Peer::send, which only enqueues the bytes
-// (Transport::asyncWrite) for the owning reactor to write. Pistache also closes any connection
-// whose request is not answered within its header timeout (counted from when the request was
-// parsed; a 408 is written into the stream), which would end every idle stream. After each
-// keepalive the hub restarts that clock the way the reactor does after a normal response
-// (Http::Handler::getParser(peer)->reset()) — on the reactor thread, reached through a one-shot
-// timer armed on the connection's transport (Transport::armTimer queues it to the reactor,
-// whose continuation then runs there). One hub actor holds every stream, so an open stream costs
-// a map entry, not a thread.
+// ResponseStream. A stream's bytes wait in its outbox and are sent with Tcp::Peer::send from
+// the reactor thread that owns the connection, reached through a one-shot timer armed on its
+// transport (the continuation is attached before arming, so it runs there), and only while the
+// connection's closed flag (set on disconnection, or when a new connection takes its descriptor)
+// is clear. Pistache also closes any connection whose request is not answered within its header
+// timeout (counted from when the request was parsed; a 408 is written into the stream), which
+// would end every idle stream: with each keepalive the same flush restarts that clock the way
+// the reactor does after a normal response (Http::Handler::getParser(peer)->reset()). One hub
+// actor holds every stream, so an open stream costs a map entry, not a thread.
 //
-// A residual risk this cannot remove from outside Pistache: Peer::send enqueues by fd number.
-// Should a client disconnect and its fd be reused by a new connection on the same reactor
-// between the enqueue and the reactor's drain, the bytes would reach the new connection. The
-// same window exists for every asynchronous Pistache response; streams check that the peer is
-// still alive (weak_ptr) before every write, which keeps the window to microseconds.
+// A residual risk this cannot remove from outside Pistache: Peer::send enqueues by fd number
+// even on the reactor thread. Should the connection close and a new one take its descriptor
+// within the same reactor iteration, between that enqueue and the drain, the bytes would reach
+// the new connection. The same window exists for every asynchronous Pistache response.
 
 #include <atomic>
 #include <caf/allowed_unsafe_message_type.hpp>
