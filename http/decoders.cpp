@@ -226,6 +226,29 @@ shop_query decode_shop_query(const std::map<std::string, std::string>& query) {
 namespace wassally::http {
 namespace {
 
+const char* const money_too_large = "must be less than 10000000000 (at most 9999999999.99)";
+const char* const quantity_too_large = "must be less than 1000000000 (at most 999999999.999)";
+
+/// Whether `s` is [-]digits[.digits]: a decimal the parsers refused only for its size.
+bool plain_decimal(const std::string& s) {
+  std::size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+  auto dot = s.find('.', i);
+  auto whole = s.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
+  if (whole.empty() || whole.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (dot == std::string::npos) return true;
+  auto fraction = s.substr(dot + 1);
+  return !fraction.empty() && fraction.find_first_not_of("0123456789") == std::string::npos;
+}
+
+/// Whether the decimal string `s` (plain_decimal) has more than `digits` digits before the
+/// point once leading zeros are dropped.
+bool whole_part_longer_than(const std::string& s, std::size_t digits) {
+  std::size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+  while (i + 1 < s.size() && s[i] == '0' && s[i + 1] != '.') ++i;
+  auto dot = s.find('.', i);
+  return (dot == std::string::npos ? s.size() : dot) - i > digits;
+}
+
 /// Money from a decimal string ("12.50"); records an error on the field otherwise.
 std::optional<money> read_money(field_reader& f, const nlohmann::json& body, const char* name,
                                 bool required, bool nullable, bool* is_null = nullptr) {
@@ -242,13 +265,21 @@ std::optional<money> read_money(field_reader& f, const nlohmann::json& body, con
     f.fail(name, "must be a decimal string such as \"12.50\"");
     return std::nullopt;
   }
-  auto m = money::parse(it->get<std::string>());
+  const auto& text = it->get_ref<const std::string&>();
+  auto m = money::parse(text);
   if (!m) {
-    f.fail(name, "must be a decimal string with at most two decimals");
+    if (plain_decimal(text) && text[0] != '-' && whole_part_longer_than(text, 10))
+      f.fail(name, money_too_large);
+    else
+      f.fail(name, "must be a decimal string with at most two decimals");
     return std::nullopt;
   }
   if (m->cents < 0) {
     f.fail(name, "must be >= 0");
+    return std::nullopt;
+  }
+  if (!fits_money_column(*m)) {
+    f.fail(name, money_too_large);
     return std::nullopt;
   }
   return m;
@@ -260,12 +291,25 @@ std::optional<quantity> read_quantity(field_reader& f, const nlohmann::json& bod
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::nullopt;
   std::optional<quantity> q;
-  if (it->is_number())
-    q = quantity::from_double(it->get<double>());
-  else if (it->is_string())
-    q = quantity::parse(it->get<std::string>());
-  else {
+  bool too_large = false;
+  if (it->is_number()) {
+    auto d = it->get<double>();
+    too_large = std::isfinite(d) && d >= 1e9;
+    if (std::isfinite(d) && d < 0) {
+      f.fail(name, positive ? "must be > 0" : "must be >= 0");
+      return std::nullopt;
+    }
+    if (!too_large) q = quantity::from_double(d);
+  } else if (it->is_string()) {
+    const auto& text = it->get_ref<const std::string&>();
+    q = quantity::parse(text);
+    too_large = !q && plain_decimal(text) && text[0] != '-' && whole_part_longer_than(text, 9);
+  } else {
     f.fail(name, "must be a number");
+    return std::nullopt;
+  }
+  if (too_large || (q && q->milli > max_quantity_milli)) {
+    f.fail(name, quantity_too_large);
     return std::nullopt;
   }
   if (!q) {
@@ -274,10 +318,6 @@ std::optional<quantity> read_quantity(field_reader& f, const nlohmann::json& bod
   }
   if (positive ? q->milli <= 0 : q->milli < 0) {
     f.fail(name, positive ? "must be > 0" : "must be >= 0");
-    return std::nullopt;
-  }
-  if (q->milli > 1000000000000LL) {
-    f.fail(name, "is too large");
     return std::nullopt;
   }
   return q;
@@ -366,6 +406,10 @@ save_product decode_save_product(const nlohmann::json& body, bool creating) {
 #include "protocols/clock.hpp"
 
 namespace wassally::http {
+namespace {
+const char* const timestamp_format =
+    "an ISO-8601 timestamp such as 2026-11-24T19:30:00Z or 2026-11-24T21:30:00.123+02:00";
+}  // namespace
 
 save_offer decode_save_offer(const nlohmann::json& body, bool creating) {
   field_reader f(body);
@@ -402,7 +446,7 @@ save_offer decode_save_offer(const nlohmann::json& body, bool creating) {
     if (auto x = f.string(name, creating, 1, 40)) {
       auto t = service_clock::parse_iso(*x);
       if (!t)
-        f.fail(name, "an ISO-8601 UTC timestamp such as 2026-11-24T19:30:00Z");
+        f.fail(name, timestamp_format);
       else {
         *target = *t;
         mark(name);
@@ -422,7 +466,9 @@ save_offer decode_save_offer(const nlohmann::json& body, bool creating) {
     f.fail("product_ids", "must be an array of product ids");
   } else {
     for (auto& id : *ids) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 1) {
+      if (!id.is_number_integer() ||
+          (id.is_number_unsigned() && id.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) ||
+          id.get<int64_t>() < 1) {
         f.fail("product_ids", "must be an array of product ids");
         break;
       }
@@ -536,9 +582,15 @@ order_query decode_order_query(const std::map<std::string, std::string>& query) 
                            std::pair<const char*, std::string*>{"to", &q.to}}) {
     auto it = query.find(name);
     if (it == query.end() || it->second.empty()) continue;
-    auto t = service_clock::parse_iso(it->second);
+    // An unencoded '+' of an offset arrives as a space ("...:00 02:00"): read it as the '+'.
+    auto text = it->second;
+    if (text.size() > 19 && (text[text.size() - 5] == ' ' || text[text.size() - 6] == ' ')) {
+      auto space = text.find(' ', 19);
+      if (space != std::string::npos) text[space] = '+';
+    }
+    auto t = service_clock::parse_iso(text);
     if (!t)
-      f.fail(name, "an ISO-8601 UTC timestamp such as 2026-11-24T19:30:00Z");
+      f.fail(name, timestamp_format);
     else
       *out = service_clock::format_iso(*t);
   }
@@ -604,7 +656,7 @@ double decode_radius(const std::map<std::string, std::string>& query) {
   if (it == query.end() || it->second.empty()) return 10;
   auto r = number_param(it->second);
   if (!r || *r <= 0 || *r > 20040)
-    throw api_exception(errors::validation("radius_km", "a number of km > 0"));
+    throw api_exception(errors::validation("radius_km", "a number of kilometres in (0, 20040]"));
   return *r;
 }
 

@@ -11,8 +11,9 @@ int64_t parse_positive(const std::map<std::string, std::string>& q, const std::s
   auto it = q.find(name);
   if (it == q.end() || it->second.empty()) return fallback;
   const auto& s = it->second;
+  // At most nine digits: no value wraps or throws, and offset() stays far inside int64.
   if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos || std::stoll(s) < 1)
-    throw api_exception(errors::validation(name, "must be a whole number >= 1"));
+    throw api_exception(errors::validation(name, "must be a whole number from 1 to 999999999"));
   return std::stoll(s);
 }
 

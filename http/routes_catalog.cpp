@@ -179,7 +179,8 @@ void add_catalog_routes(router& r) {
         q.limit = page.page_size;
         if (auto it = ctx.query.find("category_id"); it != ctx.query.end()) {
           const auto& v = it->second;
-          if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+          if (v.empty() || v.size() > 18 ||
+              v.find_first_not_of("0123456789") != std::string::npos || std::stoll(v) < 1)
             throw api_exception(errors::validation("category_id", "must be a whole number >= 1"));
           q.category_id = std::stoll(v);
         }
@@ -344,7 +345,7 @@ void add_test_clock_route(router& r) {
         field_reader f(body);
         auto now = f.required_string("now", 1, 40);
         auto t = service_clock::parse_iso(now);
-        if (!t) f.fail("now", "an ISO-8601 UTC timestamp");
+        if (!t) f.fail("now", "an ISO-8601 timestamp such as 2026-11-24T19:30:00Z");
         f.finish();
         service_clock::set_now(*t);
         ctx.out->json(200, {{"now", service_clock::format_iso(service_clock::now())}});

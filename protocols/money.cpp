@@ -56,8 +56,12 @@ std::string format_fixed(int64_t value, int scale, bool trim) {
 }
 
 /// numerator / denominator rounded half up (away from zero for halves); both non-negative.
+/// The result saturates at the int64 limits: an out-of-range __int128 is never narrowed.
 int64_t div_half_up(__int128 numerator, __int128 denominator) {
-  return static_cast<int64_t>((numerator + denominator / 2) / denominator);
+  __int128 q = (numerator + denominator / 2) / denominator;
+  if (q > static_cast<__int128>(INT64_MAX)) return INT64_MAX;
+  if (q < static_cast<__int128>(INT64_MIN)) return INT64_MIN;
+  return static_cast<int64_t>(q);
 }
 
 }  // namespace
@@ -102,7 +106,39 @@ money apply_discount(money price, percent discount) {
 }
 
 money line_total(money unit_price, quantity q) {
+  // |cents| and |milli| are below 2^63, so the product fits __int128.
   return money{div_half_up(static_cast<__int128>(unit_price.cents) * q.milli, 1000)};
+}
+
+bool fits_money_column(money m) {
+  return m.cents >= -max_money_cents && m.cents <= max_money_cents;
+}
+
+bool fits_quantity_column(quantity q) {
+  return q.milli >= -max_quantity_milli && q.milli <= max_quantity_milli;
+}
+
+std::optional<money> checked_line_total(money unit_price, quantity q) {
+  auto total = line_total(unit_price, q);
+  if (!fits_money_column(total)) return std::nullopt;
+  return total;
+}
+
+std::optional<money> checked_order_total(const std::vector<std::pair<money, quantity>>& lines,
+                                         money fee) {
+  // Every term is within ±max_money_cents (< 2^40), so these int64 sums cannot overflow before
+  // they are checked.
+  if (!fits_money_column(fee)) return std::nullopt;
+  money items{0};
+  for (auto& [price, amount] : lines) {
+    auto line = checked_line_total(price, amount);
+    if (!line) return std::nullopt;
+    items = items + *line;
+    if (!fits_money_column(items)) return std::nullopt;
+  }
+  auto total = items + fee;
+  if (!fits_money_column(total)) return std::nullopt;
+  return total;
 }
 
 bool quantity_allowed(quantity q, quantity minimum, quantity increment) {

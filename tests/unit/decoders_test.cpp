@@ -3,6 +3,7 @@
 #include "http/decoders.hpp"
 #include "http/json_body.hpp"
 #include "http/request_guard.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/errors.hpp"
 
 using namespace wassally;
@@ -17,6 +18,23 @@ api_error error_of(const std::function<void()>& f) {
   }
   BOOST_FAIL("expected an api_exception");
   return {};
+}
+
+/// `f` is refused with 400 validation_error naming `field`.
+void expect_field(const std::string& field, const std::function<void()>& f,
+                  const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    auto e = error_of(f);
+    BOOST_TEST(e.status == 400);
+    BOOST_TEST(e.code == "validation_error");
+    BOOST_TEST(e.fields.count(field) == 1u, "no error on " << field);
+  }
+}
+
+json receiver() {
+  return json{{"receiver_name", "Mona"},
+              {"receiver_phone", "+201001234567"},
+              {"location", {{"address", "Cairo"}, {"latitude", 30.0}, {"longitude", 31.2}}}};
 }
 }  // namespace
 
@@ -120,6 +138,259 @@ BOOST_AUTO_TEST_CASE(numbers_are_range_checked) {
   BOOST_TEST(f.errors().count("location.n") == 1u);
   BOOST_TEST(f.errors().count("location.big") == 1u);
   BOOST_CHECK_THROW(f.finish(), api_exception);
+}
+
+BOOST_AUTO_TEST_CASE(iso_timestamps_take_fractions_and_offsets) {
+  using service_clock::parse_iso;
+  const int64_t t = 1795548600;  // 2026-11-24T19:30:00Z
+  BOOST_TEST(parse_iso("2026-11-24T19:30:00Z").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T19:30:00.123Z").value_or(0) == t);  // truncated
+  BOOST_TEST(parse_iso("2026-11-24T19:30:00.999999999Z").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T21:30:00.123+02:00").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T21:30:00+02:00").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T21:30:00+0200").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T17:00:00-02:30").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T19:30:00+00:00").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24T19:30:00-00:00").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-11-24t19:30:00z").value_or(0) == t);
+  BOOST_TEST(parse_iso("2026-12-01T10:00:00.123Z").value_or(0) == 1796119200);
+  // Offsets cross days and years.
+  BOOST_TEST(parse_iso("2026-01-01T01:00:00+02:00").value_or(0) == 1767222000);
+  BOOST_TEST(service_clock::format_iso(*parse_iso("2026-01-01T01:00:00+02:00")) ==
+             "2025-12-31T23:00:00Z");
+  BOOST_TEST(parse_iso("2024-02-29").value_or(0) == 1709164800);
+  BOOST_TEST(parse_iso("0001-01-01T00:00:00Z").value_or(0) == -62135596800);
+  BOOST_TEST(service_clock::format_iso(t) == "2026-11-24T19:30:00Z");
+  for (std::string bad : {"2026-13-01T00:00:00Z",
+                          "2026-00-10T00:00:00Z",
+                          "2026-02-30T00:00:00Z",
+                          "2026-02-29",
+                          "2026-04-31",
+                          "2026-11-24T25:00:00Z",
+                          "2026-11-24T24:00:00Z",
+                          "2026-11-24T19:60:00Z",
+                          "2026-11-24T19:30:60Z",
+                          "2026-11-24T19:30:00+25:00",
+                          "2026-11-24T19:30:00+24:00",
+                          "2026-11-24T19:30:00+02:60",
+                          "2026-11-24T19:30:00+2:00",
+                          "2026-11-24T19:30:00+02",
+                          "2026-11-24T19:30:00+02:0",
+                          "2026-11-24T19:30:00",
+                          "2026-11-24T19:30:00.Z",
+                          "2026-11-24T19:30:00.123",
+                          "2026-11-24T19:30:00Z ",
+                          " 2026-11-24T19:30:00Z",
+                          "2026-11-24T19:30Z",
+                          "2026-11-24 19:30:00Z",
+                          "2026-11-24T19:30:00ZZ",
+                          "2026-11-24T19:30:00.1a2Z",
+                          "2026-11-24T19:30:00+02:00Z",
+                          "0000-01-01T00:00:00+00:01",
+                          "9999-12-31T23:59:59-00:01",
+                          "20261-11-24T19:30:00Z",
+                          "2026-1-24",
+                          "",
+                          "Z"})
+    BOOST_TEST(!parse_iso(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(offer_dates_with_offsets_are_utc) {
+  auto o = http::decode_save_offer(json{{"title", "t"},
+                                        {"discount", "10"},
+                                        {"start_date", "2026-11-24T21:30:00.123+02:00"},
+                                        {"end_date", "2026-12-01T10:00:00.5Z"},
+                                        {"product_ids", {1}}},
+                                   true);
+  BOOST_TEST(o.values.start == 1795548600);
+  BOOST_TEST(o.values.end == 1796119200);
+  for (std::string bad : {"2026-02-30T10:00:00Z", "2026-11-24T21:30:00+25:00",
+                          "2026-13-01T10:00:00Z", "2026-11-24T25:00:00Z"}) {
+    expect_field(
+        "start_date",
+        [&] {
+          http::decode_save_offer(json{{"start_date", bad}}, false);
+        },
+        bad);
+    expect_field(
+        "end_date",
+        [&] {
+          http::decode_save_offer(json{{"end_date", bad}}, false);
+        },
+        bad);
+  }
+  // Order filters are given back in UTC; an unencoded '+' arrives as a space.
+  auto q = http::decode_order_query(
+      {{"from", "2026-11-24T21:30:00+02:00"}, {"to", "2026-11-24T21:30:00.5 02:00"}});
+  BOOST_TEST(q.from == "2026-11-24T19:30:00Z");
+  BOOST_TEST(q.to == "2026-11-24T19:30:00Z");
+  expect_field(
+      "from",
+      [] {
+        http::decode_order_query({{"from", "2026-11-24T19:30:00+25:00"}});
+      },
+      "from");
+}
+
+BOOST_AUTO_TEST_CASE(money_beyond_its_column_is_refused_on_the_field) {
+  auto product = [](json body) { http::decode_save_product(body, false); };
+  // The largest prices and quantities the columns hold are accepted.
+  auto ok = http::decode_save_product(json{{"price", "9999999999.99"},
+                                           {"cost_price", "9999999999.99"},
+                                           {"stock", 999999999.999},
+                                           {"minimum_quantity", "999999999.999"},
+                                           {"increment_rate", 999999999}},
+                                      false);
+  BOOST_TEST(ok.values.price.cents == 999999999999);
+  BOOST_TEST(ok.values.stock.milli == 999999999999);
+  BOOST_TEST(ok.values.minimum_quantity.milli == 999999999999);
+  for (std::string big : {"10000000000", "10000000000.00", "99999999999.99", "9999999999999.99",
+                          "99999999999999999999", "000000000000010000000000"})
+    for (auto field : {"price", "cost_price"})
+      expect_field(
+          field,
+          [&] {
+            product(json{{field, big}});
+          },
+          std::string(field) + "=" + big);
+  for (auto field : {"stock", "minimum_quantity", "increment_rate"}) {
+    for (json big : {json(1e9), json(1000000000), json(1e15), json(1.7e308),
+                     json(18446744073709551615ULL), json("1000000000"), json("1000000000.000"),
+                     json("99999999999999999999"), json("9999999999999.999")})
+      expect_field(
+          field,
+          [&] {
+            product(json{{field, big}});
+          },
+          field + std::string("=") + big.dump());
+  }
+  auto delivery = [](json price) {
+    auto body = receiver();
+    body["price"] = price;
+    http::decode_delivery_request(body);
+  };
+  BOOST_TEST(http::decode_delivery_request([] {
+               auto b = receiver();
+               b["price"] = "9999999999.99";
+               return b;
+             }())
+                 .price.cents == 999999999999);
+  for (std::string big : {"10000000000", "99999999999999999999", "12345678901234.00"})
+    expect_field(
+        "price", [&] { delivery(big); }, "delivery price " + big);
+  // Offer discounts are percentages.
+  for (std::string bad : {"100.01", "99999999", "99999999999999999999", "-1", "0"})
+    expect_field(
+        "discount",
+        [&] {
+          http::decode_save_offer(json{{"discount", bad}}, false);
+        },
+        bad);
+}
+
+BOOST_AUTO_TEST_CASE(quantities_beyond_their_column_are_refused_on_the_field) {
+  BOOST_TEST(http::decode_add_cart_item(json{{"product_id", 1}, {"quantity", 999999999.999}})
+                 .amount.milli == 999999999999);
+  for (json big : {json(1e9), json(1000000000), json(123456789012.0), json("1000000000"),
+                   json("99999999999999999999"), json(18446744073709551615ULL)}) {
+    expect_field(
+        "quantity",
+        [&] {
+          http::decode_add_cart_item(json{{"product_id", 1}, {"quantity", big}});
+        },
+        "add " + big.dump());
+    expect_field(
+        "quantity",
+        [&] {
+          http::decode_set_cart_item(json{{"quantity", big}});
+        },
+        "set " + big.dump());
+    auto order = receiver();
+    order["items"] =
+        json::array({{{"product_id", 1}, {"quantity", 1}}, {{"product_id", 2}, {"quantity", big}}});
+    expect_field(
+        "items.1.quantity", [&] { http::decode_place_order(order); }, "order " + big.dump());
+  }
+  expect_field(
+      "quantity",
+      [] {
+        http::decode_set_cart_item(json{{"quantity", -1e15}});
+      },
+      "negative");
+}
+
+BOOST_AUTO_TEST_CASE(coordinates_ids_and_query_numbers_are_range_checked) {
+  expect_field(
+      "latitude",
+      [] {
+        http::decode_crew_location(json{{"latitude", 1e300}, {"longitude", 0}});
+      },
+      "lat");
+  expect_field(
+      "longitude",
+      [] {
+        http::decode_crew_location(json{{"latitude", 0}, {"longitude", -180.0001}});
+      },
+      "lng");
+  auto shop = receiver();
+  shop["location"]["latitude"] = 99999999999999999999.0;
+  expect_field(
+      "location.latitude", [&] { http::decode_patch_shop(shop); }, "shop latitude");
+  expect_field(
+      "category_id",
+      [] {
+        http::decode_patch_shop(json{{"category_id", 1e20}});
+      },
+      "category");
+  expect_field(
+      "product_ids",
+      [] {
+        http::decode_save_offer(json{{"product_ids", {9223372036854775808ULL}}}, false);
+      },
+      "product id past int64");
+  for (std::string bad : {"1e400", "99999999999999999999", "20040.1", "0", "-1", "nan", "inf"}) {
+    expect_field(
+        "radius_km",
+        [&] {
+          http::decode_radius({{"radius_km", bad}});
+        },
+        "radius " + bad);
+    expect_field(
+        "radius_km",
+        [&] {
+          http::decode_shop_query({{"radius_km", bad}});
+        },
+        "shops " + bad);
+  }
+  BOOST_TEST(http::decode_radius({{"radius_km", "20040"}}) == 20040);
+  for (std::string bad : {"1e400,0", "0,1e400", "90.0001,0", "0,99999999999999999999", "nan,0"})
+    expect_field(
+        "near",
+        [&] {
+          http::decode_shop_query({{"near", bad}});
+        },
+        "near " + bad);
+  for (std::string bad : {"99999999999999999999", "0", "101", "1e2", "-1"})
+    expect_field(
+        "limit",
+        [&] {
+          http::decode_analytics_query({{"limit", bad}}, "top-products");
+        },
+        "limit " + bad);
+  for (std::string bad : {"99999999999999999999", "0"}) {
+    expect_field(
+        "shop_id",
+        [&] {
+          http::decode_order_query({{"shop_id", bad}});
+        },
+        "shop_id " + bad);
+    expect_field(
+        "category_id",
+        [&] {
+          http::decode_shop_query({{"category_id", bad}});
+        },
+        "category_id " + bad);
+  }
 }
 
 // Pistache 0.0.5 reserved the announced length before reading: these were 500 bad_alloc.

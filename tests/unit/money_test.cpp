@@ -73,4 +73,52 @@ BOOST_AUTO_TEST_CASE(allowed_quantities_follow_minimum_and_increment) {
   BOOST_TEST(quantity_allowed(kg("3"), kg("1"), kg("1")));
 }
 
+// line_total narrowed an __int128 product to int64: 9999999999.99 × 999999999.999 wrapped.
+BOOST_AUTO_TEST_CASE(line_totals_never_wrap_and_overflow_is_reported) {
+  money max_price{max_money_cents};
+  quantity max_amount{max_quantity_milli};
+  BOOST_TEST(line_total(max_price, max_amount).cents == INT64_MAX);  // saturated, not wrapped
+  BOOST_TEST(line_total(money{INT64_MAX}, quantity{INT64_MAX}).cents == INT64_MAX);
+  BOOST_TEST(!checked_line_total(max_price, max_amount).has_value());
+  // The largest line that fits, and the first that does not.
+  BOOST_TEST(checked_line_total(*money::parse("9999999999.99"), *quantity::parse("1"))->str() ==
+             "9999999999.99");
+  BOOST_TEST(!checked_line_total(*money::parse("5000000000.00"), *quantity::parse("2")));
+  BOOST_TEST(checked_line_total(*money::parse("4999999999.99"), *quantity::parse("2"))->str() ==
+             "9999999999.98");
+  BOOST_TEST(!checked_line_total(*money::parse("1000000.00"), *quantity::parse("10000")));
+  BOOST_TEST(checked_line_total(*money::parse("12.99"), *quantity::parse("0.75"))->str() == "9.74");
+}
+
+BOOST_AUTO_TEST_CASE(column_limits) {
+  BOOST_TEST(fits_money_column(*money::parse("9999999999.99")));
+  BOOST_TEST(!fits_money_column(*money::parse("10000000000")));
+  BOOST_TEST(!fits_money_column(*money::parse("9999999999999.99")));
+  BOOST_TEST(fits_quantity_column(*quantity::parse("999999999.999")));
+  BOOST_TEST(!fits_quantity_column(*quantity::parse("1000000000")));
+  // Sums saturate instead of overflowing.
+  BOOST_TEST((money{INT64_MAX} + money{1}).cents == INT64_MAX);
+  BOOST_TEST((money{INT64_MIN} - money{1}).cents == INT64_MIN);
+}
+
+BOOST_AUTO_TEST_CASE(order_totals_must_fit_the_column) {
+  auto m = [](const char* s) { return *money::parse(s); };
+  auto q = [](const char* s) { return *quantity::parse(s); };
+  BOOST_TEST(
+      checked_order_total({{m("12.50"), q("2")}, {m("1.00"), q("0.5")}}, m("15.00"))->str() ==
+      "40.50");
+  BOOST_TEST(checked_order_total({}, m("0"))->str() == "0.00");
+  // Each line fits, the items total does not.
+  BOOST_TEST(!checked_order_total({{m("6000000000.00"), q("1")}, {m("4000000000.00"), q("1")}}));
+  BOOST_TEST(
+      checked_order_total({{m("6000000000.00"), q("1")}, {m("3999999999.99"), q("1")}})->str() ==
+      "9999999999.99");
+  // The items total fits, the fee pushes the total past the column.
+  BOOST_TEST(!checked_order_total({{m("9999999999.99"), q("1")}}, m("0.01")));
+  // One line overflows.
+  BOOST_TEST(!checked_order_total({{m("9999999999.99"), q("999999999.999")}}, m("10.00")));
+  // A fee beyond the column.
+  BOOST_TEST(!checked_order_total({{m("1.00"), q("1")}}, m("10000000000.00")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
