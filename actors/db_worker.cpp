@@ -18,9 +18,7 @@ namespace wassally {
 namespace {
 
 struct db_worker_state {
-  std::string url;
-  int connect_timeout_s = 2;
-  int lock_timeout_ms = 0;
+  db_worker_options opts;
   std::chrono::milliseconds plan_refresh{0};
   std::chrono::steady_clock::time_point plans_made;
   std::unique_ptr<pqxx::connection> conn;
@@ -28,7 +26,22 @@ struct db_worker_state {
   static inline const char* name = "db_worker";
 };
 
+/// The connection broke while COMMIT was on its way: the batch may or may not have committed.
+/// The commands' actors treat that as doubt (they reload), and callers learn that the change may
+/// have been written (504 outcome unknown).
+api_error commit_unknown() {
+  auto e = errors::timeout("unknown");
+  e.message = "the connection to the database broke during the commit; the outcome is unknown";
+  return e;
+}
+
 caf::message error_message(api_error e) { return caf::make_message(to_caf_error(std::move(e))); }
+
+/// Whether the command failed waiting: on a row lock (lock_timeout) or on the statement timeout.
+bool stalled(const pqxx::sql_error& e) {
+  const auto& state = e.sqlstate();
+  return state == "55P03" || state == "57014";
+}
 
 /// What one failed command answers. Constraint violations that reach here are bugs in the
 /// command's own validation, but they must still fail alone and cleanly.
@@ -48,14 +61,25 @@ api_error classify(const pqxx::sql_error& e) {
   return errors::internal("database error");
 }
 
-caf::message run_one(pqxx::dbtransaction& tx, const db_command& cmd) {
+/// Runs one command and records how long it took and whether it stalled (see db_batch_result).
+caf::message run_one(pqxx::dbtransaction& tx, const db_command& cmd, db_batch_result& out) {
+  auto started = std::chrono::steady_clock::now();
+  auto done = [&](bool stall) {
+    out.seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    out.stalled.push_back(stall ? 1 : 0);
+  };
   try {
-    return cmd.run(tx);
+    auto r = cmd.run(tx);
+    done(false);
+    return r;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const api_exception& e) {
+    done(false);
     return error_message(e.error);
   } catch (const pqxx::sql_error& e) {
+    done(stalled(e));
     return error_message(classify(e));
   }
 }
@@ -97,7 +121,8 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
   };
   try {
     if (!st.conn || !st.conn->is_open())
-      st.conn = db::connect(st.url, st.connect_timeout_s, st.lock_timeout_ms);
+      st.conn = db::connect(st.opts.database_url, st.opts.connect_timeout_s,
+                            st.opts.lock_timeout_ms, st.opts.statement_timeout_ms);
   } catch (const std::exception& e) {
     st.conn.reset();
     return fail_all(errors::unavailable());
@@ -121,7 +146,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
       tx = std::make_unique<pqxx::read_transaction>(*st.conn);
     if (batch.commands.size() == 1) {
       // Alone in its transaction, a command needs no savepoint: its failure aborts only it.
-      out.results.push_back(run_one(*tx, batch.commands.front()));
+      out.results.push_back(run_one(*tx, batch.commands.front(), out));
       if (out.results.back().match_elements<caf::error>()) {
         tx->abort();
         return out;
@@ -144,9 +169,19 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
           while (end < cmds.size() && cmds[end].merge_kind == cmds[i].merge_kind) ++end;
         if (end - i >= 2) {
           savepoint();
+          auto merge_started = std::chrono::steady_clock::now();
           if (auto merged = run_merged(*tx, cmds, i, end)) {
+            // The merged run's time, shared by its commands: none of them is to blame alone.
+            double took =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - merge_started)
+                    .count() /
+                static_cast<double>(merged->size());
             out.merged += static_cast<int64_t>(merged->size());
-            for (auto& r : *merged) out.results.push_back(std::move(r));
+            for (auto& r : *merged) {
+              out.results.push_back(std::move(r));
+              out.seconds.push_back(took);
+              out.stalled.push_back(0);
+            }
             i = end;
             continue;
           }
@@ -155,7 +190,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
         }
         for (; i < end; ++i) {
           savepoint();
-          auto result = run_one(*tx, cmds[i]);
+          auto result = run_one(*tx, cmds[i], out);
           if (result.match_elements<caf::error>()) tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
           out.results.push_back(std::move(result));
         }
@@ -167,7 +202,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
   } catch (const pqxx::broken_connection&) {
     st.conn.reset();
     if (!committing) throw broken_before_commit{};
-    return fail_all(errors::unavailable("the commit outcome is unknown; retry"));
+    return fail_all(commit_unknown());
   } catch (const pqxx::deadlock_detected&) {
     if (!committing) throw rolled_back{};
     return fail_all(errors::unavailable("the transaction failed; retry"));
@@ -176,7 +211,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
     return fail_all(errors::unavailable("the transaction failed; retry"));
   } catch (const pqxx::in_doubt_error&) {
     st.conn.reset();
-    return fail_all(errors::unavailable("the commit outcome is unknown; retry"));
+    return fail_all(commit_unknown());
   } catch (const std::exception& e) {
     std::cerr << "wassally: batch failed: " << e.what() << "\n";
     if (st.conn && !st.conn->is_open()) st.conn.reset();
@@ -210,12 +245,9 @@ db_batch_result run_batch(db_worker_state& st, db_batch& batch) {
   }
 }
 
-caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string url,
-                        int connect_timeout_s, int lock_timeout_ms, int plan_refresh_ms) {
-  self->state.url = std::move(url);
-  self->state.connect_timeout_s = connect_timeout_s;
-  self->state.lock_timeout_ms = lock_timeout_ms;
-  self->state.plan_refresh = std::chrono::milliseconds(plan_refresh_ms);
+caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, db_worker_options opts) {
+  self->state.plan_refresh = std::chrono::milliseconds(opts.plan_refresh_ms);
+  self->state.opts = std::move(opts);
   return {
       [=](db_batch& batch) { return run_batch(self->state, batch); },
   };
@@ -223,10 +255,8 @@ caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, std::string 
 
 }  // namespace
 
-caf::actor spawn_db_worker(caf::actor_system& sys, std::string database_url, int connect_timeout_s,
-                           int lock_timeout_ms, int plan_refresh_ms) {
-  return sys.spawn<caf::detached>(db_worker, std::move(database_url), connect_timeout_s,
-                                  lock_timeout_ms, plan_refresh_ms);
+caf::actor spawn_db_worker(caf::actor_system& sys, db_worker_options opts) {
+  return sys.spawn<caf::detached>(db_worker, std::move(opts));
 }
 
 }  // namespace wassally

@@ -116,6 +116,20 @@ std::string render_actor_metrics(const operator_figures& f) {
   out << "# HELP wassally_persistence_failed_batches_total Batches that did not commit.\n"
          "# TYPE wassally_persistence_failed_batches_total counter\n"
       << "wassally_persistence_failed_batches_total " << ps.failed_batches << "\n";
+  out << "# HELP wassally_db_read_pool_size Database connections that run only reads.\n"
+         "# TYPE wassally_db_read_pool_size gauge\n"
+      << "wassally_db_read_pool_size " << ps.read_workers << "\n"
+      << "# HELP wassally_db_workers_replaced_total Database workers replaced because their "
+         "batch hung (db_hang_timeout_ms).\n"
+         "# TYPE wassally_db_workers_replaced_total counter\n"
+      << "wassally_db_workers_replaced_total " << ps.replaced_workers << "\n"
+      << "# HELP wassally_persistence_expired_commands_total Commands whose deadline passed "
+         "while queued (answered 504 not_written, never run).\n"
+         "# TYPE wassally_persistence_expired_commands_total counter\n"
+      << "wassally_persistence_expired_commands_total " << ps.expired_commands << "\n"
+      << "# HELP wassally_persistence_hot_keys Lock keys (shops) whose writes now run alone.\n"
+         "# TYPE wassally_persistence_hot_keys gauge\n"
+      << "wassally_persistence_hot_keys " << ps.hot_keys << "\n";
   out << "# HELP wassally_event_bus_subscriptions Event bus subscriptions.\n"
          "# TYPE wassally_event_bus_subscriptions gauge\n"
       << "wassally_event_bus_subscriptions " << subscribers << "\n";

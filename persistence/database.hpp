@@ -10,10 +10,15 @@ namespace wassally::db {
 
 /// Opens a connection; `connect_timeout_s` bounds the wait when the server is unreachable;
 /// `lock_timeout_ms` > 0 bounds how long a statement waits for a row lock (it then fails with
-/// 55P03, answered as 503 unavailable, and only its own command is rolled back).
-/// Throws pqxx::broken_connection.
+/// 55P03, answered as 503 unavailable, and only its own command is rolled back);
+/// `statement_timeout_ms` > 0 bounds every statement (57014, answered the same way). TCP
+/// keepalives are always on (see keepalive_options). Throws pqxx::broken_connection.
 std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_timeout_s,
-                                          int lock_timeout_ms = 0);
+                                          int lock_timeout_ms = 0, int statement_timeout_ms = 0);
+
+/// The conninfo `url` with connect_timeout and the TCP keepalive options added (those it does
+/// not set itself), in its own syntax (URI or key=value).
+std::string with_connection_options(const std::string& url, int connect_timeout_s);
 
 /// SQL expression rendering a timestamptz column as ISO-8601 UTC with a trailing Z.
 std::string iso_utc(const std::string& column);

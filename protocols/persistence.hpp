@@ -30,6 +30,16 @@ struct db_command {
   std::function<caf::message(pqxx::dbtransaction&)> run;
   /// The command's inputs, for logs and for test doubles of the persistence actor.
   caf::message args;
+  /// The caller's deadline (unix ms; 0: none). A command still queued when it passes is not run:
+  /// it is answered `504 timeout` with outcome "not_written". Once handed to a connection it
+  /// runs to its outcome, however late.
+  int64_t deadline_unix_ms = 0;
+  /// The rows this command locks, as aggregate keys ("shop:17": that shop's product rows). The
+  /// persistence actor never runs two commands with a common key in concurrent transactions
+  /// (the second would only wait on the first's row locks inside PostgreSQL, holding its
+  /// connection and its batch), and runs a command whose key is "hot" (it recently waited on a
+  /// lock someone else holds) in a transaction of its own. Empty: no such rows (most commands).
+  std::vector<std::string> lock_keys;
 
   /// Commands with the same non-empty `merge_kind` next to each other in a batch may run as
   /// one: `run_merged` (of the first) gets them all (their `payload`s) and returns one result
@@ -55,6 +65,11 @@ struct db_batch_result {
   bool committed = false;
   double commit_seconds = 0;
   int64_t merged = 0;  // commands that ran merged with others (db_command::run_merged)
+  /// Per command, in order (may be shorter when the batch failed as a whole): how long its own
+  /// statements took (a merged run's time divided among its commands), and whether it failed
+  /// waiting on a lock or hit the statement timeout (lock_timeout / statement_timeout).
+  std::vector<double> seconds;
+  std::vector<char> stalled;
 };
 
 }  // namespace wassally

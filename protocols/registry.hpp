@@ -89,9 +89,14 @@ struct persistence_stats {
   std::vector<int64_t> batch_size_buckets;
   // commit latency histogram buckets (seconds): see persistence_actor.cpp
   std::vector<int64_t> commit_latency_buckets;
+  int64_t read_workers = 0;      // of `workers`: connections that run only reads
+  int64_t replaced_workers = 0;  // workers replaced because their batch hung (db_hang_timeout_ms)
+  int64_t expired_commands = 0;  // commands whose deadline passed in the queue (504 not_written)
+  int64_t hot_keys = 0;          // lock keys whose commands now run alone
   WASSALLY_FIELDS(persistence_stats, queue_depth, batches, commands, failed_batches,
                   merged_commands, workers, busy_workers, commit_seconds_total, batch_size_buckets,
-                  commit_latency_buckets)
+                  commit_latency_buckets, read_workers, replaced_workers, expired_commands,
+                  hot_keys)
 };
 
 // Event bus: `(subscribe_atom, topic)` from the subscriber, `(unsubscribe_atom, topic)`,
