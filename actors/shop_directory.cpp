@@ -1,9 +1,12 @@
 #include "actors/shop_directory.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <list>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "actors/password_hasher.hpp"
@@ -24,26 +27,66 @@ void forward(caf::event_based_actor* self, const caf::actor& persistence,
             [rp](caf::error& e) mutable { rp.deliver(e); });
 }
 
+/// id → id, at most `capacity` entries; the least recently used one leaves for a new one. Used
+/// by one actor only (no locking); the figures are atomics for /metrics.
+class lru_ids {
+ public:
+  lru_ids(std::size_t capacity, std::shared_ptr<cache_figures> figures)
+      : capacity_(std::max<std::size_t>(capacity, 1)), figures_(std::move(figures)) {
+    figures_->capacity = capacity_;
+  }
+  std::optional<int64_t> find(int64_t key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return std::nullopt;
+    order_.splice(order_.begin(), order_, it->second);
+    return it->second->second;
+  }
+  void put(int64_t key, int64_t value) {
+    if (auto it = index_.find(key); it != index_.end()) {
+      it->second->second = value;
+      order_.splice(order_.begin(), order_, it->second);
+      return;
+    }
+    if (index_.size() >= capacity_) {
+      index_.erase(order_.back().first);
+      order_.pop_back();
+      ++figures_->evictions;
+    }
+    order_.emplace_front(key, value);
+    index_[key] = order_.begin();
+    figures_->entries = static_cast<int64_t>(index_.size());
+  }
+
+ private:
+  std::size_t capacity_;
+  std::shared_ptr<cache_figures> figures_;
+  std::list<std::pair<int64_t, int64_t>> order_;  // most recently used first
+  std::unordered_map<int64_t, std::list<std::pair<int64_t, int64_t>>::iterator> index_;
+};
+
 }  // namespace
 
 caf::actor spawn_shop_directory(caf::actor_system& sys, const caf::actor& persistence,
-                                const caf::actor& hashers, std::chrono::milliseconds timeout) {
-  // Which shop a product belongs to never changes: the answer is cached for good.
-  auto product_shops = std::make_shared<std::unordered_map<int64_t, int64_t>>();
-  auto offer_shops = std::make_shared<std::unordered_map<int64_t, int64_t>>();
+                                const caf::actor& hashers, std::chrono::milliseconds timeout,
+                                shop_directory_caches caches) {
+  // Which shop a product or offer belongs to never changes, so an entry never goes stale; the
+  // bound is only about memory. LRU rather than clear-on-full: the working set (products in
+  // carts and placements right now) is far smaller than the catalog, and clearing would send
+  // all of it back to the database at once on every wrap.
+  auto product_shops = std::make_shared<lru_ids>(caches.product_shops, caches.product_figures);
+  auto offer_shops = std::make_shared<lru_ids>(caches.offer_shops, caches.offer_figures);
   // The shop of a product or offer: from the cache, else from the database (then cached).
-  auto shop_of = [=](caf::event_based_actor* self,
-                     std::shared_ptr<std::unordered_map<int64_t, int64_t>> cache, int64_t id,
+  auto shop_of = [=](caf::event_based_actor* self, std::shared_ptr<lru_ids> cache, int64_t id,
                      db_command lookup) {
     auto rp = self->make_response_promise();
-    if (auto it = cache->find(id); it != cache->end()) {
-      rp.deliver(it->second);
+    if (auto hit = cache->find(id)) {
+      rp.deliver(*hit);
       return;
     }
     self->request(persistence, timeout, std::move(lookup))
         .then(
             [=](int64_t shop_id) mutable {
-              (*cache)[id] = shop_id;
+              cache->put(id, shop_id);
               rp.deliver(shop_id);
             },
             [rp](caf::error& e) mutable { rp.deliver(e); });

@@ -6,7 +6,8 @@
 namespace wassally {
 
 /// Staff views that read across entities from PostgreSQL: crew_query → crew_page (positions
-/// as last written, at most crew_location_flush_s old), overview_atom → staff_overview.
+/// and last_seen as committed: a crew's position is written before its 204), overview_atom →
+/// staff_overview.
 caf::actor spawn_staff_desk(caf::actor_system& sys, caf::actor persistence,
                             std::chrono::milliseconds timeout);
 

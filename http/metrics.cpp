@@ -22,6 +22,13 @@ void http_metrics::observe(const std::string& route, const std::string& method, 
   ++h.count;
 }
 
+void http_metrics::add_figure(const std::string& family, const std::string& type,
+                              const std::string& help, const std::string& labels,
+                              std::function<int64_t()> read) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  figures_.push_back({family, type, help, labels, std::move(read)});
+}
+
 std::string http_metrics::render() const {
   std::lock_guard<std::mutex> guard(mutex_);
   std::ostringstream out;
@@ -42,6 +49,19 @@ std::string http_metrics::render() const {
         << "\n";
     out << "wassally_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count
         << "\n";
+  }
+  std::vector<bool> written(figures_.size(), false);
+  for (std::size_t i = 0; i < figures_.size(); ++i) {
+    if (written[i]) continue;
+    const auto& f = figures_[i];
+    out << "# HELP " << f.family << " " << f.help << "\n# TYPE " << f.family << " " << f.type
+        << "\n";
+    for (std::size_t j = i; j < figures_.size(); ++j)
+      if (!written[j] && figures_[j].family == f.family) {
+        written[j] = true;
+        out << f.family << (figures_[j].labels.empty() ? "" : "{" + figures_[j].labels + "}") << " "
+            << figures_[j].read() << "\n";
+      }
   }
   return out.str();
 }

@@ -27,7 +27,12 @@ void page_cache::store(const std::string& key, page p) {
   std::lock_guard<std::mutex> guard(s.mutex);
   // A full shard starts over: pages of changed catalogs are dead weight anyway, and the live
   // ones come back on their next miss.
-  if (s.pages.size() >= per_shard_ && !s.pages.count(key)) s.pages.clear();
+  // (Clear-on-full rather than LRU: find() stays a lookup under the shard's lock, with no list
+  // to reorder on every hit of the hottest path.)
+  if (s.pages.size() >= per_shard_ && !s.pages.count(key)) {
+    evictions_ += s.pages.size();
+    s.pages.clear();
+  }
   s.pages[key] = std::move(p);
 }
 

@@ -23,7 +23,8 @@ class page_cache {
     int64_t valid_until = 0;
     std::shared_ptr<const std::string> body;
   };
-  /// At most `capacity` pages are kept (0: none).
+  /// At most capacity() pages are kept: `capacity` rounded up to a multiple of the shard count
+  /// (0: none). A full shard starts over (see store()).
   explicit page_cache(std::size_t capacity);
   /// The body stored under `key` if it was made from `current_stamp` and `now` is inside its
   /// validity period.
@@ -33,6 +34,9 @@ class page_cache {
   std::size_t size() const;
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
+  /// Pages dropped to make room.
+  uint64_t evictions() const { return evictions_; }
+  std::size_t capacity() const { return per_shard_ * shard_count; }
 
  private:
   struct shard {
@@ -47,6 +51,7 @@ class page_cache {
   std::array<shard, shard_count> shards_;
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
+  std::atomic<uint64_t> evictions_{0};
 };
 
 }  // namespace wassally::http

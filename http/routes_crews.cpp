@@ -56,6 +56,7 @@ void add_crew_routes(router& r) {
       "PUT", "/api/v1/crew/location", crews,
       [](request_context& ctx) {
         auto loc = decode_crew_location(ctx.json_body());
+        loc.deadline_unix_ms = caller_of(ctx).deadline_unix_ms;
         auto c = ctx;
         ask<done>(
             ctx, ctx.svc->registry, [c](done&) { c.out->empty(204); }, my_crew(ctx),

@@ -1,6 +1,9 @@
 #include "persistence/crews.hpp"
 
 #include <caf/make_message.hpp>
+#include <map>
+#include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 
 #include "persistence/database.hpp"
@@ -54,16 +57,64 @@ db_command load(int64_t crew_id) {
           caf::make_message(crew_id)};
 }
 
+namespace {
+
+struct location_write {
+  int64_t crew_id = 0;
+  double latitude = 0;
+  double longitude = 0;
+  int64_t seen_unix = 0;
+};
+
+/// The positions of one group commit in one statement. A crew actor has one write in flight at
+/// a time, so a crew appears once; should it appear twice, the later command wins, as it would
+/// one by one. Rows are locked in crew id order, like any other batch that touches crews.
+std::optional<std::vector<caf::message>> save_locations_merged(
+    pqxx::dbtransaction& tx, const std::vector<const db_command*>& cmds) {
+  std::map<int64_t, const location_write*> latest;
+  for (auto* c : cmds) {
+    auto* w = static_cast<const location_write*>(c->payload.get());
+    if (!w) return std::nullopt;
+    latest[w->crew_id] = w;
+  }
+  std::vector<std::string> params;
+  std::string values;
+  for (auto& [id, w] : latest) {
+    auto n = params.size();
+    values += values.empty() ? "(" : ", (";
+    values += "$" + std::to_string(n + 1) + "::bigint, $" + std::to_string(n + 2) + "::float8, $" +
+              std::to_string(n + 3) + "::float8, $" + std::to_string(n + 4) + "::bigint)";
+    params.push_back(std::to_string(id));
+    params.push_back(pqxx::to_string(w->latitude));
+    params.push_back(pqxx::to_string(w->longitude));
+    params.push_back(std::to_string(w->seen_unix));
+  }
+  tx.exec_params(
+      "UPDATE delivery_crews c SET latitude = m.lat, longitude = m.lng,"
+      " last_seen = to_timestamp(m.seen) FROM (VALUES " +
+          values + ") m(id, lat, lng, seen) WHERE c.user_id = m.id",
+      pqxx::prepare::make_dynamic_params(params));
+  return std::vector<caf::message>(cmds.size(), caf::make_message(done{}));
+}
+
+}  // namespace
+
 db_command save_location(int64_t crew_id, double latitude, double longitude, int64_t seen_unix) {
-  return {"crews.save_location", true,
-          [=](pqxx::dbtransaction& tx) {
-            tx.exec_params(
-                "UPDATE delivery_crews SET latitude = $2, longitude = $3,"
-                " last_seen = to_timestamp($4) WHERE user_id = $1",
-                crew_id, latitude, longitude, seen_unix);
-            return caf::make_message(done{});
-          },
-          caf::make_message(crew_id, latitude, longitude)};
+  db_command cmd{"crews.save_location", true,
+                 [=](pqxx::dbtransaction& tx) {
+                   tx.exec_params(
+                       "UPDATE delivery_crews SET latitude = $2, longitude = $3,"
+                       " last_seen = to_timestamp($4) WHERE user_id = $1",
+                       crew_id, latitude, longitude, seen_unix);
+                   return caf::make_message(done{});
+                 },
+                 caf::make_message(crew_id, latitude, longitude)};
+  // Positions of many crews arriving together are written in one statement.
+  cmd.merge_kind = "crews.save_location";
+  cmd.run_merged = save_locations_merged;
+  cmd.payload =
+      std::make_shared<location_write>(location_write{crew_id, latitude, longitude, seen_unix});
+  return cmd;
 }
 
 db_command save_status(int64_t crew_id, const std::string& status) {

@@ -151,4 +151,20 @@ db_command revoke_refresh_token(int64_t user_id, const std::string& token_hash) 
           }};
 }
 
+db_command purge_refresh_tokens(int64_t limit) {
+  return {"refresh_tokens.purge", true,
+          [=](pqxx::dbtransaction& tx) {
+            // A token being checked or revoked right now is left for the next round. A revoked
+            // one stays a day, so that a logout repeated by a client that missed the first answer
+            // still gets its 204.
+            auto r = tx.exec_params(
+                "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens"
+                " WHERE expires_at <= now() OR revoked_at <= now() - interval '1 day' LIMIT $1"
+                " FOR UPDATE SKIP LOCKED)",
+                limit);
+            return caf::make_message(static_cast<int64_t>(r.affected_rows()));
+          },
+          caf::make_message(limit)};
+}
+
 }  // namespace wassally::users_sql

@@ -32,6 +32,9 @@ db_command insert_refresh_token(int64_t user_id, const std::string& token_hash, 
 db_command find_refresh_owner(const std::string& token_hash);
 /// Revokes the token if it belongs to user_id → done (idempotent; unknown: 401).
 db_command revoke_refresh_token(int64_t user_id, const std::string& token_hash);
+/// Housekeeping: deletes up to `limit` expired or revoked refresh tokens → int64_t (rows
+/// deleted). A purged token answers like an unknown one (401).
+db_command purge_refresh_tokens(int64_t limit);
 
 }  // namespace users_sql
 }  // namespace wassally

@@ -35,11 +35,13 @@ struct crew_record {
                   last_seen, coins, number_of_deliveries, current_order_ids)
 };
 
-/// To a crew actor: PUT /crew/location → done.
+/// To a crew actor: PUT /crew/location → done, once a position at least as recent is committed.
 struct set_crew_location {
   double latitude = 0;
   double longitude = 0;
-  WASSALLY_FIELDS(set_crew_location, latitude, longitude)
+  /// When the HTTP caller stops waiting (unix ms; 0: none): the write is not started after it.
+  int64_t deadline_unix_ms = 0;
+  WASSALLY_FIELDS(set_crew_location, latitude, longitude, deadline_unix_ms)
 };
 
 /// To a crew actor: PUT /crew/status → crew_record.
