@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <thread>
@@ -16,11 +17,13 @@
 #include "actors/crew.hpp"
 #include "actors/dispatcher.hpp"
 #include "actors/event_bus.hpp"
+#include "actors/housekeeping.hpp"
 #include "actors/order.hpp"
 #include "actors/order_desk.hpp"
 #include "actors/order_recovery.hpp"
 #include "actors/password_hasher.hpp"
 #include "actors/persistence_actor.hpp"
+#include "actors/reconciler.hpp"
 #include "actors/registry.hpp"
 #include "actors/shop.hpp"
 #include "actors/shop_directory.hpp"
@@ -94,7 +97,13 @@ struct runtime {
   caf::actor event_streams;  // spawned with the HTTP edge; ended here on every path
   std::shared_ptr<catalog_stamps> stamps = std::make_shared<catalog_stamps>();
   std::shared_ptr<recovery_progress> recovery = std::make_shared<recovery_progress>();
-  caf::actor recoverer;  // order recovery, while it runs
+  caf::actor recoverer;     // order recovery, while it runs
+  caf::actor housekeeping;  // purges (serve only)
+  caf::actor reconciler;    // anti-entropy (serve only)
+  std::shared_ptr<order_actor_counters> order_counters = std::make_shared<order_actor_counters>();
+  std::shared_ptr<reconcile_figures> reconciled = std::make_shared<reconcile_figures>();
+  std::shared_ptr<housekeeping_figures> purged = std::make_shared<housekeeping_figures>();
+  shop_directory_caches directory_caches;
 
   explicit runtime(const config& cfg) {
     register_message_types(caf_cfg);
@@ -107,13 +116,18 @@ struct runtime {
     system = std::make_unique<caf::actor_system>(caf_cfg);
     persistence = spawn_persistence(
         *system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s, cfg.batch_max_size,
-                  cfg.batch_max_wait_us, cfg.db_lock_timeout_ms, cfg.db_plan_refresh_ms});
+                  cfg.batch_max_wait_us, cfg.db_lock_timeout_ms, cfg.db_plan_refresh_ms,
+                  cfg.db_read_pool_size, cfg.db_statement_timeout_ms, cfg.db_hang_timeout_ms,
+                  cfg.db_hot_key_ms, cfg.db_hot_key_cool_ms});
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);
     hashers = spawn_password_hashers(*system, cfg.hash_workers, cfg.password_ops_limit,
                                      cfg.password_mem_limit_kib);
-    shop_directory = spawn_shop_directory(*system, persistence, hashers, db_timeout);
+    directory_caches.product_shops = static_cast<std::size_t>(cfg.product_shop_cache_size);
+    directory_caches.offer_shops = static_cast<std::size_t>(cfg.offer_shop_cache_size);
+    shop_directory =
+        spawn_shop_directory(*system, persistence, hashers, db_timeout, directory_caches);
     placement_services ps;
     ps.shop_directory = shop_directory;
     ps.persistence = persistence;
@@ -124,6 +138,7 @@ struct runtime {
       throw std::runtime_error("config key 'delivery_fee': expected a decimal amount >= 0");
     ps.delivery_fee = *fee;
     ps.coins_per_order = cfg.coins_per_order;
+    ps.idempotency_stale_s = cfg.idempotency_stale_s;
     dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout);
     shop_options so;
     so.idle = idle;
@@ -134,14 +149,14 @@ struct runtime {
     so.stamps = stamps;
     crew_options co;
     co.max_orders = cfg.crew_max_orders;
-    co.location_flush = std::chrono::seconds(cfg.crew_location_flush_s);
     co.idle = idle;
     co.db_timeout = db_timeout;
-    registry =
-        spawn_registry(*system, {{"shop", shop_factory(persistence, so)},
-                                 {"order", order_factory(persistence, event_bus, idle, db_timeout)},
-                                 {"cart", cart_factory(ps, idle)},
-                                 {"crew", crew_factory(persistence, dispatcher, event_bus, co)}});
+    registry = spawn_registry(
+        *system,
+        {{"shop", shop_factory(persistence, so)},
+         {"order", order_factory(persistence, event_bus, idle, db_timeout, order_counters)},
+         {"cart", cart_factory(ps, idle)},
+         {"crew", crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;
     order_desk = spawn_order_desk(*system, ps);
     staff_desk = spawn_staff_desk(*system, persistence, db_timeout);
@@ -156,8 +171,9 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a : {&recoverer, &event_streams, &staff_desk, &order_desk, &dispatcher,
-                    &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a :
+         {&reconciler, &housekeeping, &recoverer, &event_streams, &staff_desk, &order_desk,
+          &dispatcher, &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
       if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
@@ -225,6 +241,20 @@ int run_serve(const config& cfg) {
     rt.recoverer = spawn_order_recovery(*rt.system, rt.persistence, rt.registry, rt.recovery,
                                         cfg.recovery_page_size,
                                         std::chrono::milliseconds(cfg.request_timeout_ms));
+  housekeeping_options hk;
+  hk.interval = std::chrono::seconds(cfg.purge_interval_s);
+  hk.batch_size = cfg.purge_batch_size;
+  hk.db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+  rt.housekeeping = spawn_housekeeping(*rt.system, rt.persistence, hk, rt.purged);
+  reconciler_options ro;
+  ro.persistence = rt.persistence;
+  ro.registry = rt.registry;
+  ro.dispatcher = rt.dispatcher;
+  ro.interval = std::chrono::seconds(cfg.reconcile_interval_s);
+  ro.db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+  ro.order_counters = rt.order_counters;
+  ro.figures = rt.reconciled;
+  rt.reconciler = spawn_reconciler(*rt.system, ro);
   http::http_metrics metrics;
   security::token_signer signer(ensure_token_secret(cfg));
   http::services svc;
@@ -247,6 +277,60 @@ int run_serve(const config& cfg) {
   svc.recovery = rt.recovery.get();
   http::page_cache product_pages(static_cast<std::size_t>(cfg.product_page_cache_size));
   svc.product_pages = &product_pages;
+  {
+    // Bounded caches of derived data, and what housekeeping deleted.
+    auto cache = [&](const std::string& name, std::function<int64_t()> entries,
+                     std::function<int64_t()> evictions, int64_t capacity) {
+      auto label = "cache=\"" + name + "\"";
+      metrics.add_figure("wassally_cache_entries", "gauge", "Entries in a bounded cache.", label,
+                         std::move(entries));
+      metrics.add_figure("wassally_cache_capacity", "gauge", "Bound of a cache.", label,
+                         [capacity] { return capacity; });
+      metrics.add_figure("wassally_cache_evictions_total", "counter",
+                         "Entries dropped from a full cache.", label, std::move(evictions));
+    };
+    for (auto& [name, f] :
+         {std::make_pair(std::string("product_shop"), rt.directory_caches.product_figures),
+          std::make_pair(std::string("offer_shop"), rt.directory_caches.offer_figures)})
+      cache(
+          name, [f = f] { return f->entries.load(); }, [f = f] { return f->evictions.load(); },
+          static_cast<int64_t>(f->capacity));
+    auto* pages = &product_pages;
+    cache(
+        "product_page", [pages] { return static_cast<int64_t>(pages->size()); },
+        [pages] { return static_cast<int64_t>(pages->evictions()); },
+        static_cast<int64_t>(pages->capacity()));
+    auto purged = rt.purged;
+    metrics.add_figure("wassally_purged_rows_total", "counter",
+                       "Rows deleted by housekeeping purges.", "kind=\"idempotency_keys\"",
+                       [purged] { return purged->idempotency_keys.load(); });
+    metrics.add_figure("wassally_purged_rows_total", "counter",
+                       "Rows deleted by housekeeping purges.", "kind=\"refresh_tokens\"",
+                       [purged] { return purged->refresh_tokens.load(); });
+    metrics.add_figure("wassally_purge_runs_total", "counter", "Housekeeping purge rounds done.",
+                       "", [purged] { return purged->runs.load(); });
+  }
+  {
+    // Anti-entropy: what the reconciler repaired, by kind (0 while nothing went wrong).
+    auto r = rt.reconciled;
+    auto repairs = [&](const char* kind, std::atomic<int64_t> reconcile_figures::*field) {
+      metrics.add_figure("wassally_reconcile_repairs_total", "counter",
+                         "Differences between actors and PostgreSQL repaired by anti-entropy.",
+                         std::string("kind=\"") + kind + "\"",
+                         [r, field] { return ((*r).*field).load(); });
+    };
+    repairs("shop_stock", &reconcile_figures::shop_stock);
+    repairs("crew_holdings", &reconcile_figures::crew_holdings);
+    repairs("dispatcher_index", &reconcile_figures::dispatcher_index);
+    repairs("order_actors", &reconcile_figures::order_actors);
+    metrics.add_figure("wassally_reconcile_rounds_total", "counter",
+                       "Anti-entropy rounds completed.", "", [r] { return r->rounds.load(); });
+    auto oc = rt.order_counters;
+    metrics.add_figure("wassally_order_reloads_total", "counter",
+                       "Order actors that reloaded from PostgreSQL: a write it refused, a commit "
+                       "of unknown outcome, or news anti-entropy found they missed.",
+                       "", [oc] { return oc->reloads.load(); });
+  }
   svc.user_recheck = std::chrono::seconds(cfg.auth_recheck_s);
   if (cfg.sse_keepalive_s >= cfg.header_timeout_s)
     throw std::runtime_error(

@@ -69,13 +69,22 @@ void check_line(const cart_state& st, int64_t shop_id, const product_quotes& q, 
     throw api_exception(
         errors::conflict("shop_unavailable", "the shop is not taking orders", "product_id"));
   auto& p = q.items.front();
+  // The line is stored as numeric(12,3) and its total must fit numeric(12,2) (API.md: 400).
+  if (!fits_quantity_column(amount))
+    throw api_exception(errors::validation(
+        "quantity", "the line's quantity must be less than 1000000000 (at most 999999999.999)"));
+  if (!checked_line_total(p.unit_price, amount)) {
+    std::string why = "the line total would reach 10000000000 (at most 9999999999.99)";
+    throw api_exception(errors::validation({{"items", why}, {"quantity", why}}));
+  }
   if (!quantity_allowed(amount, p.minimum_quantity, p.increment_rate))
     throw api_exception(api_error{400,
                                   "invalid_quantity",
                                   p.name + " is sold from " + p.minimum_quantity.str() +
                                       " in steps of " + p.increment_rate.str(),
                                   {{"quantity", "not allowed for this product"}},
-                                  {{"product_id", p.product_id}}});
+                                  {{"product_id", p.product_id}},
+                                  {}});
   auto shops = shops_of(st);
   if (!shops.count(shop_id) && shops.size() >= max_shops_per_order)
     throw api_exception(errors::conflict(

@@ -1,17 +1,21 @@
 #include "actors/crew.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <memory>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "actors/entity.hpp"
 #include "persistence/crews.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/inspection.hpp"
+#include "protocols/reconcile.hpp"
 
 namespace wassally {
 namespace {
@@ -22,12 +26,20 @@ struct crew_state {
   caf::actor dispatcher;
   caf::actor event_bus;
   crew_record crew;
-  std::set<int64_t> holding;  // assigned or picked up, committed
-  std::set<int64_t> claims;   // accepts or assignments not yet committed
-  bool location_dirty = false;
-  bool flush_scheduled = false;
-  std::chrono::steady_clock::time_point last_flush{};
-  int64_t seen_unix = 0;
+  std::set<int64_t> holding;                       // assigned or picked up, committed
+  std::set<int64_t> claims;                        // accepts or assignments not yet committed
+  std::set<int64_t> suspect_held, suspect_unheld;  // anti-entropy: differences seen last check
+  // Position writes: one in flight at a time. Positions reported meanwhile wait in `next`
+  // (a later one replaces an earlier one) and are answered by the write after it.
+  struct reported_position {
+    double latitude = 0;
+    double longitude = 0;
+    int64_t seen_unix = 0;
+    int64_t deadline_unix_ms = 0;  // the latest of its callers' deadlines
+  };
+  bool writing_location = false;
+  std::optional<reported_position> next_position;
+  std::vector<caf::response_promise> next_waiters;
   static inline const char* name = "crew";
 };
 
@@ -108,50 +120,57 @@ void list_pending(self_ptr self, caf::response_promise rp, const crew_pending_qu
           });
 }
 
-/// Writes the position if it changed since the last write (never more often than configured).
-void flush_location(self_ptr self) {
+/// Writes the latest reported position, then answers every caller whose position it holds or
+/// supersedes: a 204 means a position at least as recent as the caller's is committed. Memory
+/// (the position pending listings measure from, `last_seen`) follows the commit, and the
+/// staff stream hears of it only then.
+void write_location(self_ptr self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
-  if (!st.location_dirty) return;
-  st.location_dirty = false;
-  st.last_flush = std::chrono::steady_clock::now();
+  if (st.writing_location || !st.next_position) return;
+  auto pos = *st.next_position;
+  st.next_position.reset();
+  auto waiters = std::make_shared<std::vector<caf::response_promise>>(std::move(st.next_waiters));
+  st.next_waiters.clear();
+  st.writing_location = true;
+  auto cmd = crews_sql::save_location(st.crew.user_id, pos.latitude, pos.longitude, pos.seen_unix);
+  cmd.deadline_unix_ms = pos.deadline_unix_ms;
   entity_persist<done>(
-      self, st.lc,
-      crews_sql::save_location(st.crew.user_id, st.crew.latitude, st.crew.longitude, st.seen_unix),
-      [](done&) {},
-      [self](const api_error&) {
-        // Not written: try again with the next window.
-        self->state.location_dirty = true;
+      self, st.lc, std::move(cmd),
+      [self, pos, waiters](done&) {
+        auto& st = self->state;
+        st.writing_location = false;
+        st.crew.has_location = true;
+        st.crew.latitude = pos.latitude;
+        st.crew.longitude = pos.longitude;
+        st.crew.last_seen = service_clock::format_iso(pos.seen_unix);
+        publish(self);
+        for (auto& rp : *waiters) rp.deliver(done{});
+        write_location(self);
+      },
+      [self, waiters](const api_error& e) {
+        self->state.writing_location = false;
+        for (auto& rp : *waiters) rp.deliver(to_caf_error(e));
+        write_location(self);
       });
-}
-
-void schedule_flush(self_ptr self) {
-  auto& st = self->state;
-  if (st.flush_scheduled) return;
-  auto since = std::chrono::steady_clock::now() - st.last_flush;
-  if (since >= st.opts.location_flush) {
-    flush_location(self);
-    return;
-  }
-  st.flush_scheduled = true;
-  self->delayed_send(self, st.opts.location_flush - since, flush_atom::value);
 }
 
 caf::behavior running(self_ptr self) {
   return {
       [=](const set_crew_location& loc) {
         auto& st = self->state;
-        st.crew.has_location = true;
-        st.crew.latitude = loc.latitude;
-        st.crew.longitude = loc.longitude;
-        st.seen_unix = service_clock::now();
-        st.crew.last_seen = service_clock::format_iso(st.seen_unix);
-        st.location_dirty = true;
-        schedule_flush(self);
-        publish(self);
-        return done{};
+        auto rp = self->make_response_promise();
+        // The write answers every waiting caller: it may start while any of them still waits.
+        auto deadline = loc.deadline_unix_ms;
+        if (st.next_position) {
+          auto earlier = st.next_position->deadline_unix_ms;
+          deadline = deadline == 0 || earlier == 0 ? 0 : std::max(deadline, earlier);
+        }
+        st.next_position = crew_state::reported_position{loc.latitude, loc.longitude,
+                                                         service_clock::now(), deadline};
+        st.next_waiters.push_back(rp);
+        write_location(self);
+        return rp;
       },
-      [=](flush_atom) { flush_location(self); },
       [=](const set_crew_status& req) {
         auto rp = self->make_response_promise();
         auto status = req.status;
@@ -202,6 +221,36 @@ caf::behavior running(self_ptr self) {
           st.crew.coins += f.coins;
           st.crew.number_of_deliveries += 1;
         }
+      },
+      // Anti-entropy: the orders PostgreSQL says this crew holds. An order held there but not
+      // here (or the reverse) on two checks in a row is repaired; one with a claim in flight is
+      // left to its outcome.
+      [=](const reconcile_holdings& db) {
+        auto& st = self->state;
+        reconcile_outcome out;
+        std::set<int64_t> in_db(db.order_ids.begin(), db.order_ids.end());
+        std::set<int64_t> held, unheld;
+        for (auto id : in_db)
+          if (!st.holding.count(id) && !st.claims.count(id)) held.insert(id);
+        for (auto id : st.holding)
+          if (!in_db.count(id) && !st.claims.count(id)) unheld.insert(id);
+        out.agrees = held.empty() && unheld.empty();
+        for (auto id : held)
+          if (st.suspect_held.count(id)) {
+            st.holding.insert(id);
+            ++out.repaired;
+            out.orders.push_back(id);
+          }
+        for (auto id : unheld)
+          if (st.suspect_unheld.count(id)) {
+            st.holding.erase(id);
+            ++out.repaired;
+            out.orders.push_back(id);
+          }
+        out.suspect = !out.agrees && out.repaired == 0;
+        st.suspect_held = std::move(held);
+        st.suspect_unheld = std::move(unheld);
+        return out;
       },
       [=](state_atom) { return to_actor_state(snapshot(self->state)); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },

@@ -8,9 +8,11 @@
 #include <caf/stateful_actor.hpp>
 #include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "persistence/orders.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally {
@@ -49,6 +51,12 @@ struct indexed_order {
 
 struct dispatcher_state {
   std::unordered_map<int64_t, indexed_order> pending;
+  // Anti-entropy: differences with PostgreSQL seen on the last check (an order whose event is
+  // still on its way shows up once; one seen on two checks in a row is repaired).
+  std::unordered_set<int64_t> suspect_missing;
+  std::unordered_set<int64_t> suspect_extra;
+  caf::actor persistence;
+  std::chrono::milliseconds db_timeout{5000};
   static inline const char* name = "dispatcher";
 };
 
@@ -103,11 +111,52 @@ void apply(dispatcher_state& st, const order_status_changed& c) {
   }
 }
 
+/// Compares the index with every order PostgreSQL has pending: orders missing from the index, or
+/// indexed but no longer pending, on two checks in a row are repaired (missing ones are read with
+/// their shops' positions).
+reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
+  auto& st = self->state;
+  reconcile_outcome out;
+  std::unordered_set<int64_t> in_db(db.order_ids.begin(), db.order_ids.end());
+  std::unordered_set<int64_t> missing, extra;
+  for (auto id : db.order_ids)
+    if (!st.pending.count(id)) missing.insert(id);
+  for (auto& [id, e] : st.pending)
+    if (!in_db.count(id)) extra.insert(id);
+  out.agrees = missing.empty() && extra.empty();
+  std::vector<int64_t> load;
+  for (auto id : missing)
+    if (st.suspect_missing.count(id)) load.push_back(id);
+  for (auto id : extra)
+    if (st.suspect_extra.count(id)) {
+      st.pending.erase(id);
+      ++out.repaired;
+      out.orders.push_back(id);
+    }
+  out.suspect = !out.agrees && out.repaired == 0 && load.empty();
+  st.suspect_missing = std::move(missing);
+  st.suspect_extra = std::move(extra);
+  for (auto id : load) st.suspect_missing.erase(id);
+  if (!load.empty()) {
+    out.repaired += static_cast<int64_t>(load.size());
+    out.orders.insert(out.orders.end(), load.begin(), load.end());
+    self->request(st.persistence, st.db_timeout, orders_sql::pending_entries(load))
+        .then(
+            [self](dispatch_entries& found) {
+              for (auto& e : found.entries) add_to_index(self->state, e.order_id, e.shop_points);
+            },
+            [](caf::error&) {});
+  }
+  return out;
+}
+
 }  // namespace
 
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
                             std::chrono::milliseconds db_timeout) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
+    self->state.persistence = persistence;
+    self->state.db_timeout = db_timeout;
     // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
     self->send(event_bus, subscribe_atom::value, std::string("order_status"));
     self->set_default_handler(caf::skip);
@@ -132,6 +181,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                     [=](const order_status_changed& c) { apply(self->state, c); },
                     [=](const pending_query& q) { return query(self->state, q); },
                     [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
+                    [=](const reconcile_pending& db) { return reconcile(self, db); },
                 });
               },
               [=](caf::error&) {

@@ -13,6 +13,7 @@
 #include "protocols/errors.hpp"
 #include "protocols/persistence.hpp"
 #include "protocols/registry.hpp"
+#include "protocols/shops.hpp"
 
 namespace wassally {
 
@@ -30,6 +31,26 @@ struct entity_lifecycle {
 template <class Reply, class Self, class OnOk, class OnError>
 void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
                          OnError on_error, bool exclusive);
+
+/// Whether a failed write leaves the actor unsure of its row: PostgreSQL refused what memory
+/// allowed (a conditional update matched nothing, a constraint, a duplicate event number), or
+/// the commit's outcome is unknown. A write that did not run (504 not_written, or 503: the
+/// database was unreachable before anything was sent) leaves nothing to doubt.
+inline bool write_in_doubt(const api_error& e) {
+  if (e.status == 503) return false;
+  if (e.code == "timeout") {
+    auto it = e.extra_text.find("outcome");
+    return it == e.extra_text.end() || it->second != "not_written";
+  }
+  return e.status == 409 || e.status == 404 || e.status >= 500;
+}
+
+/// `cmd` carrying the deadline of the caller it is done for: not run when that passed before
+/// the command reached a database connection.
+inline db_command with_deadline(db_command cmd, const caller& who) {
+  cmd.deadline_unix_ms = who.deadline_unix_ms;
+  return cmd;
+}
 
 /// Quits when the registry has released the actor and no command is in flight.
 template <class Self>
@@ -52,7 +73,13 @@ void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk 
     on_error(from_caf_error(err));
     entity_maybe_quit(self, *lcp);
   };
-  auto handle = self->request(lc.persistence, lc.db_timeout, std::move(cmd));
+  // A write is finished by its outcome, never by patience (DESIGN.md rule 6): its reply is awaited
+  // however late the commit comes, so the actor applies and publishes a late commit exactly as
+  // a fast one. The HTTP caller may have had its 504 long before; a write whose caller's
+  // deadline passed before it reached a connection is answered `not_written` by the
+  // persistence actor instead of running. Reads keep the deadline.
+  auto timeout = cmd.write ? caf::duration{caf::infinite} : caf::duration{lc.db_timeout};
+  auto handle = self->request(lc.persistence, timeout, std::move(cmd));
   if (exclusive)
     handle.await(std::move(ok), std::move(failed));
   else
@@ -71,10 +98,8 @@ void entity_persist(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok
 /// Like entity_persist, but the actor handles nothing else until the commit answered: for
 /// mutations computed from the current state, so the next one starts from the committed state.
 template <class Reply, class Self, class OnOk, class OnError>
-void entity_write(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
-                  OnError on_error) {
-  entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error),
-                             true);
+void entity_write(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok, OnError on_error) {
+  entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error), true);
 }
 
 /// Asks the registry to stop routing here; the actor quits once it agreed and nothing is in

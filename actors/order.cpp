@@ -7,14 +7,17 @@
 #include <caf/stateful_actor.hpp>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "actors/entity.hpp"
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/deadline.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
+#include "protocols/reconcile.hpp"
 #include "security/tokens.hpp"
 
 namespace wassally {
@@ -25,10 +28,61 @@ struct order_state {
   caf::actor event_bus;
   order_record order;
   std::vector<order_event> events;
+  std::shared_ptr<order_actor_counters> counters;
+  bool reloading = false;
+  std::vector<std::function<void()>> after_reload;  // continuations waiting for the reload
   static inline const char* name = "order";
 };
 
 using self_ptr = caf::stateful_actor<order_state>*;
+
+void try_reload(self_ptr self);
+
+/// Reloads the order from PostgreSQL before handling anything else (other messages wait in the
+/// mailbox), then runs `next`; while the database is unreachable it tries again every second.
+void reload_then(self_ptr self, std::function<void()> next) {
+  auto& st = self->state;
+  if (next) st.after_reload.push_back(std::move(next));
+  if (st.reloading) return;
+  st.reloading = true;
+  if (st.counters) ++st.counters->reloads;
+  // Only the reload's own messages are handled meanwhile: the rest stay in the mailbox.
+  self->become(caf::keep_behavior, caf::behavior{[self](reload_atom) { try_reload(self); }});
+  try_reload(self);
+}
+
+void try_reload(self_ptr self) {
+  auto& st = self->state;
+  ++st.lc.in_flight;
+  self->request(st.lc.persistence, st.lc.db_timeout, orders_sql::load(st.order.id))
+      .then(
+          [self](order_snapshot& s) {
+            auto& st = self->state;
+            --st.lc.in_flight;
+            // Changes that committed without this actor hearing of it (an outcome reported as
+            // unknown) are published now, as a commit heard of would have been.
+            int64_t known = st.events.empty() ? 0 : st.events.back().seq;
+            for (auto& e : s.events)
+              if (e.seq > known) {
+                order_status_changed change;
+                change.order_id = s.order.id;
+                change.event = e;
+                self->send(st.event_bus, publish_atom::value, std::string("order_status"),
+                           caf::make_message(change));
+              }
+            st.order = std::move(s.order);
+            st.events = std::move(s.events);
+            st.reloading = false;
+            self->unbecome();
+            auto waiting = std::move(st.after_reload);
+            st.after_reload.clear();
+            for (auto& next : waiting) next();
+          },
+          [self](caf::error&) {
+            --self->state.lc.in_flight;
+            self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
+          });
+}
 
 api_error hidden() { return errors::not_found("no such order"); }
 
@@ -48,12 +102,19 @@ std::map<int64_t, std::vector<order_line_request>> lines_by_shop(
 /// Commits `t` and, once committed, updates the order, tells the shops and crews concerned,
 /// publishes the change and answers with the order as `who` sees it.
 void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::transition t,
-                       caller who, int64_t previous_crew) {
+                       caller who, int64_t previous_crew, std::function<void()> on_doubt) {
   auto new_crew = t.crew_id;
   auto delivered = t.delivered;
   auto coins = t.coins;
+  // Stock going back locks its shops' product rows, as a placement does (a bulkhead key each).
+  std::set<int64_t> shops;
+  for (auto& r : t.returned)
+    for (auto& i : self->state.order.items)
+      if (i.product_id == r.product_id) shops.insert(i.shop_id);
+  auto cmd = with_deadline(orders_sql::apply(std::move(t)), who);
+  for (auto shop : shops) cmd.lock_keys.push_back("shop:" + std::to_string(shop));
   entity_write<order_transitioned>(
-      self, self->state.lc, orders_sql::apply(std::move(t)),
+      self, self->state.lc, std::move(cmd),
       [=](order_transitioned& done) mutable {
         auto& st = self->state;
         auto& e = done.event;
@@ -83,19 +144,32 @@ void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::tran
         rp.deliver(order_rules::view_for(st.order, who));
       },
       [=](const api_error& e) mutable {
-        if (new_crew && new_crew != previous_crew)
-          self->send(self->state.lc.registry, entity_key{"crew", new_crew},
-                     caf::make_message(crew_slot_outcome{self->state.order.id, false}));
-        rp.deliver(to_caf_error(e));
+        if (!write_in_doubt(e) || !on_doubt) {
+          if (new_crew && new_crew != previous_crew)
+            self->send(self->state.lc.registry, entity_key{"crew", new_crew},
+                       caf::make_message(crew_slot_outcome{self->state.order.id, false}));
+          rp.deliver(to_caf_error(e));
+          return;
+        }
+        // PostgreSQL holds something memory does not: reload, tell the crew what the row says
+        // about its slot, then answer as the reloaded order decides.
+        reload_then(self, [self, new_crew, previous_crew, on_doubt] {
+          auto& o = self->state.order;
+          if (new_crew && new_crew != previous_crew)
+            self->send(self->state.lc.registry, entity_key{"crew", new_crew},
+                       caf::make_message(crew_slot_outcome{
+                           o.id, o.crew_id == new_crew && !order_rules::is_final(o.status)}));
+          on_doubt();
+        });
       });
 }
 
 /// Actions that change no status: an item bought, a wrong code, unlocking delivery.
 template <class Apply>
 void commit_detail(self_ptr self, caf::response_promise rp, db_command cmd, caller who, Apply apply,
-                   std::optional<api_error> answer = std::nullopt) {
+                   std::function<void()> on_doubt, std::optional<api_error> answer = std::nullopt) {
   entity_write<done>(
-      self, self->state.lc, std::move(cmd),
+      self, self->state.lc, with_deadline(std::move(cmd), who),
       [=](done&) mutable {
         apply(self->state.order);
         if (answer)
@@ -103,12 +177,21 @@ void commit_detail(self_ptr self, caf::response_promise rp, db_command cmd, call
         else
           rp.deliver(order_rules::view_for(self->state.order, who));
       },
-      [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+      [=](const api_error& e) mutable {
+        if (write_in_doubt(e) && on_doubt)
+          reload_then(self, on_doubt);
+        else
+          rp.deliver(to_caf_error(e));
+      });
 }
 
-void act(self_ptr self, caf::response_promise rp, const order_action& a) {
+void act(self_ptr self, caf::response_promise rp, const order_action& a, bool reloaded = false) {
   auto& st = self->state;
   auto& o = st.order;
+  // Once: an action PostgreSQL refused is decided again on the reloaded order, and that answer
+  // stands.
+  std::function<void()> on_doubt;
+  if (!reloaded) on_doubt = [self, rp, a]() mutable { act(self, rp, a, true); };
   order_rules::decision d;
   try {
     d = order_rules::decide(o, a);
@@ -129,18 +212,23 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a) {
       return;
     }
     auto item_id = a.item_id;
-    commit_detail(self, rp, orders_sql::mark_bought(o.id, item_id), who,
-                  [item_id](order_record& r) {
-                    for (auto& i : r.items)
-                      if (i.id == item_id) i.is_bought = true;
-                  });
+    commit_detail(
+        self, rp, orders_sql::mark_bought(o.id, item_id), who,
+        [item_id](order_record& r) {
+          for (auto& i : r.items)
+            if (i.id == item_id) i.is_bought = true;
+        },
+        on_doubt);
     return;
   }
   if (a.action == "unlock") {
-    commit_detail(self, rp, orders_sql::unlock_code(o.id), who, [](order_record& r) {
-      r.wrong_code_count = 0;
-      r.code_locked = false;
-    });
+    commit_detail(
+        self, rp, orders_sql::unlock_code(o.id), who,
+        [](order_record& r) {
+          r.wrong_code_count = 0;
+          r.code_locked = false;
+        },
+        on_doubt);
     return;
   }
   // Compared in constant time: the code is the only proof the crew met the customer.
@@ -152,14 +240,15 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a) {
                             "wrong confirmation code" +
                                 std::string(locked ? "; delivery of this order is now locked" : ""),
                             {{"code", "does not match"}},
-                            {{"attempts_left", order_rules::max_wrong_codes - count}}};
+                            {{"attempts_left", order_rules::max_wrong_codes - count}},
+                            {}};
     commit_detail(
         self, rp, orders_sql::record_wrong_code(o.id, count, locked), who,
         [count, locked](order_record& r) {
           r.wrong_code_count = count;
           r.code_locked = locked;
         },
-        answer);
+        on_doubt, answer);
     return;
   }
   orders_sql::transition t;
@@ -179,7 +268,7 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a) {
   }
   auto previous = o.crew_id;
   if (d.to != order_status::assigned) {
-    commit_transition(self, rp, std::move(t), who, previous);
+    commit_transition(self, rp, std::move(t), who, previous, on_doubt);
     return;
   }
   // Taking the order needs the crew's consent (online, below its limit); nothing else happens
@@ -190,7 +279,7 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a) {
       .await(
           [=](done&) mutable {
             --self->state.lc.in_flight;
-            commit_transition(self, rp, t, who, previous);
+            commit_transition(self, rp, t, who, previous, on_doubt);
           },
           [=](caf::error& err) mutable {
             --self->state.lc.in_flight;
@@ -233,26 +322,42 @@ caf::behavior running(self_ptr self) {
       },
       [=](const order_action& a) {
         auto rp = self->make_response_promise();
-        act(self, rp, a);
+        // The caller stopped waiting before this actor got to it (it was busy with a slow
+        // commit): not started at all.
+        if (deadline_passed(a.who.deadline_unix_ms))
+          rp.deliver(to_caf_error(errors::timeout("not_written")));
+        else
+          act(self, rp, a);
         return rp;
       },
       [=](state_atom) {
         return to_actor_state(order_snapshot{self->state.order, self->state.events, {}});
       },
+      // Anti-entropy found news about this order that the actor missed: reload it.
+      [=](reload_atom) { reload_then(self, nullptr); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
-      entity_idle_handler(self, self->state.lc),
+      // Every open order stays live (API.md: operators see it; the dispatcher asks it for its
+      // crew view): only a delivered or cancelled order is passivated when idle.
+      caf::after(self->state.lc.idle) >>
+          [=] {
+            auto& st = self->state;
+            if (st.lc.in_flight == 0 && order_rules::is_final(st.order.status))
+              entity_request_passivation(self, st.lc);
+          },
   };
 }
 
 }  // namespace
 
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
-                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout) {
+                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout,
+                             std::shared_ptr<order_actor_counters> counters) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
              const caf::message& preload) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& st = self->state;
       st.event_bus = event_bus;
+      st.counters = counters;
       st.lc.key = {"order", id};
       st.lc.registry = registry;
       st.lc.persistence = persistence;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 
 #include "actors/registry.hpp"
 
@@ -13,7 +15,16 @@ namespace wassally {
 /// bus topic "order_status". get_order → order_record (as the caller may see it);
 /// view_pending_order → order_record as crews looking for work see it, while pending;
 /// get_order_history → order_history; watch_order → order_watch; order_action → order_record.
+///
+/// A write PostgreSQL refused (or whose commit outcome is unknown) makes the actor reload the
+/// order before it answers anything else; the action is then decided again on the reloaded
+/// order, once. Only delivered or cancelled orders are passivated: every open order stays live.
+struct order_actor_counters {
+  std::atomic<int64_t> reloads{0};  // reloads after a write PostgreSQL refused
+};
+
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
-                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout);
+                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout,
+                             std::shared_ptr<order_actor_counters> counters = nullptr);
 
 }  // namespace wassally

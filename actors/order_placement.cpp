@@ -8,11 +8,13 @@
 #include <caf/stateful_actor.hpp>
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 #include "security/tokens.hpp"
 
@@ -27,6 +29,7 @@ struct placement_state {
   std::map<int64_t, std::vector<order_line_request>> shop_lines;  // shop → its lines
   std::map<int64_t, product_quotes> quotes;                       // shop → priced lines
   std::vector<std::pair<std::size_t, api_error>> failures;        // by first line index
+  std::string claim;  // this placement's claim on its Idempotency-Key (empty: no key)
   int outstanding = 0;
   bool done = false;
   static inline const char* name = "order_placement";
@@ -42,7 +45,35 @@ void finish(self_ptr self, caf::message reply) {
   self->quit();
 }
 
-void fail(self_ptr self, const api_error& e) { finish(self, caf::make_message(to_caf_error(e))); }
+/// Answers with `e`. With a claimed Idempotency-Key, the answer is first stored when the
+/// placement had started (404, 409: a repeat gets the same), or the claim given up when it is an
+/// answer API.md does not store (400, 503, 504), so a corrected request may use the key.
+void fail(self_ptr self, const api_error& e) {
+  auto& st = self->state;
+  if (st.claim.empty() || st.done) {
+    finish(self, caf::make_message(to_caf_error(e)));
+    return;
+  }
+  auto user = st.req.who.user_id;
+  auto key = st.req.idempotency_key;
+  auto claim = std::exchange(st.claim, std::string{});
+  bool stored = e.status == 404 || e.status == 409;
+  auto cmd = stored ? orders_sql::store_placement_answer(user, key, claim, e)
+                    : orders_sql::release_placement_claim(user, key, claim);
+  // Answered once written: a repeat right after the answer finds the key as the answer says.
+  auto answer = caf::make_message(to_caf_error(e));
+  self->request(st.svc.persistence, caf::infinite, std::move(cmd))
+      .then([self, answer](done&) { finish(self, answer); },
+            [self, answer](caf::error&) { finish(self, answer); });
+}
+
+/// PostgreSQL holds stock the shops did not expect (it refused a take they had allowed), or the
+/// commit's outcome is unknown: the shops reload their stock before they answer anything else.
+void reload_shops(self_ptr self) {
+  for (auto& [shop, lines] : self->state.shop_lines)
+    self->send(self->state.svc.registry, entity_key{"shop", shop},
+               caf::make_message(reload_atom::value));
+}
 
 void release_all(self_ptr self) {
   auto placement = static_cast<int64_t>(self->id());
@@ -51,15 +82,20 @@ void release_all(self_ptr self) {
                caf::make_message(release_reservation{placement}));
 }
 
-/// The answer for an earlier placement with the same key: the same order, or 409 if the body
-/// differed.
+/// The answer for an earlier placement with the same key: the same answer (the order, or the
+/// stored 404/409), 409 request_in_progress while it is in flight, or 409 if the body differed.
 void answer_replay(self_ptr self, const idempotent_placement& earlier) {
   if (earlier.request_hash != self->state.req.request_hash) {
     fail(self, errors::conflict("idempotency_key_reused",
                                 "this Idempotency-Key was used with a different request"));
     return;
   }
-  finish(self, caf::make_message(order_placed{earlier.order, true}));
+  if (earlier.status == 0)
+    fail(self, errors::request_in_progress());
+  else if (earlier.status == 201)
+    finish(self, caf::make_message(order_placed{earlier.order, true}));
+  else
+    fail(self, earlier.error);
 }
 
 void commit(self_ptr self) {
@@ -91,18 +127,36 @@ void commit(self_ptr self) {
       o.items.push_back(i);
     }
   }
+  // Valid prices and quantities can still add up past what an order's money columns hold.
+  std::vector<std::pair<money, quantity>> priced;
+  for (auto& i : o.items) priced.emplace_back(i.unit_price, i.amount);
+  if (!checked_order_total(priced, o.delivery_fee)) {
+    release_all(self);
+    fail(self, errors::validation("items",
+                                  "the order total would reach 10000000000 (at most "
+                                  "9999999999.99)"));
+    return;
+  }
   o.total = o.items_total + o.delivery_fee;
   p.idempotency_key = st.req.idempotency_key;
+  p.claim = st.claim;
   p.request_hash = st.req.request_hash;
   p.clear_cart = st.req.from_cart;
   for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
-  self->request(st.svc.persistence, st.svc.timeout, orders_sql::place(std::move(p)))
+  auto cmd = orders_sql::place(std::move(p));
+  cmd.deadline_unix_ms = st.req.who.deadline_unix_ms;
+  // No timeout: the placement ends with the commit's outcome (DESIGN.md rule 6).
+  self->request(st.svc.persistence, caf::infinite, std::move(cmd))
       .then(
           [self](order_snapshot& placed) {
             auto& st = self->state;
+            st.claim.clear();  // the answer is stored with the order
             auto placement = static_cast<int64_t>(self->id());
             std::map<int64_t, std::vector<order_line_request>> moved;
             for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
+            // Every open order is live: its actor adopts it now, as recovery does at start.
+            self->send(st.svc.registry, adopt_atom::value, entity_key{"order", placed.order.id},
+                       caf::make_message(order_snapshot{placed.order, placed.events, {}}));
             if (!placed.events.empty()) {
               // For the dispatcher: the order as crews see it, and where its shops are.
               std::vector<geo_location> points;
@@ -129,18 +183,20 @@ void commit(self_ptr self) {
                   .then([one_done] { one_done(); }, [one_done](caf::error&) { one_done(); });
           },
           [self](caf::error& err) {
-            release_all(self);
             auto e = from_caf_error(err);
-            if (e.code != "idempotency_replay") {
-              fail(self, e);
-              return;
+            release_all(self);
+            // PostgreSQL refused stock a shop had held for us (its memory was behind), or the
+            // commit may have happened: the shops reload their stock from the database.
+            auto outcome = e.extra_text.find("outcome");
+            bool unknown = e.code == "timeout" &&
+                           (outcome == e.extra_text.end() || outcome->second != "not_written");
+            if (e.code == "out_of_stock" || unknown) reload_shops(self);
+            if (unknown) {
+              // The key's answer is the commit's: it stays claimed (a repeat is told the
+              // placement is in flight until the claim goes stale or the order shows up).
+              self->state.claim.clear();
             }
-            // A concurrent request with the same key committed first: answer with its order.
-            auto& st = self->state;
-            self->request(st.svc.persistence, st.svc.timeout,
-                          orders_sql::find_placement(st.req.who.user_id, st.req.idempotency_key))
-                .then([self](idempotent_placement& earlier) { answer_replay(self, earlier); },
-                      [self](caf::error& e2) { fail(self, from_caf_error(e2)); });
+            fail(self, e);
           });
 }
 
@@ -232,19 +288,26 @@ void start(self_ptr self) {
       merged.push_back(l);
   }
   st.req.lines = std::move(merged);
-  // A repeated request is answered from its key first: its cart is already empty.
+  // A repeated request is answered from its key first: its cart is already empty. The key is
+  // claimed in a transaction of its own, so a repeat arriving while this placement is in flight
+  // is told so instead of placing a second order.
   if (st.req.idempotency_key.empty()) {
     resolve_shops(self);
     return;
   }
-  self->request(st.svc.persistence, st.svc.timeout,
-                orders_sql::find_placement(st.req.who.user_id, st.req.idempotency_key))
+  auto claim = security::random_digits(20);
+  auto cmd = orders_sql::claim_placement(st.req.who.user_id, st.req.idempotency_key,
+                                         st.req.request_hash, claim, st.svc.idempotency_stale_s);
+  cmd.deadline_unix_ms = st.req.who.deadline_unix_ms;
+  self->request(st.svc.persistence, caf::infinite, std::move(cmd))
       .then(
-          [self](idempotent_placement& earlier) {
-            if (earlier.found)
+          [self, claim](idempotent_placement& earlier) {
+            if (earlier.found) {
               answer_replay(self, earlier);
-            else
-              resolve_shops(self);
+              return;
+            }
+            self->state.claim = claim;
+            resolve_shops(self);
           },
           [self](caf::error& err) { fail(self, from_caf_error(err)); });
 }

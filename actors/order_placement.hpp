@@ -21,6 +21,9 @@ struct placement_services {
   std::chrono::milliseconds timeout{5000};
   money delivery_fee;
   int64_t coins_per_order = 10;
+  /// An Idempotency-Key claimed by a placement that has not answered for this long may be taken
+  /// over by a repeat (the first placement can then no longer commit).
+  int idempotency_stale_s = 60;
 };
 
 /// At most this many distinct shops per cart or order (API.md).
@@ -28,7 +31,14 @@ inline constexpr std::size_t max_shops_per_order = 3;
 
 /// Spawns the placement of `req`; it answers the request it receives (`place_order`) with
 /// order_placed or the error (out_of_stock with product_id, cart_shop_limit, invalid_quantity,
-/// not_found, shop_unavailable, idempotency_key_reused, ...), then quits.
+/// not_found, shop_unavailable, idempotency_key_reused, request_in_progress, ...), then quits.
+///
+/// The commit is finished by its outcome, not by the caller's patience: a placement whose HTTP
+/// caller got 504 still applies a late commit (the shops turn holds into sales, the order is
+/// adopted by its actor and published to the dispatcher), and stores its answer under the
+/// Idempotency-Key, where a retry finds it. A placed order is adopted by its order actor at
+/// once. When PostgreSQL refuses stock the shops had held, or the outcome is unknown, the shops
+/// reload their stock.
 caf::actor spawn_order_placement(caf::actor_system& sys, placement_services svc);
 
 }  // namespace wassally

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "protocols/errors.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally {
@@ -102,6 +103,15 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
         },
         [=](adopt_atom, entity_key& key, caf::message& preload) {
           if (!self->state.live.count(key)) activate(self, key, preload);
+        },
+        [=](live_atom, const std::string& kind) {
+          // Live and not passivating: the actors messages to this kind reach now.
+          live_ids out;
+          auto& live = self->state.live;
+          for (auto it = live.lower_bound(entity_key{kind, 0});
+               it != live.end() && it->first.kind == kind; ++it)
+            if (!it->second.passivating) out.ids.push_back(it->first.id);
+          return out;
         },
         [=](passivate_atom, const entity_key& key) -> caf::result<passivate_atom> {
           auto& st = self->state;

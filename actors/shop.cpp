@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <cctype>
+#include <functional>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -18,6 +19,7 @@
 #include "protocols/crews.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/shops.hpp"
 #include "security/tokens.hpp"
 
@@ -48,10 +50,71 @@ struct shop_state {
   // exit handler that withdraws it.
   std::shared_ptr<catalog_stamps> stamps;
   std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
+  caf::actor registry;
+  bool reloading = false;
+  std::vector<std::function<void()>> after_reload;  // continuations waiting for the reload
+  bool stock_suspect = false;  // the last anti-entropy check found memory off the database
   static inline const char* name = "shop";
 };
 
 using self_ptr = caf::stateful_actor<shop_state>*;
+
+void republish(shop_state& st);
+
+/// The stock this actor holds in the form the reconciler's query sums it: limited products that
+/// are not deleted, in thousandths.
+std::pair<int64_t, int64_t> stock_fingerprint(const shop_state& st) {
+  int64_t sum = 0, count = 0;
+  for (auto& [id, p] : st.products)
+    if (!p.is_deleted && !p.is_unlimited) {
+      sum += p.stock.milli;
+      ++count;
+    }
+  return {sum, count};
+}
+
+void try_reload(self_ptr self);
+
+/// Reloads the catalog (stock included) from PostgreSQL before answering anything else: other
+/// messages wait in the mailbox until it is in. Holds for placements in progress are kept (they
+/// are this actor's own promises, not the database's). While the database is unreachable it
+/// tries again every second.
+void reload_then(self_ptr self, std::function<void()> next) {
+  auto& st = self->state;
+  if (next) st.after_reload.push_back(std::move(next));
+  if (st.reloading) return;
+  st.reloading = true;
+  self->become(caf::keep_behavior, caf::behavior{[self](reload_atom) { try_reload(self); }});
+  try_reload(self);
+}
+
+void try_reload(self_ptr self) {
+  auto& st = self->state;
+  ++st.lc.in_flight;
+  self->request(st.lc.persistence, st.lc.db_timeout, catalog_sql::load(st.shop.id))
+      .then(
+          [self](catalog_snapshot& c) {
+            auto& st = self->state;
+            --st.lc.in_flight;
+            st.categories.clear();
+            st.products.clear();
+            st.offers.clear();
+            for (auto& cat : c.categories) st.categories[cat.id] = cat;
+            for (auto& p : c.products) st.products[p.id] = p;
+            for (auto& o : c.offers) st.offers[o.id] = o;
+            st.reloading = false;
+            st.stock_suspect = false;
+            republish(st);
+            self->unbecome();
+            auto waiting = std::move(st.after_reload);
+            st.after_reload.clear();
+            for (auto& next : waiting) next();
+          },
+          [self](caf::error&) {
+            --self->state.lc.in_flight;
+            self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
+          });
+}
 
 /// Something customers can see may have changed (and is persisted): a new stamp, so pages
 /// rendered from the old state are no longer served.
@@ -271,6 +334,7 @@ product_quotes reserve(shop_state& st, const reserve_stock& req) {
                                   p.name + " is sold from " + p.minimum_quantity.str() +
                                       " in steps of " + p.increment_rate.str(),
                                   {{"quantity", "not allowed for this product"}},
+                                  {},
                                   {}},
                         p.id));
     if (!p.is_unlimited && available_milli(st, p) < line.amount.milli)
@@ -333,16 +397,26 @@ caf::response_promise guard_async(self_ptr self, F body) {
   return rp;
 }
 
+/// Commits `cmd` (not run if `who`'s deadline passes before it reaches a connection), then
+/// applies it with `on_committed` and answers. A write PostgreSQL refused although memory allowed
+/// it (or whose outcome is unknown) reloads the shop before the answer.
 template <class Reply, class Fn>
-void mutate(self_ptr self, caf::response_promise rp, db_command cmd, Fn on_committed) {
+void mutate(self_ptr self, caf::response_promise rp, db_command cmd, const caller& who,
+            Fn on_committed) {
   entity_write<Reply>(
-      self, self->state.lc, std::move(cmd),
+      self, self->state.lc, with_deadline(std::move(cmd), who),
       [=](Reply& r) mutable {
         auto answer = on_committed(r);
         republish(self->state);
         rp.deliver(std::move(answer));
       },
-      [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+      [=](const api_error& e) mutable {
+        if (!write_in_doubt(e)) {
+          rp.deliver(to_caf_error(e));
+          return;
+        }
+        reload_then(self, [rp, e]() mutable { rp.deliver(to_caf_error(e)); });
+      });
 }
 
 caf::behavior running(self_ptr self) {
@@ -363,7 +437,7 @@ caf::behavior running(self_ptr self) {
           return;
         }
         entity_write<shop_record>(
-            self, self->state.lc, shops_sql::update(next),
+            self, self->state.lc, with_deadline(shops_sql::update(next), p.who),
             [=](shop_record& saved) mutable {
               self->state.shop = saved;
               republish(self->state);
@@ -392,7 +466,7 @@ caf::behavior running(self_ptr self) {
                   errors::conflict("conflict", "this shop has a category with that name", "name"));
           auto cmd = req.id == 0 ? catalog_sql::insert_category(st.shop.id, req.name)
                                  : catalog_sql::rename_category(st.shop.id, req.id, req.name);
-          mutate<product_category>(self, rp, std::move(cmd), [self](product_category& c) {
+          mutate<product_category>(self, rp, std::move(cmd), req.who, [self](product_category& c) {
             self->state.categories[c.id] = c;
             return c;
           });
@@ -405,12 +479,13 @@ caf::behavior running(self_ptr self) {
           if (!st.categories.count(req.id))
             throw api_exception(errors::not_found("no such category"));
           auto id = req.id;
-          mutate<done>(self, rp, catalog_sql::delete_category(st.shop.id, id), [self, id](done& d) {
-            self->state.categories.erase(id);
-            for (auto& [pid, p] : self->state.products)
-              if (p.category_id == id) p.category_id = 0;
-            return d;
-          });
+          mutate<done>(self, rp, catalog_sql::delete_category(st.shop.id, id), req.who,
+                       [self, id](done& d) {
+                         self->state.categories.erase(id);
+                         for (auto& [pid, p] : self->state.products)
+                           if (p.category_id == id) p.category_id = 0;
+                         return d;
+                       });
         });
       },
       [=](const list_products& req) {
@@ -460,7 +535,7 @@ caf::behavior running(self_ptr self) {
                                          : catalog_sql::update_product(next, base.stock);
           auto who = req.who;
           bool creating = req.product_id == 0;
-          mutate<product_record>(self, rp, std::move(cmd),
+          mutate<product_record>(self, rp, std::move(cmd), req.who,
                                  [self, who, creating, next, base](product_record& p) {
                                    // The cache stays the shop's view of stock and sales: the
                                    // database row may already include orders whose commit
@@ -483,10 +558,11 @@ caf::behavior running(self_ptr self) {
           if (it == st.products.end() || it->second.is_deleted)
             throw api_exception(errors::not_found("no such product"));
           auto id = req.product_id;
-          mutate<done>(self, rp, catalog_sql::delete_product(st.shop.id, id), [self, id](done& d) {
-            self->state.products[id].is_deleted = true;
-            return d;
-          });
+          mutate<done>(self, rp, catalog_sql::delete_product(st.shop.id, id), req.who,
+                       [self, id](done& d) {
+                         self->state.products[id].is_deleted = true;
+                         return d;
+                       });
         });
       },
       [=](const list_offers& req) {
@@ -518,7 +594,7 @@ caf::behavior running(self_ptr self) {
           auto next = apply(st, base, req);
           auto cmd =
               req.offer_id == 0 ? catalog_sql::insert_offer(next) : catalog_sql::update_offer(next);
-          mutate<offer_record>(self, rp, std::move(cmd), [self](offer_record& o) {
+          mutate<offer_record>(self, rp, std::move(cmd), req.who, [self](offer_record& o) {
             self->state.offers[o.id] = o;
             return o;
           });
@@ -531,10 +607,11 @@ caf::behavior running(self_ptr self) {
           if (!st.offers.count(req.offer_id))
             throw api_exception(errors::not_found("no such offer"));
           auto id = req.offer_id;
-          mutate<done>(self, rp, catalog_sql::delete_offer(st.shop.id, id), [self, id](done& d) {
-            self->state.offers.erase(id);
-            return d;
-          });
+          mutate<done>(self, rp, catalog_sql::delete_offer(st.shop.id, id), req.who,
+                       [self, id](done& d) {
+                         self->state.offers.erase(id);
+                         return d;
+                       });
         });
       },
       [=](const quote_products& req) {
@@ -570,6 +647,28 @@ caf::behavior running(self_ptr self) {
         republish(self->state);
       },
       [=](const release_reservation& req) { release(self->state, req.placement); },
+      // PostgreSQL refused stock this shop had allowed, or a placement's outcome is unknown.
+      [=](reload_atom) { reload_then(self, nullptr); },
+      // Anti-entropy: the database's fingerprint of the stock. A difference seen once may be a
+      // sale whose commit notice is still on its way; seen on two checks in a row it is repaired.
+      [=](const reconcile_stock& db) -> reconcile_outcome {
+        auto& st = self->state;
+        reconcile_outcome out;
+        auto [sum, count] = stock_fingerprint(st);
+        if (sum == db.stock_milli_sum && count == db.products) {
+          st.stock_suspect = false;
+          return out;
+        }
+        out.agrees = false;
+        if (!st.stock_suspect) {
+          st.stock_suspect = true;
+          out.suspect = true;
+          return out;
+        }
+        out.repaired = 1;
+        reload_then(self, nullptr);
+        return out;
+      },
       [=](const stock_returned& req) {
         apply_stock(self->state, req.lines, +1);
         republish(self->state);
@@ -608,9 +707,12 @@ caf::behavior running(self_ptr self) {
           for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
           auto who = req.who;
           entity_persist<order_snapshot>(
-              self, st.lc, orders_sql::place(std::move(p)),
+              self, st.lc, with_deadline(orders_sql::place(std::move(p)), req.who),
               [=](order_snapshot& placed) mutable {
                 auto& st = self->state;
+                // Every open order is live: its actor adopts it now.
+                self->send(st.registry, adopt_atom::value, entity_key{"order", placed.order.id},
+                           caf::make_message(order_snapshot{placed.order, placed.events, {}}));
                 if (st.event_bus && !placed.events.empty()) {
                   self->send(
                       st.event_bus, publish_atom::value, std::string("order_status"),
@@ -647,6 +749,7 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
       auto& lc = self->state.lc;
       lc.key = {"shop", id};
       lc.registry = registry;
+      self->state.registry = registry;
       lc.persistence = persistence;
       lc.idle = idle;
       lc.db_timeout = db_timeout;

@@ -35,10 +35,18 @@ struct config {
                                     // statement waiting longer on a row lock fails alone (503)
   bool recover_open_orders = true;  // adopt every open order as a live actor at start
   int recovery_page_size = 5000;    // open orders read per recovery query
+  int reconcile_interval_s = 10;    // anti-entropy: actors compared with PostgreSQL (0: never)
+  int idempotency_stale_s = 60;     // an Idempotency-Key claim unanswered this long is taken over
 
   // Database
   std::string database_url;
   int db_pool_size = 4;
+  int db_read_pool_size = 2;            // connections of their own for reads (lists, analytics)
+  int db_statement_timeout_ms = 30000;  // every statement on every connection (0: none)
+  int db_hang_timeout_ms = 0;           // a batch unanswered this long gets its worker replaced
+                                        // (0: statement timeout + 10 s)
+  int db_hot_key_ms = 500;              // a lock key whose command waited this long runs alone
+  int db_hot_key_cool_ms = 5000;        // ... until this long passes without such a wait
   int db_connect_timeout_s = 2;
   int batch_max_size = 64;
   int batch_max_wait_us = 0;
@@ -60,7 +68,13 @@ struct config {
   int reservation_timeout_s = 30;  // stock held for a placement that never finished
   int sse_keepalive_s = 15;        // comment lines on idle event streams
   int crew_max_orders = 3;         // undelivered orders a crew may hold
-  int crew_location_flush_s = 5;   // a crew's position is written at most this often
+  // (crew_location_flush_s is still accepted and ignored: positions are committed before 204)
+
+  // Housekeeping and caches
+  int purge_interval_s = 3600;           // expired idempotency keys and refresh tokens deleted
+  int purge_batch_size = 10000;          // rows per purge statement (repeated until done)
+  int product_shop_cache_size = 100000;  // product → shop lookups kept (LRU)
+  int offer_shop_cache_size = 10000;     // offer → shop lookups kept (LRU)
 
   // Files and start-up
   std::string var_dir = "var";

@@ -19,6 +19,7 @@
 #include "http/pagination.hpp"
 #include "http/responder.hpp"
 #include "protocols/catalog_stamps.hpp"
+#include "protocols/deadline.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/shops.hpp"
 #include "security/tokens.hpp"
@@ -80,9 +81,22 @@ struct request_context {
   int64_t user_id() const { return caller ? caller->user_id : 0; }
 };
 
-/// The authenticated caller as actors see it (user 0, no role: anonymous).
+/// The authenticated caller as actors see it (user 0, no role: anonymous), with the request's
+/// deadline: work that has not started by then is not started at all.
 inline caller caller_of(const request_context& ctx) {
-  return ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+  caller c = ctx.caller ? caller{ctx.caller->user_id, ctx.caller->role} : caller{};
+  c.deadline_unix_ms = unix_ms_now() + ctx.svc->timeout.count();
+  return c;
+}
+
+/// How much longer than the request deadline the edge waits for an actor's answer: a command
+/// still queued for the database at the deadline is answered `504 not_written` by then.
+inline constexpr std::chrono::milliseconds answer_grace{250};
+
+/// The 504 for a request whose answer did not come in time: reads wrote nothing; a mutation
+/// may still commit.
+inline api_error edge_timeout(const std::string& method) {
+  return errors::timeout(method == "GET" || method == "HEAD" ? "not_written" : "unknown");
 }
 
 /// Sends `msg...` to `target` with the request deadline and completes the exchange from the
@@ -92,7 +106,8 @@ inline caller caller_of(const request_context& ctx) {
 template <class Reply, class OnReply, class... Ts>
 void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply, Ts&&... msg) {
   auto out = ctx.out;
-  auto timeout = ctx.svc->timeout;
+  auto timeout = ctx.svc->timeout + answer_grace;
+  auto method = ctx.method;
   ctx.svc->system->spawn([=](caf::event_based_actor* self) {
     self->request(target, timeout, msg...)
         .then(
@@ -105,7 +120,12 @@ void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply,
                 out->error(errors::internal(e.what()));
               }
             },
-            [=](caf::error& err) { out->error(from_caf_error(err)); });
+            [=](caf::error& err) {
+              auto e = from_caf_error(err);
+              if (e.code == "timeout" && err.category() == caf::atom("system"))
+                e = edge_timeout(method);
+              out->error(e);
+            });
   });
 }
 

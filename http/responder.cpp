@@ -29,6 +29,7 @@ nlohmann::json render_error(const api_error& e) {
   nlohmann::json err = {{"code", e.code}, {"message", e.message}};
   if (!e.fields.empty()) err["fields"] = e.fields;
   for (auto& [k, v] : e.extra) err[k] = v;
+  for (auto& [k, v] : e.extra_text) err[k] = v;
   return {{"error", err}};
 }
 

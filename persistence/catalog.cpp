@@ -1,5 +1,7 @@
 #include "persistence/catalog.hpp"
 
+#include "protocols/reconcile.hpp"
+
 #include <caf/make_message.hpp>
 #include <pqxx/pqxx>
 
@@ -195,41 +197,66 @@ db_command insert_product(const product_record& p) {
           caf::make_message(p)};
 }
 
+db_command stock_fingerprints(const std::vector<int64_t>& shop_ids) {
+  std::string ids = "{";
+  for (std::size_t i = 0; i < shop_ids.size(); ++i)
+    ids += (i ? "," : "") + std::to_string(shop_ids[i]);
+  ids += "}";
+  return {"products.stock_fingerprints", false, [ids](pqxx::dbtransaction& tx) {
+            ::wassally::stock_fingerprints out;
+            for (auto r : tx.exec_params(
+                     "SELECT shop_id, coalesce(sum((stock * 1000)::bigint), 0)::bigint, count(*)"
+                     " FROM products WHERE shop_id = ANY($1::bigint[]) AND deleted_at IS NULL"
+                     " AND NOT is_unlimited GROUP BY shop_id",
+                     ids)) {
+              out.shop_ids.push_back(r[0].as<int64_t>());
+              out.stock_milli_sums.push_back(r[1].as<int64_t>());
+              out.products.push_back(r[2].as<int64_t>());
+            }
+            return caf::make_message(std::move(out));
+          }};
+}
+
 db_command update_product(const product_record& p, quantity stock_before) {
-  return {"products.update", true,
-          [p, stock_before](pqxx::dbtransaction& tx) {
-            // Stock moves by the difference the owner made: orders committed meanwhile (whose
-            // shop actor has not heard of them yet) keep their effect.
-            auto r = tx.exec_params(
-                "UPDATE products SET category_id = $3, name = $4, description = $5,"
-                " price = $6::numeric, cost_price = $7::numeric,"
-                " stock = greatest(stock + ($8::numeric - $15::numeric), 0),"
-                " stock_version = stock_version + 1,"
-                " is_unlimited = $9, quantity_type = $10, minimum_quantity = $11::numeric,"
-                " increment_rate = $12::numeric, image = $13, is_hidden = $14, updated_at = now()"
-                " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
-                p.id, p.shop_id, category_of(p), p.name, p.description, p.price.str(), cost_of(p),
-                p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
-                p.increment_rate.str(), p.image, p.is_hidden, stock_before.str());
-            if (r.empty()) throw api_exception(errors::not_found("no such product"));
-            return caf::make_message(load_product(tx, p.id));
-          },
-          caf::make_message(p)};
+  db_command cmd{
+      "products.update", true,
+      [p, stock_before](pqxx::dbtransaction& tx) {
+        // Stock moves by the difference the owner made: orders committed meanwhile (whose
+        // shop actor has not heard of them yet) keep their effect.
+        auto r = tx.exec_params(
+            "UPDATE products SET category_id = $3, name = $4, description = $5,"
+            " price = $6::numeric, cost_price = $7::numeric,"
+            " stock = greatest(stock + ($8::numeric - $15::numeric), 0),"
+            " stock_version = stock_version + 1,"
+            " is_unlimited = $9, quantity_type = $10, minimum_quantity = $11::numeric,"
+            " increment_rate = $12::numeric, image = $13, is_hidden = $14, updated_at = now()"
+            " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
+            p.id, p.shop_id, category_of(p), p.name, p.description, p.price.str(), cost_of(p),
+            p.stock.str(), p.is_unlimited, p.quantity_type, p.minimum_quantity.str(),
+            p.increment_rate.str(), p.image, p.is_hidden, stock_before.str());
+        if (r.empty()) throw api_exception(errors::not_found("no such product"));
+        return caf::make_message(load_product(tx, p.id));
+      },
+      caf::make_message(p)};
+  cmd.lock_keys = {"shop:" + std::to_string(p.shop_id)};  // its product row
+  return cmd;
 }
 
 db_command delete_product(int64_t shop_id, int64_t product_id) {
-  return {"products.delete", true,
-          [=](pqxx::dbtransaction& tx) {
-            auto r = tx.exec_params(
-                "UPDATE products SET deleted_at = now(), updated_at = now()"
-                " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
-                product_id, shop_id);
-            if (r.empty()) throw api_exception(errors::not_found("no such product"));
-            // A deleted product leaves every offer.
-            tx.exec_params("DELETE FROM offer_products WHERE product_id = $1", product_id);
-            return caf::make_message(done{});
-          },
-          caf::make_message(shop_id, product_id)};
+  db_command cmd{"products.delete", true,
+                 [=](pqxx::dbtransaction& tx) {
+                   auto r = tx.exec_params(
+                       "UPDATE products SET deleted_at = now(), updated_at = now()"
+                       " WHERE id = $1 AND shop_id = $2 AND deleted_at IS NULL RETURNING id",
+                       product_id, shop_id);
+                   if (r.empty()) throw api_exception(errors::not_found("no such product"));
+                   // A deleted product leaves every offer.
+                   tx.exec_params("DELETE FROM offer_products WHERE product_id = $1", product_id);
+                   return caf::make_message(done{});
+                 },
+                 caf::make_message(shop_id, product_id)};
+  cmd.lock_keys = {"shop:" + std::to_string(shop_id)};  // its product row
+  return cmd;
 }
 
 db_command shop_of_product(int64_t product_id) {

@@ -1,5 +1,7 @@
 #include "persistence/orders.hpp"
 
+#include "protocols/reconcile.hpp"
+
 #include <algorithm>
 #include <caf/make_message.hpp>
 #include <cereal/archives/json.hpp>
@@ -493,20 +495,104 @@ db_command load_open(int64_t after_id, int64_t limit) {
       caf::make_message(after_id, limit)};
 }
 
+namespace {
+
+std::string error_to_json(const api_error& e) {
+  std::ostringstream os;
+  {
+    cereal::JSONOutputArchive ar(os, cereal::JSONOutputArchive::Options::NoIndent());
+    ar(cereal::make_nvp("error", e));
+  }
+  return os.str();
+}
+
+api_error error_from_json(const std::string& text) {
+  api_error e;
+  std::istringstream is(text);
+  cereal::JSONInputArchive ar(is);
+  ar(cereal::make_nvp("error", e));
+  return e;
+}
+
+/// The stored row of (user, key): status 0 in flight, 201 with the order, else the error.
+idempotent_placement read_placement_row(const pqxx::row& row) {
+  idempotent_placement out;
+  out.found = true;
+  out.request_hash = row["request_hash"].as<std::string>();
+  out.status = row["status"].as<int>();
+  auto body = row["body"].as<std::string>();
+  if (out.status == 201 && !body.empty())
+    out.order = from_json(body);
+  else if (out.status != 0 && !body.empty())
+    out.error = error_from_json(body);
+  return out;
+}
+
+}  // namespace
+
 db_command find_placement(int64_t user_id, const std::string& key) {
   return {"orders.find_placement", false,
           [=](pqxx::dbtransaction& tx) {
             idempotent_placement out;
             auto rows = tx.exec_params(
-                "SELECT request_hash, body FROM idempotency_keys WHERE user_id = $1 AND key = $2"
-                " AND created_at > now() - interval '24 hours'",
+                "SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1"
+                " AND key = $2 AND created_at > now() - interval '24 hours'",
                 user_id, key);
-            if (!rows.empty()) {
-              out.found = true;
-              out.request_hash = rows[0][0].as<std::string>();
-              out.order = from_json(rows[0][1].as<std::string>());
-            }
+            if (!rows.empty()) out = read_placement_row(rows[0]);
             return caf::make_message(std::move(out));
+          },
+          caf::make_message(user_id, key)};
+}
+
+db_command claim_placement(int64_t user_id, const std::string& key, const std::string& request_hash,
+                           const std::string& claim, int stale_after_s) {
+  return {"orders.claim_placement", true,
+          [=](pqxx::dbtransaction& tx) {
+            auto claimed = tx.exec_params(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, claim)"
+                " VALUES ($1, $2, $3, 0, '', $4)"
+                " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+                " status = 0, body = '', claim = EXCLUDED.claim, created_at = now()"
+                " WHERE idempotency_keys.created_at <= now() - interval '24 hours'"
+                " OR (idempotency_keys.status = 0"
+                " AND idempotency_keys.created_at <= now() - make_interval(secs => $5))"
+                " RETURNING 1",
+                user_id, key, request_hash, claim, stale_after_s);
+            idempotent_placement out;
+            if (!claimed.empty()) return caf::make_message(std::move(out));
+            auto rows = tx.exec_params(
+                "SELECT request_hash, status, body FROM idempotency_keys"
+                " WHERE user_id = $1 AND key = $2",
+                user_id, key);
+            if (!rows.empty()) out = read_placement_row(rows[0]);
+            return caf::make_message(std::move(out));
+          },
+          caf::make_message(user_id, key)};
+}
+
+db_command store_placement_answer(int64_t user_id, const std::string& key, const std::string& claim,
+                                  const api_error& answer) {
+  auto body = error_to_json(answer);
+  return {"orders.store_placement_answer", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "UPDATE idempotency_keys SET status = $4, body = $5"
+                " WHERE user_id = $1 AND key = $2 AND claim = $3 AND status = 0",
+                user_id, key, claim, answer.status, body);
+            return caf::make_message(done{});
+          },
+          caf::make_message(user_id, key)};
+}
+
+db_command release_placement_claim(int64_t user_id, const std::string& key,
+                                   const std::string& claim) {
+  return {"orders.release_placement_claim", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim = $3"
+                " AND status = 0",
+                user_id, key, claim);
+            return caf::make_message(done{});
           },
           caf::make_message(user_id, key)};
 }
@@ -516,20 +602,6 @@ db_command place(placement p) {
       "orders.place", true,
       [p](pqxx::dbtransaction& tx) {
         const auto& o = p.order;
-        if (!p.idempotency_key.empty()) {
-          // A key older than 24 h is forgotten and taken over; a live one is a replay.
-          auto claimed = tx.exec_params(
-              "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body)"
-              " VALUES ($1, $2, $3, 201, '')"
-              " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
-              " status = 201, body = '', created_at = now()"
-              " WHERE idempotency_keys.created_at <= now() - interval '24 hours'"
-              " RETURNING 1",
-              o.user_id, p.idempotency_key, p.request_hash);
-          if (claimed.empty())
-            throw api_exception(
-                errors::conflict("idempotency_replay", "this Idempotency-Key was used already"));
-        }
         // Round trips are what a placement costs inside a group commit: the stock of every
         // line is taken in one statement, the order, its first event and its lines in one.
         auto moves = take_stock(tx, o.items);
@@ -538,12 +610,24 @@ db_command place(placement p) {
         if (p.clear_cart) tx.exec_params("DELETE FROM cart_items WHERE user_id = $1", o.user_id);
         auto snapshot = std::move(*placed);
         snapshot.stock_moves = std::move(moves);
-        if (!p.idempotency_key.empty())
-          tx.exec_params("UPDATE idempotency_keys SET body = $3 WHERE user_id = $1 AND key = $2",
-                         o.user_id, p.idempotency_key, to_json(snapshot.order));
+        if (!p.idempotency_key.empty()) {
+          // The answer is stored with the order, and only while the key is still this
+          // placement's: one whose claim went stale and was taken over places nothing.
+          auto stored = tx.exec_params(
+              "UPDATE idempotency_keys SET status = 201, body = $4"
+              " WHERE user_id = $1 AND key = $2 AND claim = $3 AND status = 0 RETURNING 1",
+              o.user_id, p.idempotency_key, p.claim, to_json(snapshot.order));
+          if (stored.empty()) throw api_exception(errors::request_in_progress());
+        }
         return caf::make_message(std::move(snapshot));
       },
       caf::make_message(p.order)};
+  // It locks the product rows of every shop it buys from (see db_command::lock_keys).
+  for (const auto& i : p.order.items) {
+    auto key = "shop:" + std::to_string(i.shop_id);
+    if (std::find(cmd.lock_keys.begin(), cmd.lock_keys.end(), key) == cmd.lock_keys.end())
+      cmd.lock_keys.push_back(std::move(key));
+  }
   // Without an Idempotency-Key (whose claim must answer for itself), placements of one group
   // commit are written together.
   if (p.idempotency_key.empty()) {
@@ -677,22 +761,69 @@ db_command unlock_code(int64_t order_id) {
           caf::make_message(order_id)};
 }
 
+namespace {
+
+/// Ids and shop positions of pending orders (of `only_ids` when given, a PostgreSQL array
+/// literal), in id order.
+dispatch_entries read_pending_entries(pqxx::dbtransaction& tx, const std::string& only_ids) {
+  // Ids and shop positions only: the dispatcher keeps nothing else of an order.
+  std::string filter = only_ids.empty() ? "" : " AND o.id = ANY($1::bigint[])";
+  auto sql =
+      "SELECT x.order_id, l.latitude, l.longitude FROM ("
+      " SELECT DISTINCT oi.order_id, oi.shop_id FROM order_items oi"
+      " JOIN orders o ON o.id = oi.order_id WHERE o.status = 'pending'" +
+      filter +
+      " UNION SELECT o.id, o.requesting_shop_id FROM orders o"
+      " WHERE o.status = 'pending' AND o.requesting_shop_id IS NOT NULL" +
+      filter +
+      ") x"
+      " JOIN shops s ON s.id = x.shop_id JOIN locations l ON l.id = s.location_id"
+      " ORDER BY x.order_id";
+  dispatch_entries out;
+  auto rows = only_ids.empty() ? tx.exec(sql) : tx.exec_params(sql, only_ids);
+  for (auto r : rows) {
+    auto id = r[0].as<int64_t>();
+    if (out.entries.empty() || out.entries.back().order_id != id) out.entries.push_back({id, {}});
+    out.entries.back().shop_points.push_back({r[1].as<double>(), r[2].as<double>()});
+  }
+  return out;
+}
+
+std::string array_literal(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
 db_command pending_index() {
-  return {"orders.pending_index", false, [](pqxx::dbtransaction& tx) {
-            // Ids and shop positions only: the dispatcher keeps nothing else of an order.
-            dispatch_entries out;
-            for (auto r : tx.exec(
-                     "SELECT x.order_id, l.latitude, l.longitude FROM ("
-                     " SELECT DISTINCT oi.order_id, oi.shop_id FROM order_items oi"
-                     " JOIN orders o ON o.id = oi.order_id WHERE o.status = 'pending'"
-                     " UNION SELECT o.id, o.requesting_shop_id FROM orders o"
-                     " WHERE o.status = 'pending' AND o.requesting_shop_id IS NOT NULL) x"
-                     " JOIN shops s ON s.id = x.shop_id JOIN locations l ON l.id = s.location_id"
-                     " ORDER BY x.order_id")) {
+  return {"orders.pending_index", false,
+          [](pqxx::dbtransaction& tx) { return caf::make_message(read_pending_entries(tx, "")); }};
+}
+
+db_command pending_entries(const std::vector<int64_t>& order_ids) {
+  auto ids = array_literal(order_ids);
+  return {"orders.pending_entries", false, [ids](pqxx::dbtransaction& tx) {
+            return caf::make_message(read_pending_entries(tx, ids));
+          }};
+}
+
+db_command open_orders() {
+  return {"orders.open", false, [](pqxx::dbtransaction& tx) {
+            open_orders_index out;
+            for (auto r : tx.exec("SELECT id, status, coalesce(crew_id, 0) FROM orders"
+                                  " WHERE status IN ('pending', 'assigned', 'picked_up')")) {
               auto id = r[0].as<int64_t>();
-              if (out.entries.empty() || out.entries.back().order_id != id)
-                out.entries.push_back({id, {}});
-              out.entries.back().shop_points.push_back({r[1].as<double>(), r[2].as<double>()});
+              if (r[1].as<std::string>() == "pending") {
+                out.pending.push_back(id);
+              } else {
+                out.held.push_back(id);
+                out.held_by.push_back(r[2].as<int64_t>());
+              }
             }
             return caf::make_message(std::move(out));
           }};
@@ -732,6 +863,21 @@ db_command list(const order_query& q) {
             attach_items(tx, page.results);
             return caf::make_message(std::move(page));
           }};
+}
+
+db_command purge_idempotency_keys(int64_t limit) {
+  return {"idempotency_keys.purge", true,
+          [=](pqxx::dbtransaction& tx) {
+            // Keys past the 24 h window (find_placement already ignores them); a key a placement
+            // is taking over right now is locked and left alone.
+            auto r = tx.exec_params(
+                "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key FROM"
+                " idempotency_keys WHERE created_at <= now() - interval '24 hours' LIMIT $1"
+                " FOR UPDATE SKIP LOCKED) AND created_at <= now() - interval '24 hours'",
+                limit);
+            return caf::make_message(static_cast<int64_t>(r.affected_rows()));
+          },
+          caf::make_message(limit)};
 }
 
 }  // namespace wassally::orders_sql

@@ -57,7 +57,21 @@ api_error rate_limited(int retry_after_s) {
   return e;
 }
 api_error unavailable(const std::string& what) { return make(503, "unavailable", what); }
-api_error timeout() { return make(504, "timeout", "the request took too long"); }
+api_error timeout(const std::string& outcome) {
+  auto e = make(504, "timeout",
+                outcome == "not_written"
+                    ? "the request took too long; nothing was written"
+                    : "the request took too long; the change may still be committed: read it, or "
+                      "retry with the same Idempotency-Key");
+  e.extra_text["outcome"] = outcome;
+  return e;
+}
+api_error request_in_progress(int retry_after_s) {
+  auto e = make(409, "request_in_progress",
+                "a request with this Idempotency-Key is still in flight; retry later");
+  e.extra["retry_after"] = retry_after_s;
+  return e;
+}
 api_error internal(const std::string& what) { return make(500, "internal", what); }
 }  // namespace errors
 

@@ -21,8 +21,10 @@ struct api_error {
   std::string message;
   std::map<std::string, std::string> fields;
   std::map<std::string, int64_t> extra;
+  /// Extra string members, e.g. a timeout's `outcome` ("not_written" or "unknown").
+  std::map<std::string, std::string> extra_text;
 
-  WASSALLY_FIELDS(api_error, status, code, message, fields, extra)
+  WASSALLY_FIELDS(api_error, status, code, message, fields, extra, extra_text)
 };
 
 /// Thrown by code that runs inside a database command or a handler to answer with `error`.
@@ -47,7 +49,11 @@ api_error payload_too_large(std::size_t limit);
 api_error unsupported_media_type();
 api_error rate_limited(int retry_after_s);
 api_error unavailable(const std::string& what = "the database is unavailable");
-api_error timeout();
+/// 504: `outcome` says whether anything may have been written (API.md conventions):
+/// "not_written" (the command never reached the database) or "unknown" (it may still commit).
+api_error timeout(const std::string& outcome = "unknown");
+/// 409 request_in_progress: the first request with this Idempotency-Key is still in flight.
+api_error request_in_progress(int retry_after_s = 1);
 api_error internal(const std::string& what = "internal error");
 }  // namespace errors
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/errors.hpp"
 #include "protocols/fields.hpp"
 #include "protocols/money.hpp"
 #include "protocols/shops.hpp"
@@ -241,12 +242,16 @@ struct order_transitioned {
   WASSALLY_FIELDS(order_transitioned, event, stock_moves)
 };
 
-/// An earlier placement under the same Idempotency-Key (found = false: none within 24 h).
+/// An earlier placement under the same Idempotency-Key (found = false: none within 24 h, or the
+/// key was just claimed for this placement). `status` is the answer it got: 0 while it is still
+/// in flight, 201 with `order`, or a stored error answer (404, 409) in `error`.
 struct idempotent_placement {
   bool found = false;
   std::string request_hash;
+  int status = 201;
   order_record order;
-  WASSALLY_FIELDS(idempotent_placement, found, request_hash, order)
+  api_error error;
+  WASSALLY_FIELDS(idempotent_placement, found, request_hash, status, order, error)
 };
 
 struct order_placed {

@@ -14,8 +14,11 @@ namespace wassally {
 struct caller {
   int64_t user_id = 0;  // 0: anonymous
   std::string role;
+  /// When the HTTP caller stops waiting (unix ms; 0: no deadline). Work not yet started by then
+  /// is not started at all (a command queued for the database is answered `504 not_written`).
+  int64_t deadline_unix_ms = 0;
   bool is_staff() const { return role == roles::staff; }
-  WASSALLY_FIELDS(caller, user_id, role)
+  WASSALLY_FIELDS(caller, user_id, role, deadline_unix_ms)
 };
 
 struct geo_location {

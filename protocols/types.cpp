@@ -10,6 +10,7 @@
 #include "protocols/inspection.hpp"
 #include "protocols/money.hpp"
 #include "protocols/orders.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
 
@@ -126,6 +127,14 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");
+  cfg.add_message_type<live_ids>("wassally::live_ids");
+  cfg.add_message_type<reconcile_stock>("wassally::reconcile_stock");
+  cfg.add_message_type<reconcile_holdings>("wassally::reconcile_holdings");
+  cfg.add_message_type<reconcile_pending>("wassally::reconcile_pending");
+  cfg.add_message_type<reconcile_outcome>("wassally::reconcile_outcome");
+  cfg.add_message_type<reconcile_stats>("wassally::reconcile_stats");
+  cfg.add_message_type<open_orders_index>("wassally::open_orders_index");
+  cfg.add_message_type<stock_fingerprints>("wassally::stock_fingerprints");
 }
 
 }  // namespace wassally

@@ -21,7 +21,7 @@ phone = {"type": "string", "pattern": "^\\+?[0-9]{7,15}$"}
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Wassally REST API", "version": "1.0.0",
-  "description": "Multi-vendor delivery platform: customers, delivery crews, shop owners and staff. Requests and responses are JSON (UTF-8). Errors always have the shape of the Error schema with a stable `code`. Money is a decimal string with two places; timestamps are ISO-8601 UTC ending in Z; ids are integers. Lists are paginated with `page` and `page_size` (max 100)."},
+  "description": "Multi-vendor delivery platform: customers, delivery crews, shop owners and staff. Requests and responses are JSON (UTF-8). Errors always have the shape of the Error schema with a stable `code`. Money is a decimal string with two places; timestamps in responses are ISO-8601 UTC ending in Z (requests may add fractional seconds and a +hh:mm or -hh:mm offset, converted to UTC); numbers beyond what a field holds (money >= 10^10, quantities >= 10^9) are 400 validation_error on that field; ids are integers. Lists are paginated with `page` and `page_size` (max 100)."},
  "servers": [{"url": "/"}],
  "tags": [{"name": "service", "description": "Health, readiness, metrics and this document"},
           {"name": "accounts", "description": "Registration, login, tokens and the current user"}],
@@ -87,7 +87,8 @@ doc = {
      "description": "Generic codes: malformed_json (400), validation_error (400, with fields), unauthenticated (401), invalid_credentials (401, login only), forbidden (403), not_found (404), method_not_allowed (405), conflict (409), payload_too_large (413), unsupported_media_type (415), rate_limited (429, with Retry-After), unavailable (503), timeout (504). Specific codes such as out_of_stock or cart_shop_limit take precedence and may carry extra members (product_id).",
      "properties": {"error": {"type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "example": "validation_error"}, "message": {"type": "string"},
-          "fields": {"type": "object", "additionalProperties": {"type": "string"}, "description": "validation errors only; keys are dotted field paths such as location.latitude"}},
+          "fields": {"type": "object", "additionalProperties": {"type": "string"}, "description": "validation errors only; keys are dotted field paths such as location.latitude"},
+          "outcome": {"type": "string", "enum": ["not_written", "unknown"], "description": "timeout (504) only: whether the change may still commit"}},
         "additionalProperties": True}}},
    "Paginated": {"type": "object", "required": ["count", "next", "previous", "results"],
      "properties": {"count": {"type": "integer"}, "next": {"type": "string", "format": "uri", "nullable": True},
@@ -99,7 +100,7 @@ doc = {
      ("Conflict", "The change conflicts with existing data (conflict or a specific code)"),
      ("PayloadTooLarge", "The body is over 1 MiB (payload_too_large)"), ("UnsupportedMediaType", "A body that is not application/json (unsupported_media_type)"),
      ("RateLimited", "Too many attempts (rate_limited); see Retry-After"), ("Unavailable", "The database is unreachable (unavailable)"),
-     ("Timeout", "The request took longer than its deadline (timeout)")]},
+     ("Timeout", "The request took longer than its deadline (timeout); `outcome` says whether anything may have been written: not_written, or unknown (the change may still commit: read it, or repeat with the same Idempotency-Key)")]},
  },
 }
 doc["components"]["responses"]["RateLimited"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
@@ -313,7 +314,7 @@ P["/api/v1/cart/items/{id}"] = {"parameters": id_param,
              "responses": {"204": {"description": "Removed"}, **auth_errs, "404": resp("NotFound"), **common_db}}}
 P["/api/v1/orders"] = {
   "post": {"operationId": "placeOrder", "tags": ["orders"], "summary": "Place an order from the cart or from items", "security": customer,
-           "description": "All or nothing across up to 3 shops: every line's stock is taken in one transaction with the order, or none is (409 out_of_stock with product_id). Idempotency-Key: the same key of the same user within 24 h returns the first answer and creates nothing; with a different body 409 idempotency_key_reused.",
+           "description": "All or nothing across up to 3 shops: every line's stock is taken in one transaction with the order, or none is (409 out_of_stock with product_id). Idempotency-Key: the same key of the same user within 24 h returns the first answer (201, or a stored 404/409; 400s are not stored) and creates nothing; with a different body 409 idempotency_key_reused; while the first request with the key is still in flight, 409 request_in_progress with Retry-After. A 504 with outcome unknown may still commit: repeat with the same key to learn the outcome.",
            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
            "requestBody": body(ref("PlaceOrderRequest")),
            "responses": {"201": ok("The order", ref("Order")), **common_body, **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}},
@@ -348,7 +349,7 @@ crew_only = [{"bearerAuth": []}]
 S["Crew"] = {"type": "object", "required": ["id", "username", "status", "location", "last_seen", "current_order_ids", "coins", "number_of_deliveries"],
   "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "status": {"type": "string", "enum": ["available", "offline"]},
     "location": {"type": "object", "nullable": True, "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
-                 "description": "null before the first report; in staff lists at most crew_location_flush_s old"},
+                 "description": "null before the first report; the last position the crew reported (committed before its 204)"},
     "last_seen": dict(ts, nullable=True), "current_order_ids": {"type": "array", "items": {"type": "integer"}},
     "coins": {"type": "integer"}, "number_of_deliveries": {"type": "integer"}}}
 S["CrewLocationRequest"] = {"type": "object", "required": ["latitude", "longitude"],
@@ -369,7 +370,7 @@ S["StaffOverview"] = {"type": "object", "required": ["orders_by_status", "active
 order_ok = {"200": ok("The whole order", ref("Order"))}
 act_errs = {"401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), "409": resp("Conflict"), **common_db}
 P["/api/v1/crew/location"] = {"put": {"operationId": "reportCrewLocation", "tags": ["crews"], "summary": "Report the crew's live position", "security": crew_only,
-  "description": "Kept in memory by the crew actor and written to PostgreSQL at most every crew_location_flush_s; published to staff streams.",
+  "description": "Answered 204 once the position is committed to PostgreSQL (positions of many crews are written together); published to staff streams.",
   "requestBody": body(ref("CrewLocationRequest")), "responses": {"204": {"description": "Recorded"}, **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
 P["/api/v1/crew/status"] = {"put": {"operationId": "setCrewStatus", "tags": ["crews"], "summary": "Go available or offline", "security": crew_only,
   "requestBody": body(ref("CrewStatusRequest")), "responses": {"200": ok("The crew", ref("Crew")), **common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}

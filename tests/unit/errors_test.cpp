@@ -2,6 +2,7 @@
 #include <caf/error.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/entity.hpp"
 #include "http/responder.hpp"
 #include "protocols/errors.hpp"
 
@@ -55,6 +56,32 @@ BOOST_AUTO_TEST_CASE(api_errors_survive_the_trip_through_caf_errors) {
   BOOST_TEST(back.fields.at("username") == "taken");
   BOOST_TEST(from_caf_error(caf::make_error(caf::sec::request_timeout)).status == 504);
   BOOST_TEST(from_caf_error(caf::make_error(caf::sec::request_receiver_down)).status == 503);
+}
+
+BOOST_AUTO_TEST_CASE(timeouts_say_whether_anything_may_have_been_written) {
+  for (auto outcome : {"not_written", "unknown"}) {
+    auto j = http::render_error(errors::timeout(outcome));
+    BOOST_TEST(j["error"]["code"] == "timeout");
+    BOOST_TEST(j["error"]["outcome"] == outcome);
+  }
+  // The outcome survives the trip between actors.
+  auto back = from_caf_error(to_caf_error(errors::timeout("not_written")));
+  BOOST_TEST(back.extra_text.at("outcome") == "not_written");
+  auto busy = http::render_error(errors::request_in_progress(2));
+  BOOST_TEST(busy["error"]["code"] == "request_in_progress");
+  BOOST_TEST(busy["error"]["retry_after"] == 2);
+  BOOST_TEST(errors::request_in_progress().status == 409);
+}
+
+BOOST_AUTO_TEST_CASE(only_refusals_and_unknown_outcomes_put_a_write_in_doubt) {
+  // PostgreSQL refused what memory allowed, or the commit may have happened: reload.
+  BOOST_TEST(write_in_doubt(errors::conflict("invalid_transition", "the order changed")));
+  BOOST_TEST(write_in_doubt(errors::not_found("no such product")));
+  BOOST_TEST(write_in_doubt(errors::timeout("unknown")));
+  BOOST_TEST(write_in_doubt(errors::internal("database error")));
+  // Nothing was written: nothing to doubt.
+  BOOST_TEST(!write_in_doubt(errors::timeout("not_written")));
+  BOOST_TEST(!write_in_doubt(errors::unavailable()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,191 @@
+#include "actors/reconciler.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "persistence/catalog.hpp"
+#include "persistence/orders.hpp"
+#include "protocols/reconcile.hpp"
+#include "protocols/registry.hpp"
+
+namespace wassally {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("recon_tick")>;
+
+struct reconciler_state {
+  reconciler_options opts;
+  reconcile_stats stats;
+  bool running = false;                // a round is in progress
+  std::set<int64_t> suspect_not_live;  // open orders found without a live actor last round
+  std::chrono::steady_clock::time_point round_started;
+  static inline const char* name = "reconciler";
+};
+
+using self_ptr = caf::stateful_actor<reconciler_state>*;
+
+/// A round's outstanding answers; the round ends when the last one arrived (or failed).
+struct round_join {
+  int outstanding = 0;
+};
+
+void end_round(self_ptr self) {
+  auto& st = self->state;
+  st.running = false;
+  ++st.stats.rounds;
+  if (auto& f = st.opts.figures) {
+    f->rounds = st.stats.rounds;
+    f->shop_stock = st.stats.shop_stock;
+    f->crew_holdings = st.stats.crew_holdings;
+    f->dispatcher_index = st.stats.dispatcher_index;
+    f->order_actors = st.stats.order_actors;
+  }
+  st.stats.last_round_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - st.round_started)
+                               .count();
+}
+
+/// Asks `target` (through the registry when `via_registry`) with `msg`, adding its repairs to
+/// `counter`.
+template <class Msg>
+void check(self_ptr self, std::shared_ptr<round_join> join, const caf::actor& target,
+           const entity_key* key, Msg msg, int64_t reconcile_stats::*counter) {
+  ++join->outstanding;
+  auto on_answer = [self, join, counter](reconcile_outcome& out) {
+    self->state.stats.*counter += out.repaired;
+    // The orders concerned missed the same news: their actors reload from PostgreSQL.
+    for (auto id : out.orders)
+      self->send(self->state.opts.registry, entity_key{"order", id},
+                 caf::make_message(reload_atom::value));
+    if (--join->outstanding == 0) end_round(self);
+  };
+  auto on_error = [self, join](caf::error&) {
+    if (--join->outstanding == 0) end_round(self);
+  };
+  auto timeout = self->state.opts.db_timeout;
+  if (key)
+    self->request(target, timeout, *key, caf::make_message(std::move(msg)))
+        .then(on_answer, on_error);
+  else
+    self->request(target, timeout, std::move(msg)).then(on_answer, on_error);
+}
+
+/// Open orders without a live actor on two rounds in a row are adopted (loaded from PostgreSQL).
+void adopt_missing(self_ptr self, const open_orders_index& db, const live_ids& live) {
+  auto& st = self->state;
+  std::unordered_set<int64_t> is_live(live.ids.begin(), live.ids.end());
+  std::set<int64_t> not_live;
+  for (auto* ids : {&db.pending, &db.held})
+    for (auto id : *ids)
+      if (!is_live.count(id)) not_live.insert(id);
+  for (auto id : not_live)
+    if (st.suspect_not_live.count(id)) {
+      self->send(st.opts.registry, adopt_atom::value, entity_key{"order", id}, caf::message{});
+      ++st.stats.order_actors;
+    }
+  st.suspect_not_live = std::move(not_live);
+}
+
+void round(self_ptr self) {
+  auto& st = self->state;
+  if (st.running) return;
+  st.running = true;
+  st.round_started = std::chrono::steady_clock::now();
+  auto join = std::make_shared<round_join>();
+  join->outstanding = 1;  // the round's own reads, released at the end of start-up
+  auto release = [self, join] {
+    if (--join->outstanding == 0) end_round(self);
+  };
+  auto timeout = st.opts.db_timeout;
+  self->request(st.opts.persistence, timeout, orders_sql::open_orders())
+      .then(
+          [=](open_orders_index& db) {
+            auto& st = self->state;
+            // The dispatcher's index.
+            check(self, join, st.opts.dispatcher, nullptr, reconcile_pending{db.pending},
+                  &reconcile_stats::dispatcher_index);
+            // Order actors, then crews: both from the live lists of the registry.
+            ++join->outstanding;
+            self->request(st.opts.registry, timeout, live_atom::value, std::string("order"))
+                .then(
+                    [=](live_ids& live) {
+                      adopt_missing(self, db, live);
+                      release();
+                    },
+                    [=](caf::error&) { release(); });
+            ++join->outstanding;
+            self->request(st.opts.registry, timeout, live_atom::value, std::string("crew"))
+                .then(
+                    [=](live_ids& crews) {
+                      std::map<int64_t, std::vector<int64_t>> held;
+                      for (std::size_t i = 0; i < db.held.size(); ++i)
+                        held[db.held_by[i]].push_back(db.held[i]);
+                      for (auto crew : crews.ids) {
+                        entity_key key{"crew", crew};
+                        check(self, join, self->state.opts.registry, &key,
+                              reconcile_holdings{held[crew]}, &reconcile_stats::crew_holdings);
+                      }
+                      release();
+                    },
+                    [=](caf::error&) { release(); });
+            // Shops: the stock sums of the live ones.
+            ++join->outstanding;
+            self->request(st.opts.registry, timeout, live_atom::value, std::string("shop"))
+                .then(
+                    [=](live_ids& shops) {
+                      if (shops.ids.empty()) {
+                        release();
+                        return;
+                      }
+                      self->request(self->state.opts.persistence, timeout,
+                                    catalog_sql::stock_fingerprints(shops.ids))
+                          .then(
+                              [=](stock_fingerprints& fp) {
+                                std::map<int64_t, reconcile_stock> by_shop;
+                                for (auto id : shops.ids) by_shop[id] = {};
+                                for (std::size_t i = 0; i < fp.shop_ids.size(); ++i)
+                                  by_shop[fp.shop_ids[i]] = {fp.stock_milli_sums[i],
+                                                             fp.products[i]};
+                                for (auto& [shop, sums] : by_shop) {
+                                  entity_key key{"shop", shop};
+                                  check(self, join, self->state.opts.registry, &key, sums,
+                                        &reconcile_stats::shop_stock);
+                                }
+                                release();
+                              },
+                              [=](caf::error&) { release(); });
+                    },
+                    [=](caf::error&) { release(); });
+            release();
+          },
+          [=](caf::error&) { end_round(self); });
+}
+
+}  // namespace
+
+caf::actor spawn_reconciler(caf::actor_system& sys, reconciler_options opts) {
+  return sys.spawn([opts](self_ptr self) -> caf::behavior {
+    self->state.opts = opts;
+    if (opts.interval.count() > 0) self->delayed_send(self, opts.interval, tick_atom::value);
+    return {
+        [=](tick_atom) {
+          round(self);
+          self->delayed_send(self, self->state.opts.interval, tick_atom::value);
+        },
+        // An immediate round (operators, tests): answered at once, the round runs on.
+        [=](flush_atom) { round(self); },
+        [=](stats_atom) {
+          auto out = self->state.stats;
+          if (self->state.opts.order_counters)
+            out.order_reloads = self->state.opts.order_counters->reloads.load();
+          return out;
+        },
+    };
+  });
+}
+
+}  // namespace wassally

@@ -1,0 +1,87 @@
+#pragma once
+// Bringing memory back in line with PostgreSQL (DESIGN.md rule 6): an entity that doubts its
+// state reloads it, and the reconciler compares cheap fingerprints of what the actors hold with
+// the database on a schedule, repairing what messages missed.
+
+#include <caf/atom.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocols/fields.hpp"
+
+namespace wassally {
+
+/// To an entity actor, from itself: try reloading its state now.
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
+/// To the registry: `(live_atom, kind)` → the ids of the live actors of that kind.
+using live_atom = caf::atom_constant<caf::atom("live")>;
+
+struct live_ids {
+  std::vector<int64_t> ids;
+  WASSALLY_FIELDS(live_ids, ids)
+};
+
+/// To a shop actor: the database's fingerprint of its stock (sum of the stock of its limited,
+/// not deleted products, in thousandths). Answered with reconcile_outcome.
+struct reconcile_stock {
+  int64_t stock_milli_sum = 0;
+  int64_t products = 0;
+  WASSALLY_FIELDS(reconcile_stock, stock_milli_sum, products)
+};
+
+/// To a crew actor: the orders PostgreSQL says it holds (assigned or picked up).
+struct reconcile_holdings {
+  std::vector<int64_t> order_ids;
+  WASSALLY_FIELDS(reconcile_holdings, order_ids)
+};
+
+/// To the dispatcher: every order PostgreSQL has pending.
+struct reconcile_pending {
+  std::vector<int64_t> order_ids;
+  WASSALLY_FIELDS(reconcile_pending, order_ids)
+};
+
+/// What a check found: `agrees`; a difference seen once is `suspect` (a message may still be on
+/// its way); one seen on two checks in a row was `repaired` (memory reloaded from the database).
+struct reconcile_outcome {
+  bool agrees = true;
+  bool suspect = false;
+  int64_t repaired = 0;
+  /// Orders a repair was about: their actors missed the same news, and reload.
+  std::vector<int64_t> orders;
+  WASSALLY_FIELDS(reconcile_outcome, agrees, suspect, repaired, orders)
+};
+
+/// Every open order as PostgreSQL has it: pending ones, and held ones (assigned or picked up)
+/// with their crew (`held_by[i]` holds `held[i]`).
+struct open_orders_index {
+  std::vector<int64_t> pending;
+  std::vector<int64_t> held;
+  std::vector<int64_t> held_by;
+  WASSALLY_FIELDS(open_orders_index, pending, held, held_by)
+};
+
+/// Per shop: the sum of the stock of its limited, not deleted products (thousandths) and their
+/// number. Shops with none are absent.
+struct stock_fingerprints {
+  std::vector<int64_t> shop_ids;
+  std::vector<int64_t> stock_milli_sums;
+  std::vector<int64_t> products;
+  WASSALLY_FIELDS(stock_fingerprints, shop_ids, stock_milli_sums, products)
+};
+
+/// Repairs by kind, for /metrics (`wassally_reconcile_repairs_total{kind}`) and operators.
+struct reconcile_stats {
+  int64_t rounds = 0;
+  int64_t shop_stock = 0;
+  int64_t crew_holdings = 0;
+  int64_t dispatcher_index = 0;
+  int64_t order_actors = 0;   // open orders that were not live, adopted
+  int64_t order_reloads = 0;  // order actors that doubted their state and reloaded it
+  int64_t last_round_ms = 0;
+  WASSALLY_FIELDS(reconcile_stats, rounds, shop_stock, crew_holdings, dispatcher_index,
+                  order_actors, order_reloads, last_round_ms)
+};
+
+}  // namespace wassally
