@@ -9,9 +9,12 @@
 #include <caf/stateful_actor.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "protocols/errors.hpp"
 #include "protocols/persistence.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
 
@@ -26,6 +29,9 @@ struct entity_lifecycle {
   int in_flight = 0;
   bool passivating = false;
   bool released = false;  // the registry routes nothing more here
+  // Reloading after doubt (entity_reload_then): continuations waiting for the reload to land.
+  bool reloading = false;
+  std::vector<std::function<void()>> after_reload;
 };
 
 template <class Reply, class Self, class OnOk, class OnError>
@@ -100,6 +106,41 @@ void entity_persist(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok
 template <class Reply, class Self, class OnOk, class OnError>
 void entity_write(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok, OnError on_error) {
   entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error), true);
+}
+
+/// Doubt means reload (DESIGN.md rule 6): reloads the entity's state with `load()` (a read
+/// command) before the actor handles anything else — other messages wait in the mailbox —,
+/// hands it to `apply`, then runs `next` (and the continuations of reloads asked meanwhile).
+/// While the database is unreachable it tries again every second.
+template <class Reply, class Self, class Load, class Apply>
+void entity_reload_then(Self* self, entity_lifecycle& lc, Load load, Apply apply,
+                        std::function<void()> next) {
+  if (next) lc.after_reload.push_back(std::move(next));
+  if (lc.reloading) return;
+  lc.reloading = true;
+  auto* lcp = &lc;
+  auto attempt = std::make_shared<std::function<void()>>();
+  *attempt = [self, lcp, load, apply]() mutable {
+    ++lcp->in_flight;
+    self->request(lcp->persistence, lcp->db_timeout, load())
+        .then(
+            [self, lcp, apply](Reply& r) mutable {
+              --lcp->in_flight;
+              apply(r);
+              lcp->reloading = false;
+              self->unbecome();
+              auto waiting = std::move(lcp->after_reload);
+              lcp->after_reload.clear();
+              for (auto& f : waiting) f();
+            },
+            [self, lcp](caf::error&) {
+              --lcp->in_flight;
+              self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
+            });
+  };
+  // Only the reload's own retries are handled meanwhile.
+  self->become(caf::keep_behavior, caf::behavior{[attempt](reload_atom) { (*attempt)(); }});
+  (*attempt)();
 }
 
 /// Asks the registry to stop routing here; the actor quits once it agreed and nothing is in

@@ -29,59 +29,34 @@ struct order_state {
   order_record order;
   std::vector<order_event> events;
   std::shared_ptr<order_actor_counters> counters;
-  bool reloading = false;
-  std::vector<std::function<void()>> after_reload;  // continuations waiting for the reload
   static inline const char* name = "order";
 };
 
 using self_ptr = caf::stateful_actor<order_state>*;
 
-void try_reload(self_ptr self);
-
-/// Reloads the order from PostgreSQL before handling anything else (other messages wait in the
-/// mailbox), then runs `next`; while the database is unreachable it tries again every second.
+/// Reloads the order before handling anything else, then runs `next`. Changes that committed
+/// without this actor hearing of it (an outcome reported as unknown, news anti-entropy found)
+/// are published now, as a commit heard of would have been.
 void reload_then(self_ptr self, std::function<void()> next) {
   auto& st = self->state;
-  if (next) st.after_reload.push_back(std::move(next));
-  if (st.reloading) return;
-  st.reloading = true;
-  if (st.counters) ++st.counters->reloads;
-  // Only the reload's own messages are handled meanwhile: the rest stay in the mailbox.
-  self->become(caf::keep_behavior, caf::behavior{[self](reload_atom) { try_reload(self); }});
-  try_reload(self);
-}
-
-void try_reload(self_ptr self) {
-  auto& st = self->state;
-  ++st.lc.in_flight;
-  self->request(st.lc.persistence, st.lc.db_timeout, orders_sql::load(st.order.id))
-      .then(
-          [self](order_snapshot& s) {
-            auto& st = self->state;
-            --st.lc.in_flight;
-            // Changes that committed without this actor hearing of it (an outcome reported as
-            // unknown) are published now, as a commit heard of would have been.
-            int64_t known = st.events.empty() ? 0 : st.events.back().seq;
-            for (auto& e : s.events)
-              if (e.seq > known) {
-                order_status_changed change;
-                change.order_id = s.order.id;
-                change.event = e;
-                self->send(st.event_bus, publish_atom::value, std::string("order_status"),
-                           caf::make_message(change));
-              }
-            st.order = std::move(s.order);
-            st.events = std::move(s.events);
-            st.reloading = false;
-            self->unbecome();
-            auto waiting = std::move(st.after_reload);
-            st.after_reload.clear();
-            for (auto& next : waiting) next();
-          },
-          [self](caf::error&) {
-            --self->state.lc.in_flight;
-            self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
-          });
+  if (!st.lc.reloading && st.counters) ++st.counters->reloads;
+  entity_reload_then<order_snapshot>(
+      self, st.lc, [id = st.order.id] { return orders_sql::load(id); },
+      [self](order_snapshot& s) {
+        auto& st = self->state;
+        int64_t known = st.events.empty() ? 0 : st.events.back().seq;
+        for (auto& e : s.events)
+          if (e.seq > known) {
+            order_status_changed change;
+            change.order_id = s.order.id;
+            change.event = e;
+            self->send(st.event_bus, publish_atom::value, std::string("order_status"),
+                       caf::make_message(change));
+          }
+        st.order = std::move(s.order);
+        st.events = std::move(s.events);
+      },
+      std::move(next));
 }
 
 api_error hidden() { return errors::not_found("no such order"); }

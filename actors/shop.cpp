@@ -51,8 +51,6 @@ struct shop_state {
   std::shared_ptr<catalog_stamps> stamps;
   std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
   caf::actor registry;
-  bool reloading = false;
-  std::vector<std::function<void()>> after_reload;  // continuations waiting for the reload
   bool stock_suspect = false;  // the last anti-entropy check found memory off the database
   static inline const char* name = "shop";
 };
@@ -73,47 +71,25 @@ std::pair<int64_t, int64_t> stock_fingerprint(const shop_state& st) {
   return {sum, count};
 }
 
-void try_reload(self_ptr self);
-
-/// Reloads the catalog (stock included) from PostgreSQL before answering anything else: other
-/// messages wait in the mailbox until it is in. Holds for placements in progress are kept (they
-/// are this actor's own promises, not the database's). While the database is unreachable it
-/// tries again every second.
+/// Reloads the catalog (stock included) before answering anything else, then runs `next`.
+/// Holds for placements in progress are kept (they are this actor's own promises, not the
+/// database's).
 void reload_then(self_ptr self, std::function<void()> next) {
   auto& st = self->state;
-  if (next) st.after_reload.push_back(std::move(next));
-  if (st.reloading) return;
-  st.reloading = true;
-  self->become(caf::keep_behavior, caf::behavior{[self](reload_atom) { try_reload(self); }});
-  try_reload(self);
-}
-
-void try_reload(self_ptr self) {
-  auto& st = self->state;
-  ++st.lc.in_flight;
-  self->request(st.lc.persistence, st.lc.db_timeout, catalog_sql::load(st.shop.id))
-      .then(
-          [self](catalog_snapshot& c) {
-            auto& st = self->state;
-            --st.lc.in_flight;
-            st.categories.clear();
-            st.products.clear();
-            st.offers.clear();
-            for (auto& cat : c.categories) st.categories[cat.id] = cat;
-            for (auto& p : c.products) st.products[p.id] = p;
-            for (auto& o : c.offers) st.offers[o.id] = o;
-            st.reloading = false;
-            st.stock_suspect = false;
-            republish(st);
-            self->unbecome();
-            auto waiting = std::move(st.after_reload);
-            st.after_reload.clear();
-            for (auto& next : waiting) next();
-          },
-          [self](caf::error&) {
-            --self->state.lc.in_flight;
-            self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
-          });
+  entity_reload_then<catalog_snapshot>(
+      self, st.lc, [id = st.shop.id] { return catalog_sql::load(id); },
+      [self](catalog_snapshot& c) {
+        auto& st = self->state;
+        st.categories.clear();
+        st.products.clear();
+        st.offers.clear();
+        for (auto& cat : c.categories) st.categories[cat.id] = cat;
+        for (auto& p : c.products) st.products[p.id] = p;
+        for (auto& o : c.offers) st.offers[o.id] = o;
+        st.stock_suspect = false;
+        republish(st);
+      },
+      std::move(next));
 }
 
 /// Something customers can see may have changed (and is persisted): a new stamp, so pages
