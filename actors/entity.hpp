@@ -138,7 +138,10 @@ void entity_reload_then(Self* self, entity_lifecycle& lc, Load load, Apply apply
               self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
             });
   };
-  // Only the reload's own retries are handled meanwhile.
+  // Only the reload's own retries are handled meanwhile; everything else waits in the mailbox
+  // (skipped, not dropped: an actor adopted with a preload has CAF's default handler, which would
+  // answer a request it skips with an error).
+  self->set_default_handler(caf::skip);
   self->become(caf::keep_behavior, caf::behavior{[attempt](reload_atom) { (*attempt)(); }});
   (*attempt)();
 }
