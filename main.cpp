@@ -252,7 +252,6 @@ int run_serve(const config& cfg) {
   ro.dispatcher = rt.dispatcher;
   ro.interval = std::chrono::seconds(cfg.reconcile_interval_s);
   ro.db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
-  ro.order_counters = rt.order_counters;
   ro.figures = rt.reconciled;
   rt.reconciler = spawn_reconciler(*rt.system, ro);
   http::http_metrics metrics;

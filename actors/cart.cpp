@@ -240,7 +240,20 @@ caf::behavior running(self_ptr self) {
                 },
                 [=](caf::error& e) mutable {
                   --self->state.lc.in_flight;
-                  rp.deliver(e);
+                  // The order's transaction (which empties the cart) may have committed: the
+                  // cart reloads its lines before it answers anything else.
+                  if (!errors::outcome_unknown(from_caf_error(e))) {
+                    rp.deliver(e);
+                    return;
+                  }
+                  entity_reload_then<cart_lines>(
+                      self, self->state.lc,
+                      [id = self->state.user_id] { return carts_sql::load(id); },
+                      [self](cart_lines& loaded) {
+                        self->state.lines.clear();
+                        for (auto& l : loaded.lines) self->state.lines[l.id] = l;
+                      },
+                      [rp, e]() mutable { rp.deliver(e); });
                 });
         return rp;
       },

@@ -234,7 +234,6 @@ caf::behavior running(self_ptr self) {
           if (!st.holding.count(id) && !st.claims.count(id)) held.insert(id);
         for (auto id : st.holding)
           if (!in_db.count(id) && !st.claims.count(id)) unheld.insert(id);
-        out.agrees = held.empty() && unheld.empty();
         for (auto id : held)
           if (st.suspect_held.count(id)) {
             st.holding.insert(id);
@@ -247,7 +246,6 @@ caf::behavior running(self_ptr self) {
             ++out.repaired;
             out.orders.push_back(id);
           }
-        out.suspect = !out.agrees && out.repaired == 0;
         st.suspect_held = std::move(held);
         st.suspect_unheld = std::move(unheld);
         return out;

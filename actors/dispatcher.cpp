@@ -123,7 +123,6 @@ reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
     if (!st.pending.count(id)) missing.insert(id);
   for (auto& [id, e] : st.pending)
     if (!in_db.count(id)) extra.insert(id);
-  out.agrees = missing.empty() && extra.empty();
   std::vector<int64_t> load;
   for (auto id : missing)
     if (st.suspect_missing.count(id)) load.push_back(id);
@@ -133,7 +132,6 @@ reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
       ++out.repaired;
       out.orders.push_back(id);
     }
-  out.suspect = !out.agrees && out.repaired == 0 && load.empty();
   st.suspect_missing = std::move(missing);
   st.suspect_extra = std::move(extra);
   for (auto id : load) st.suspect_missing.erase(id);

@@ -44,10 +44,7 @@ void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk 
 /// database was unreachable before anything was sent) leaves nothing to doubt.
 inline bool write_in_doubt(const api_error& e) {
   if (e.status == 503) return false;
-  if (e.code == "timeout") {
-    auto it = e.extra_text.find("outcome");
-    return it == e.extra_text.end() || it->second != "not_written";
-  }
+  if (e.code == "timeout") return errors::outcome_unknown(e);
   return e.status == 409 || e.status == 404 || e.status >= 500;
 }
 

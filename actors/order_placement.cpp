@@ -187,9 +187,7 @@ void commit(self_ptr self) {
             release_all(self);
             // PostgreSQL refused stock a shop had held for us (its memory was behind), or the
             // commit may have happened: the shops reload their stock from the database.
-            auto outcome = e.extra_text.find("outcome");
-            bool unknown = e.code == "timeout" &&
-                           (outcome == e.extra_text.end() || outcome->second != "not_written");
+            bool unknown = errors::outcome_unknown(e);
             if (e.code == "out_of_stock" || unknown) reload_shops(self);
             if (unknown) {
               // The key's answer is the commit's: it stays claimed (a repeat is told the

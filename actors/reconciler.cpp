@@ -19,10 +19,8 @@ using tick_atom = caf::atom_constant<caf::atom("recon_tick")>;
 
 struct reconciler_state {
   reconciler_options opts;
-  reconcile_stats stats;
   bool running = false;                // a round is in progress
   std::set<int64_t> suspect_not_live;  // open orders found without a live actor last round
-  std::chrono::steady_clock::time_point round_started;
   static inline const char* name = "reconciler";
 };
 
@@ -34,29 +32,18 @@ struct round_join {
 };
 
 void end_round(self_ptr self) {
-  auto& st = self->state;
-  st.running = false;
-  ++st.stats.rounds;
-  if (auto& f = st.opts.figures) {
-    f->rounds = st.stats.rounds;
-    f->shop_stock = st.stats.shop_stock;
-    f->crew_holdings = st.stats.crew_holdings;
-    f->dispatcher_index = st.stats.dispatcher_index;
-    f->order_actors = st.stats.order_actors;
-  }
-  st.stats.last_round_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now() - st.round_started)
-                               .count();
+  self->state.running = false;
+  ++self->state.opts.figures->rounds;
 }
 
-/// Asks `target` (through the registry when `via_registry`) with `msg`, adding its repairs to
+/// Asks `target` (through the registry when `key` is given) with `msg`, adding its repairs to
 /// `counter`.
 template <class Msg>
 void check(self_ptr self, std::shared_ptr<round_join> join, const caf::actor& target,
-           const entity_key* key, Msg msg, int64_t reconcile_stats::*counter) {
+           const entity_key* key, Msg msg, std::atomic<int64_t> reconcile_figures::*counter) {
   ++join->outstanding;
   auto on_answer = [self, join, counter](reconcile_outcome& out) {
-    self->state.stats.*counter += out.repaired;
+    ((*self->state.opts.figures).*counter) += out.repaired;
     // The orders concerned missed the same news: their actors reload from PostgreSQL.
     for (auto id : out.orders)
       self->send(self->state.opts.registry, entity_key{"order", id},
@@ -85,7 +72,7 @@ void adopt_missing(self_ptr self, const open_orders_index& db, const live_ids& l
   for (auto id : not_live)
     if (st.suspect_not_live.count(id)) {
       self->send(st.opts.registry, adopt_atom::value, entity_key{"order", id}, caf::message{});
-      ++st.stats.order_actors;
+      ++st.opts.figures->order_actors;
     }
   st.suspect_not_live = std::move(not_live);
 }
@@ -94,7 +81,6 @@ void round(self_ptr self) {
   auto& st = self->state;
   if (st.running) return;
   st.running = true;
-  st.round_started = std::chrono::steady_clock::now();
   auto join = std::make_shared<round_join>();
   join->outstanding = 1;  // the round's own reads, released at the end of start-up
   auto release = [self, join] {
@@ -107,7 +93,7 @@ void round(self_ptr self) {
             auto& st = self->state;
             // The dispatcher's index.
             check(self, join, st.opts.dispatcher, nullptr, reconcile_pending{db.pending},
-                  &reconcile_stats::dispatcher_index);
+                  &reconcile_figures::dispatcher_index);
             // Order actors, then crews: both from the live lists of the registry.
             ++join->outstanding;
             self->request(st.opts.registry, timeout, live_atom::value, std::string("order"))
@@ -127,7 +113,7 @@ void round(self_ptr self) {
                       for (auto crew : crews.ids) {
                         entity_key key{"crew", crew};
                         check(self, join, self->state.opts.registry, &key,
-                              reconcile_holdings{held[crew]}, &reconcile_stats::crew_holdings);
+                              reconcile_holdings{held[crew]}, &reconcile_figures::crew_holdings);
                       }
                       release();
                     },
@@ -153,7 +139,7 @@ void round(self_ptr self) {
                                 for (auto& [shop, sums] : by_shop) {
                                   entity_key key{"shop", shop};
                                   check(self, join, self->state.opts.registry, &key, sums,
-                                        &reconcile_stats::shop_stock);
+                                        &reconcile_figures::shop_stock);
                                 }
                                 release();
                               },
@@ -175,14 +161,6 @@ caf::actor spawn_reconciler(caf::actor_system& sys, reconciler_options opts) {
         [=](tick_atom) {
           round(self);
           self->delayed_send(self, self->state.opts.interval, tick_atom::value);
-        },
-        // An immediate round (operators, tests): answered at once, the round runs on.
-        [=](flush_atom) { round(self); },
-        [=](stats_atom) {
-          auto out = self->state.stats;
-          if (self->state.opts.order_counters)
-            out.order_reloads = self->state.opts.order_counters->reloads.load();
-          return out;
         },
     };
   });

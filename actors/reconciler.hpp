@@ -6,8 +6,6 @@
 #include <chrono>
 #include <memory>
 
-#include "actors/order.hpp"
-
 namespace wassally {
 
 /// What the reconciler found, read by /metrics at every render.
@@ -26,8 +24,6 @@ struct reconciler_options {
   /// Time between checks (0: no checks).
   std::chrono::milliseconds interval{10000};
   std::chrono::milliseconds db_timeout{5000};
-  /// The order actors' own reload count, shown with the repairs.
-  std::shared_ptr<order_actor_counters> order_counters;
   std::shared_ptr<reconcile_figures> figures = std::make_shared<reconcile_figures>();
 };
 
@@ -38,7 +34,7 @@ struct reconciler_options {
 /// open orders (every open order is live). A difference seen on one check may be a message still
 /// on its way; one seen on two checks in a row is repaired and counted by kind. Two reads per
 /// round: the open orders (id, status, crew) and the stock sums of the live shops.
-/// stats_atom → reconcile_stats.
+/// What it repaired is counted in `figures` (read by /metrics).
 caf::actor spawn_reconciler(caf::actor_system& sys, reconciler_options opts);
 
 }  // namespace wassally

@@ -375,7 +375,7 @@ caf::response_promise guard_async(self_ptr self, F body) {
 
 /// Commits `cmd` (not run if `who`'s deadline passes before it reaches a connection), then
 /// applies it with `on_committed` and answers. A write PostgreSQL refused although memory allowed
-/// it (or whose outcome is unknown) reloads the shop before the answer.
+/// it (or whose outcome is unknown) reloads the catalog, stock included, before the answer.
 template <class Reply, class Fn>
 void mutate(self_ptr self, caf::response_promise rp, db_command cmd, const caller& who,
             Fn on_committed) {
@@ -412,14 +412,10 @@ caf::behavior running(self_ptr self) {
           rp.deliver(to_caf_error(e.error));
           return;
         }
-        entity_write<shop_record>(
-            self, self->state.lc, with_deadline(shops_sql::update(next), p.who),
-            [=](shop_record& saved) mutable {
-              self->state.shop = saved;
-              republish(self->state);
-              rp.deliver(saved);
-            },
-            [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
+        mutate<shop_record>(self, rp, shops_sql::update(next), p.who, [self](shop_record& saved) {
+          self->state.shop = saved;
+          return saved;
+        });
       },
       [=](const list_product_categories& q) -> caf::result<product_category_list> {
         // A suspended shop is hidden (404) from all but its owner and staff, its categories too.
@@ -635,10 +631,8 @@ caf::behavior running(self_ptr self) {
           st.stock_suspect = false;
           return out;
         }
-        out.agrees = false;
         if (!st.stock_suspect) {
           st.stock_suspect = true;
-          out.suspect = true;
           return out;
         }
         out.repaired = 1;

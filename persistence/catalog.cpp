@@ -198,10 +198,7 @@ db_command insert_product(const product_record& p) {
 }
 
 db_command stock_fingerprints(const std::vector<int64_t>& shop_ids) {
-  std::string ids = "{";
-  for (std::size_t i = 0; i < shop_ids.size(); ++i)
-    ids += (i ? "," : "") + std::to_string(shop_ids[i]);
-  ids += "}";
+  auto ids = db::bigint_array(shop_ids);
   return {"products.stock_fingerprints", false, [ids](pqxx::dbtransaction& tx) {
             ::wassally::stock_fingerprints out;
             for (auto r : tx.exec_params(

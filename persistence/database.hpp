@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <pqxx/connection>
 
@@ -22,5 +23,8 @@ std::string with_connection_options(const std::string& url, int connect_timeout_
 
 /// SQL expression rendering a timestamptz column as ISO-8601 UTC with a trailing Z.
 std::string iso_utc(const std::string& column);
+
+/// A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($1::bigint[])`.
+std::string bigint_array(const std::vector<int64_t>& ids);
 
 }  // namespace wassally::db

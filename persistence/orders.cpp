@@ -57,10 +57,9 @@ order_record read_order(const pqxx::row& r) {
 /// Lines of the orders in `ids` ("{1,2}"), appended to the matching records.
 void attach_items(pqxx::dbtransaction& tx, std::vector<order_record>& orders) {
   if (orders.empty()) return;
-  std::string ids = "{";
-  for (std::size_t i = 0; i < orders.size(); ++i)
-    ids += (i ? "," : "") + std::to_string(orders[i].id);
-  ids += "}";
+  std::vector<int64_t> order_ids;
+  for (auto& o : orders) order_ids.push_back(o.id);
+  auto ids = db::bigint_array(order_ids);
   auto rows = tx.exec_params(
       "SELECT oi.order_id, oi.id, oi.product_id, oi.shop_id, s.owner_id, oi.name,"
       " oi.quantity::text, oi.unit_price::text, oi.unit_cost::text, oi.line_total::text,"
@@ -386,7 +385,7 @@ std::optional<std::vector<caf::message>> place_merged(pqxx::dbtransaction& tx,
   std::map<std::string, pqxx::row> by_code;
   for (auto r : rows) by_code.emplace(r[0].as<std::string>(), r);
   std::vector<caf::message> out;
-  std::vector<std::string> cart_users;
+  std::vector<int64_t> cart_users;
   for (std::size_t k = 0; k < ps.size(); ++k) {
     auto it = by_code.find(codes[k]);
     if (it == by_code.end()) return std::nullopt;
@@ -431,13 +430,12 @@ std::optional<std::vector<caf::message>> place_merged(pqxx::dbtransaction& tx,
     s.events.push_back(std::move(e));
     for (auto& i : ps[k]->order.items)
       s.stock_moves.push_back({i.product_id, i.amount, versions[i.product_id]});
-    if (ps[k]->clear_cart) cart_users.push_back(std::to_string(s.order.user_id));
+    if (ps[k]->clear_cart) cart_users.push_back(s.order.user_id);
     out.push_back(caf::make_message(std::move(s)));
   }
   if (!cart_users.empty()) {
-    std::string ids = "{";
-    for (auto& u : cart_users) ids += (ids.size() > 1 ? "," : "") + u;
-    tx.exec_params("DELETE FROM cart_items WHERE user_id = ANY($1::bigint[])", ids + "}");
+    tx.exec_params("DELETE FROM cart_items WHERE user_id = ANY($1::bigint[])",
+                   db::bigint_array(cart_users));
   }
   return out;
 }
@@ -471,9 +469,9 @@ db_command load_open(int64_t after_id, int64_t limit) {
           page.orders[i].order = std::move(orders[i]);
         }
         page.last_id = page.orders.back().order.id;
-        std::string ids = "{";
-        for (auto& [id, i] : at) ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
-        ids += "}";
+        std::vector<int64_t> order_ids;
+        for (auto& [id, i] : at) order_ids.push_back(id);
+        auto ids = db::bigint_array(order_ids);
         for (auto r : tx.exec_params(
                  "SELECT order_id, seq, status, coalesce(crew_id, 0), coalesce(by_user_id, 0), " +
                      db::iso_utc("at") +
@@ -789,15 +787,6 @@ dispatch_entries read_pending_entries(pqxx::dbtransaction& tx, const std::string
   return out;
 }
 
-std::string array_literal(const std::vector<int64_t>& ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(ids[i]);
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 db_command pending_index() {
@@ -806,7 +795,7 @@ db_command pending_index() {
 }
 
 db_command pending_entries(const std::vector<int64_t>& order_ids) {
-  auto ids = array_literal(order_ids);
+  auto ids = db::bigint_array(order_ids);
   return {"orders.pending_entries", false, [ids](pqxx::dbtransaction& tx) {
             return caf::make_message(read_pending_entries(tx, ids));
           }};

@@ -66,6 +66,11 @@ api_error timeout(const std::string& outcome) {
   e.extra_text["outcome"] = outcome;
   return e;
 }
+bool outcome_unknown(const api_error& e) {
+  if (e.code != "timeout") return false;
+  auto it = e.extra_text.find("outcome");
+  return it == e.extra_text.end() || it->second != "not_written";
+}
 api_error request_in_progress(int retry_after_s) {
   auto e = make(409, "request_in_progress",
                 "a request with this Idempotency-Key is still in flight; retry later");

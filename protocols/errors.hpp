@@ -52,6 +52,8 @@ api_error unavailable(const std::string& what = "the database is unavailable");
 /// 504: `outcome` says whether anything may have been written (API.md conventions):
 /// "not_written" (the command never reached the database) or "unknown" (it may still commit).
 api_error timeout(const std::string& outcome = "unknown");
+/// Whether `e` says a change may have been written: a 504 whose outcome is not "not_written".
+bool outcome_unknown(const api_error& e);
 /// 409 request_in_progress: the first request with this Idempotency-Key is still in flight.
 api_error request_in_progress(int retry_after_s = 1);
 api_error internal(const std::string& what = "internal error");

@@ -42,15 +42,13 @@ struct reconcile_pending {
   WASSALLY_FIELDS(reconcile_pending, order_ids)
 };
 
-/// What a check found: `agrees`; a difference seen once is `suspect` (a message may still be on
-/// its way); one seen on two checks in a row was `repaired` (memory reloaded from the database).
+/// What a check repaired: differences seen on two checks in a row (one seen once may be a
+/// message still on its way, and is only remembered).
 struct reconcile_outcome {
-  bool agrees = true;
-  bool suspect = false;
   int64_t repaired = 0;
   /// Orders a repair was about: their actors missed the same news, and reload.
   std::vector<int64_t> orders;
-  WASSALLY_FIELDS(reconcile_outcome, agrees, suspect, repaired, orders)
+  WASSALLY_FIELDS(reconcile_outcome, repaired, orders)
 };
 
 /// Every open order as PostgreSQL has it: pending ones, and held ones (assigned or picked up)
@@ -69,19 +67,6 @@ struct stock_fingerprints {
   std::vector<int64_t> stock_milli_sums;
   std::vector<int64_t> products;
   WASSALLY_FIELDS(stock_fingerprints, shop_ids, stock_milli_sums, products)
-};
-
-/// Repairs by kind, for /metrics (`wassally_reconcile_repairs_total{kind}`) and operators.
-struct reconcile_stats {
-  int64_t rounds = 0;
-  int64_t shop_stock = 0;
-  int64_t crew_holdings = 0;
-  int64_t dispatcher_index = 0;
-  int64_t order_actors = 0;   // open orders that were not live, adopted
-  int64_t order_reloads = 0;  // order actors that doubted their state and reloaded it
-  int64_t last_round_ms = 0;
-  WASSALLY_FIELDS(reconcile_stats, rounds, shop_stock, crew_holdings, dispatcher_index,
-                  order_actors, order_reloads, last_round_ms)
 };
 
 }  // namespace wassally

@@ -132,7 +132,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<reconcile_holdings>("wassally::reconcile_holdings");
   cfg.add_message_type<reconcile_pending>("wassally::reconcile_pending");
   cfg.add_message_type<reconcile_outcome>("wassally::reconcile_outcome");
-  cfg.add_message_type<reconcile_stats>("wassally::reconcile_stats");
   cfg.add_message_type<open_orders_index>("wassally::open_orders_index");
   cfg.add_message_type<stock_fingerprints>("wassally::stock_fingerprints");
 }

@@ -288,6 +288,23 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
+def concurrently(fns):
+    """Runs the callables at the same moment (a barrier), returns their results in order."""
+    barrier = threading.Barrier(len(fns))
+    out = [None] * len(fns)
+
+    def run(i, f):
+        barrier.wait()
+        out[i] = f()
+
+    ts = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(fns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
 def must(r, *statuses):
     if r.status not in statuses:
         raise AssertionError(f"expected {statuses}, got {r!r}")

@@ -37,8 +37,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, PrivateCluster, Server, World, create_database, log,  # noqa: E402
-                     must, order_body, psql, report, scalar)
+from harness import (Client, PrivateCluster, Server, World, concurrently,  # noqa: E402
+                     create_database, log, must, order_body, psql, report, scalar)
 
 NAME = "late_commit"
 POOL = 4  # write connections; the four writes under test take one each, later ones queue
@@ -74,21 +74,6 @@ def eventually(bound, check):
         if not diffs or time.time() - started > bound:
             return time.time() - started, diffs
         time.sleep(0.2)
-
-
-def in_parallel(calls):
-    """Runs each zero-argument call on its own thread; returns their results in order."""
-    out = [None] * len(calls)
-
-    def run(i, f):
-        out[i] = f()
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def outcome(r):
@@ -186,7 +171,7 @@ def stall_round(srv, db, w, cl, shop, products, customer, args, figures, problem
     for attempt in range(30):
         if len(server_backends(db)) >= POOL + 1:
             break
-        in_parallel([lambda p=p, s=s: Client(srv.port, timeout=30, token=s["owner"]).patch(
+        concurrently([lambda p=p, s=s: Client(srv.port, timeout=30, token=s["owner"]).patch(
             f"/api/v1/products/{p}", {"stock": 1000}) for p, s in zip(edits, edit_shops)] +
             [lambda: Client(srv.port, timeout=30, token=customer["token"]).get("/api/v1/orders")])
     else:
@@ -236,10 +221,10 @@ def stall_round(srv, db, w, cl, shop, products, customer, args, figures, problem
 
         def fire():
             out = {}
-            t1 = threading.Thread(target=lambda: out.setdefault("first", in_parallel(first)))
+            t1 = threading.Thread(target=lambda: out.setdefault("first", concurrently(first)))
             t1.start()
             time.sleep(0.3)
-            out["later"] = in_parallel(later)
+            out["later"] = concurrently(later)
             t1.join()
             results["answers"] = out["first"] + out["later"]
         t = threading.Thread(target=fire)

@@ -22,33 +22,15 @@ import argparse
 import os
 import random
 import sys
-import threading
 import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, Server, World, create_database, env_or_die, log,  # noqa: E402
-                     order_body, psql, report)
+from harness import (Client, Server, World, concurrently, create_database,  # noqa: E402
+                     env_or_die, log, order_body, psql, report)
 
 BIG = 1000000
-
-
-def concurrently(fns):
-    """Runs the callables at the same moment (a barrier), returns their results in order."""
-    barrier = threading.Barrier(len(fns))
-    out = [None] * len(fns)
-
-    def run(i, f):
-        barrier.wait()
-        out[i] = f()
-
-    ts = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(fns)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return out
 
 
 class Races:
