@@ -152,11 +152,11 @@ struct runtime {
     co.idle = idle;
     co.db_timeout = db_timeout;
     registry = spawn_registry(
-        *system,
-        {{"shop", shop_factory(persistence, so)},
-         {"order", order_factory(persistence, event_bus, idle, db_timeout, order_counters)},
-         {"cart", cart_factory(ps, idle)},
-         {"crew", crew_factory(persistence, dispatcher, event_bus, co)}});
+        *system, {{entity_kind::shop, shop_factory(persistence, so)},
+                  {entity_kind::order,
+                   order_factory(persistence, event_bus, idle, db_timeout, order_counters)},
+                  {entity_kind::cart, cart_factory(ps, idle)},
+                  {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;
     order_desk = spawn_order_desk(*system, ps);
     staff_desk = spawn_staff_desk(*system, persistence, db_timeout);

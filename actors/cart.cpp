@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,6 +13,7 @@
 #include "actors/entity.hpp"
 #include "persistence/carts.hpp"
 #include "protocols/accounts.hpp"
+#include "protocols/entity_interfaces.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 
@@ -26,7 +28,8 @@ struct cart_state {
   static inline const char* name = "cart";
 };
 
-using self_ptr = caf::stateful_actor<cart_state>*;
+using self_ptr = cart_actor::stateful_pointer<cart_state>;
+using item_promise = caf::typed_response_promise<cart_item_reply>;
 
 std::set<int64_t> shops_of(const cart_state& st) {
   std::set<int64_t> out;
@@ -47,14 +50,13 @@ cart_item_view view(const cart_line& line, const product_quote& q, bool shop_act
 /// Asks the product's shop for its quote, waiting (nothing else runs in this cart meanwhile,
 /// so the rules see a cart that cannot change under them). `then(shop_id, quotes)`.
 template <class Then>
-void with_quote(self_ptr self, caf::response_promise rp, int64_t product_id, Then then) {
+void with_quote(self_ptr self, item_promise rp, int64_t product_id, Then then) {
   auto& svc = self->state.svc;
   self->request(svc.shop_directory, svc.timeout, shop_of_atom::value, product_id)
       .await(
           [=](int64_t shop_id) mutable {
-            self->request(self->state.svc.registry, self->state.svc.timeout,
-                          entity_key{"shop", shop_id},
-                          caf::make_message(quote_products{{product_id}}))
+            ask_entity(self, shop_ref(self->state.svc.registry, shop_id), self->state.svc.timeout,
+                       quote_products{{product_id}})
                 .await([=](product_quotes& q) mutable { then(shop_id, q); },
                        [=](caf::error& e) mutable { rp.deliver(e); });
           },
@@ -93,8 +95,7 @@ void check_line(const cart_state& st, int64_t shop_id, const product_quotes& q, 
         "product_id"));
 }
 
-void save(self_ptr self, caf::response_promise rp, cart_line line, cart_item_view shown,
-          bool created) {
+void save(self_ptr self, item_promise rp, cart_line line, cart_item_view shown, bool created) {
   entity_write<cart_line>(
       self, self->state.lc, carts_sql::save_line(self->state.user_id, line),
       [=](cart_line& saved) mutable {
@@ -107,7 +108,7 @@ void save(self_ptr self, caf::response_promise rp, cart_line line, cart_item_vie
 }
 
 /// GET /cart: every shop quotes its lines at today's prices, in parallel.
-void show(self_ptr self, caf::response_promise rp) {
+void show(self_ptr self, caf::typed_response_promise<cart_view> rp) {
   auto& st = self->state;
   std::map<int64_t, std::vector<int64_t>> by_shop;
   for (auto& [id, l] : st.lines) by_shop[l.shop_id].push_back(l.product_id);
@@ -134,8 +135,7 @@ void show(self_ptr self, caf::response_promise rp) {
   };
   for (auto& [shop, ids] : by_shop) {
     auto shop_id = shop;
-    self->request(st.svc.registry, st.svc.timeout, entity_key{"shop", shop_id},
-                  caf::make_message(quote_products{ids}))
+    ask_entity(self, shop_ref(st.svc.registry, shop_id), st.svc.timeout, quote_products{ids})
         .then(
             [=](product_quotes& q) mutable {
               (*quotes)[shop_id] = q;
@@ -148,15 +148,15 @@ void show(self_ptr self, caf::response_promise rp) {
   }
 }
 
-caf::behavior running(self_ptr self) {
+cart_actor::behavior_type running(self_ptr self) {
   return {
       [=](const get_cart&) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<cart_view>();
         show(self, rp);
         return rp;
       },
       [=](const add_cart_item& req) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<cart_item_reply>();
         with_quote(self, rp, req.product_id, [=](int64_t shop_id, const product_quotes& q) mutable {
           auto& st = self->state;
           auto it = std::find_if(st.lines.begin(), st.lines.end(),
@@ -180,7 +180,7 @@ caf::behavior running(self_ptr self) {
         return rp;
       },
       [=](const set_cart_item& req) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<cart_item_reply>();
         auto it = self->state.lines.find(req.item_id);
         if (it == self->state.lines.end()) {
           rp.deliver(to_caf_error(errors::not_found("no such cart item")));
@@ -201,7 +201,7 @@ caf::behavior running(self_ptr self) {
         return rp;
       },
       [=](const remove_cart_item& req) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<done>();
         auto& st = self->state;
         if (req.item_id != 0 && !st.lines.count(req.item_id)) {
           rp.deliver(to_caf_error(errors::not_found("no such cart item")));
@@ -222,7 +222,7 @@ caf::behavior running(self_ptr self) {
         return rp;
       },
       [=](checkout_atom, place_order& req) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<order_placed>();
         auto& st = self->state;
         req.lines.clear();
         for (auto& [id, l] : st.lines) req.lines.push_back({l.product_id, l.amount});
@@ -271,12 +271,12 @@ caf::behavior running(self_ptr self) {
 
 entity_factory cart_factory(placement_services svc, std::chrono::milliseconds idle) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
-    return sys.spawn([=](self_ptr self) -> caf::behavior {
+    auto cart = sys.spawn([=](self_ptr self) -> cart_actor::behavior_type {
       auto& st = self->state;
       st.svc = svc;
       st.svc.registry = registry;
       st.user_id = id;
-      st.lc.key = {"cart", id};
+      st.lc.key = {entity_kind::cart, id};
       st.lc.registry = registry;
       st.lc.persistence = svc.persistence;
       st.lc.idle = idle;
@@ -289,8 +289,9 @@ entity_factory cart_factory(placement_services svc, std::chrono::milliseconds id
             self->become(running(self));
           },
           [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
-      return {[](int) {}};
+      return entity_loading_behavior<cart_actor>();
     });
+    return caf::actor_cast<caf::actor>(cart);
   };
 }
 

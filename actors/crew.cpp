@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,6 +15,8 @@
 #include "persistence/crews.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/entity_interfaces.hpp"
+#include "protocols/events.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/reconcile.hpp"
 
@@ -39,11 +42,11 @@ struct crew_state {
   };
   bool writing_location = false;
   std::optional<reported_position> next_position;
-  std::vector<caf::response_promise> next_waiters;
+  std::vector<caf::typed_response_promise<done>> next_waiters;
   static inline const char* name = "crew";
 };
 
-using self_ptr = caf::stateful_actor<crew_state>*;
+using self_ptr = crew_actor::stateful_pointer<crew_state>;
 
 crew_record snapshot(const crew_state& st) {
   auto c = st.crew;
@@ -51,18 +54,18 @@ crew_record snapshot(const crew_state& st) {
   return c;
 }
 
-void publish(self_ptr self) {
+void publish_crew(self_ptr self) {
   auto& c = self->state.crew;
-  self->send(
-      self->state.event_bus, publish_atom::value, std::string("crew_status"),
-      caf::make_message(crew_changed{c.user_id, c.status, c.has_location, c.latitude, c.longitude,
-                                     service_clock::format_iso(service_clock::now())}));
+  publish(self->state.event_bus,
+          crew_changed{c.user_id, c.status, c.has_location, c.latitude, c.longitude,
+                       service_clock::format_iso(service_clock::now())});
 }
 
 /// The pending orders near the crew: ids and distances from the dispatcher's index, then each
 /// order of the page as crews may see it, asked of the order itself (the dispatcher keeps no
 /// copy). An order that left `pending` in between is left out of the page and the count.
-void list_pending(self_ptr self, caf::response_promise rp, const crew_pending_query& q) {
+void list_pending(self_ptr self, caf::typed_response_promise<pending_page> rp,
+                  const crew_pending_query& q) {
   auto& st = self->state;
   auto& c = st.crew;
   ++st.lc.in_flight;
@@ -85,7 +88,10 @@ void list_pending(self_ptr self, caf::response_promise rp, const crew_pending_qu
             g->matches = std::move(matches);
             auto deliver = [=]() mutable {
               finished();
-              if (g->failure) return rp.deliver(*g->failure);
+              if (g->failure) {
+                rp.deliver(*g->failure);
+                return;
+              }
               pending_page page;
               page.count = g->matches.count;
               for (size_t i = 0; i < g->orders.size(); ++i)
@@ -96,16 +102,18 @@ void list_pending(self_ptr self, caf::response_promise rp, const crew_pending_qu
                   --page.count;
               rp.deliver(std::move(page));
             };
-            if (g->orders.empty()) return deliver();
+            if (g->orders.empty()) {
+              deliver();
+              return;
+            }
             caller crew{self->state.crew.user_id, roles::delivery_crew};
             for (size_t i = 0; i < g->orders.size(); ++i) {
               auto arrived = [=](std::optional<order_record> o) mutable {
                 g->orders[i] = std::move(o);
                 if (++g->answered == g->orders.size()) deliver();
               };
-              self->request(self->state.lc.registry, self->state.lc.db_timeout,
-                            entity_key{"order", g->matches.page[i].order_id},
-                            caf::make_message(view_pending_order{crew}))
+              ask_entity(self, order_ref(self->state.lc.registry, g->matches.page[i].order_id),
+                         self->state.lc.db_timeout, view_pending_order{crew})
                   .then([=](order_record& o) mutable { arrived(std::move(o)); },
                         [=](caf::error& err) mutable {
                           auto code = from_caf_error(err).code;
@@ -129,7 +137,8 @@ void write_location(self_ptr self) {
   if (st.writing_location || !st.next_position) return;
   auto pos = *st.next_position;
   st.next_position.reset();
-  auto waiters = std::make_shared<std::vector<caf::response_promise>>(std::move(st.next_waiters));
+  auto waiters =
+      std::make_shared<std::vector<caf::typed_response_promise<done>>>(std::move(st.next_waiters));
   st.next_waiters.clear();
   st.writing_location = true;
   auto cmd = crews_sql::save_location(st.crew.user_id, pos.latitude, pos.longitude, pos.seen_unix);
@@ -143,7 +152,7 @@ void write_location(self_ptr self) {
         st.crew.latitude = pos.latitude;
         st.crew.longitude = pos.longitude;
         st.crew.last_seen = service_clock::format_iso(pos.seen_unix);
-        publish(self);
+        publish_crew(self);
         for (auto& rp : *waiters) rp.deliver(done{});
         write_location(self);
       },
@@ -154,11 +163,11 @@ void write_location(self_ptr self) {
       });
 }
 
-caf::behavior running(self_ptr self) {
+crew_actor::behavior_type running(self_ptr self) {
   return {
       [=](const set_crew_location& loc) {
         auto& st = self->state;
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<done>();
         // The write answers every waiting caller: it may start while any of them still waits.
         auto deadline = loc.deadline_unix_ms;
         if (st.next_position) {
@@ -172,20 +181,20 @@ caf::behavior running(self_ptr self) {
         return rp;
       },
       [=](const set_crew_status& req) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<crew_record>();
         auto status = req.status;
         entity_write<done>(
             self, self->state.lc, crews_sql::save_status(self->state.crew.user_id, status),
             [=](done&) mutable {
               self->state.crew.status = status;
-              publish(self);
+              publish_crew(self);
               rp.deliver(snapshot(self->state));
             },
             [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
         return rp;
       },
       [=](const crew_pending_query& q) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<pending_page>();
         auto& c = self->state.crew;
         if (!c.has_location)
           rp.deliver(to_caf_error(errors::conflict(
@@ -225,7 +234,7 @@ caf::behavior running(self_ptr self) {
       // Anti-entropy: the orders PostgreSQL says this crew holds. An order held there but not
       // here (or the reverse) on two checks in a row is repaired; one with a claim in flight is
       // left to its outcome.
-      [=](const reconcile_holdings& db) {
+      [=](const reconcile_holdings& db) -> reconcile_outcome {
         auto& st = self->state;
         reconcile_outcome out;
         std::set<int64_t> in_db(db.order_ids.begin(), db.order_ids.end());
@@ -261,12 +270,12 @@ caf::behavior running(self_ptr self) {
 entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::actor event_bus,
                             crew_options opts) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
-    return sys.spawn([=](self_ptr self) -> caf::behavior {
+    auto crew = sys.spawn([=](self_ptr self) -> crew_actor::behavior_type {
       auto& st = self->state;
       st.opts = opts;
       st.dispatcher = dispatcher;
       st.event_bus = event_bus;
-      st.lc.key = {"crew", id};
+      st.lc.key = {entity_kind::crew, id};
       st.lc.registry = registry;
       st.lc.persistence = persistence;
       st.lc.idle = opts.idle;
@@ -281,8 +290,9 @@ entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::
             self->become(running(self));
           },
           [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
-      return {[](int) {}};
+      return entity_loading_behavior<crew_actor>();
     });
+    return caf::actor_cast<caf::actor>(crew);
   };
 }
 

@@ -12,6 +12,7 @@
 
 #include "persistence/orders.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/events.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 
@@ -156,7 +157,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
     self->state.persistence = persistence;
     self->state.db_timeout = db_timeout;
     // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
-    self->send(event_bus, subscribe_atom::value, std::string("order_status"));
+    subscribe<order_status_changed>(self, event_bus);
     self->set_default_handler(caf::skip);
     // The index of every pending order can be large after a restart (100,000 open orders): it
     // gets a long deadline, and a failed load is retried with a growing delay, so a slow first

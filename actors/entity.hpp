@@ -4,8 +4,10 @@
 // to passivate it, quitting once the registry agreed and nothing is in flight. Since every
 // acknowledged change is already committed, passivation loses nothing.
 
+#include <caf/actor_cast.hpp>
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <chrono>
 #include <functional>
@@ -132,14 +134,18 @@ void entity_reload_then(Self* self, entity_lifecycle& lc, Load load, Apply apply
             },
             [self, lcp](caf::error&) {
               --lcp->in_flight;
-              self->delayed_send(self, std::chrono::seconds(1), reload_atom::value);
+              // (anonymously: a typed entity need not list reload_atom in its interface)
+              caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), std::chrono::seconds(1),
+                                     reload_atom::value);
             });
   };
   // Only the reload's own retries are handled meanwhile; everything else waits in the mailbox
   // (skipped, not dropped: an actor adopted with a preload has CAF's default handler, which would
   // answer a request it skips with an error).
+  // (do_become: the entity's typed behaviour would not admit this partial one; it is popped by
+  // the unbecome() above once the reload landed.)
   self->set_default_handler(caf::skip);
-  self->become(caf::keep_behavior, caf::behavior{[attempt](reload_atom) { (*attempt)(); }});
+  self->do_become(caf::behavior{[attempt](reload_atom) { (*attempt)(); }}, false);
   (*attempt)();
 }
 
@@ -176,8 +182,18 @@ void entity_fail_activation(Self* self, entity_lifecycle& lc, api_error error) {
       [error](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
         return to_caf_error(error);
       });
-  self->become(caf::behavior{[](passivate_atom) {}});
+  self->do_become(caf::behavior{[](passivate_atom) {}}, true);
   entity_request_passivation(self, lc);
+}
+
+/// The behaviour an entity starts with while it loads its state: it handles nothing, so every
+/// message waits in the mailbox (with `caf::skip` as the default handler) until the actor
+/// becomes its typed running behaviour. Typed as `Interface`'s behaviour only to be returned
+/// from the spawn function: no handler of it can ever be called.
+template <class Interface>
+typename Interface::behavior_type entity_loading_behavior() {
+  using behavior_type = typename Interface::behavior_type;
+  return behavior_type{typename behavior_type::unsafe_init{}, caf::behavior{[](int) {}}};
 }
 
 }  // namespace wassally

@@ -6,7 +6,6 @@
 #include <caf/system_messages.hpp>
 #include <map>
 #include <set>
-#include <string>
 
 #include "protocols/registry.hpp"
 
@@ -14,8 +13,8 @@ namespace wassally {
 namespace {
 
 struct bus_state {
-  std::map<std::string, std::set<caf::actor>> topics;
-  std::map<caf::actor_addr, std::set<std::string>> subscriptions;
+  std::map<topic, std::set<caf::actor>> topics;
+  std::map<caf::actor_addr, std::set<topic>> subscriptions;
   static inline const char* name = "event_bus";
 };
 
@@ -27,46 +26,46 @@ caf::actor spawn_event_bus(caf::actor_system& sys) {
       auto& st = self->state;
       auto it = st.subscriptions.find(dm.source);
       if (it == st.subscriptions.end()) return;
-      for (auto& topic : it->second) {
-        auto& subs = st.topics[topic];
+      for (auto t : it->second) {
+        auto& subs = st.topics[t];
         for (auto s = subs.begin(); s != subs.end();)
           s = s->address() == dm.source ? subs.erase(s) : std::next(s);
       }
       st.subscriptions.erase(it);
     });
     return {
-        [=](subscribe_atom, const std::string& topic) {
+        [=](subscribe_atom, topic t) {
           auto who = caf::actor_cast<caf::actor>(self->current_sender());
           if (!who) return;
           auto& st = self->state;
           if (!st.subscriptions.count(who.address())) self->monitor(who);
-          st.subscriptions[who.address()].insert(topic);
-          st.topics[topic].insert(who);
+          st.subscriptions[who.address()].insert(t);
+          st.topics[t].insert(who);
         },
-        [=](unsubscribe_atom, const std::string& topic) {
+        [=](unsubscribe_atom, topic t) {
           auto who = caf::actor_cast<caf::actor>(self->current_sender());
           if (!who) return;
           auto& st = self->state;
-          if (auto t = st.topics.find(topic); t != st.topics.end()) {
-            t->second.erase(who);
-            if (t->second.empty()) st.topics.erase(t);
+          if (auto subs = st.topics.find(t); subs != st.topics.end()) {
+            subs->second.erase(who);
+            if (subs->second.empty()) st.topics.erase(subs);
           }
           if (auto s = st.subscriptions.find(who.address()); s != st.subscriptions.end()) {
-            s->second.erase(topic);
+            s->second.erase(t);
             if (s->second.empty()) {
               st.subscriptions.erase(s);
               self->demonitor(who);
             }
           }
         },
-        [=](publish_atom, const std::string& topic, caf::message& event) {
-          auto it = self->state.topics.find(topic);
+        [=](publish_atom, topic t, caf::message& event) {
+          auto it = self->state.topics.find(t);
           if (it == self->state.topics.end()) return;
           for (auto& s : it->second) self->send(s, event);
         },
         [=](stats_atom) {
           int64_t n = 0;
-          for (auto& [t, subs] : self->state.topics) n += static_cast<int64_t>(subs.size());
+          for (auto& [name, subs] : self->state.topics) n += static_cast<int64_t>(subs.size());
           return n;
         },
     };

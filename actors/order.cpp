@@ -15,6 +15,8 @@
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/deadline.hpp"
+#include "protocols/entity_interfaces.hpp"
+#include "protocols/events.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
@@ -50,8 +52,7 @@ void reload_then(self_ptr self, std::function<void()> next) {
             order_status_changed change;
             change.order_id = s.order.id;
             change.event = e;
-            self->send(st.event_bus, publish_atom::value, std::string("order_status"),
-                       caf::make_message(change));
+            publish(st.event_bus, change);
           }
         st.order = std::move(s.order);
         st.events = std::move(s.events);
@@ -97,32 +98,27 @@ void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::tran
         st.order.crew_id = e.status == order_status::pending ? 0 : new_crew;
         st.order.updated_at = e.at;
         st.events.push_back(e);
-        auto crew = [&](int64_t id) { return entity_key{"crew", id}; };
+        auto crew = [&](int64_t id) { return crew_ref(st.lc.registry, id); };
         if (e.status == order_status::assigned) {
-          self->send(st.lc.registry, crew(new_crew),
-                     caf::make_message(crew_slot_outcome{st.order.id, true}));
+          tell(crew(new_crew), crew_slot_outcome{st.order.id, true});
           if (previous_crew && previous_crew != new_crew)
-            self->send(st.lc.registry, crew(previous_crew),
-                       caf::make_message(crew_order_finished{st.order.id, false, 0}));
+            tell(crew(previous_crew), crew_order_finished{st.order.id, false, 0});
         } else if (order_rules::is_final(e.status) && previous_crew) {
-          self->send(st.lc.registry, crew(previous_crew),
-                     caf::make_message(crew_order_finished{st.order.id, delivered, coins}));
+          tell(crew(previous_crew), crew_order_finished{st.order.id, delivered, coins});
         }
         for (auto& [shop, lines] : lines_by_shop(st.order, done.stock_moves))
-          self->send(st.lc.registry, entity_key{"shop", shop},
-                     caf::make_message(stock_returned{lines}));
+          tell(shop_ref(st.lc.registry, shop), stock_returned{lines});
         order_status_changed change;
         change.order_id = st.order.id;
         change.event = e;
-        self->send(st.event_bus, publish_atom::value, std::string("order_status"),
-                   caf::make_message(change));
+        publish(st.event_bus, change);
         rp.deliver(order_rules::view_for(st.order, who));
       },
       [=](const api_error& e) mutable {
         if (!write_in_doubt(e) || !on_doubt) {
           if (new_crew && new_crew != previous_crew)
-            self->send(self->state.lc.registry, entity_key{"crew", new_crew},
-                       caf::make_message(crew_slot_outcome{self->state.order.id, false}));
+            tell(crew_ref(self->state.lc.registry, new_crew),
+                 crew_slot_outcome{self->state.order.id, false});
           rp.deliver(to_caf_error(e));
           return;
         }
@@ -131,9 +127,9 @@ void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::tran
         reload_then(self, [self, new_crew, previous_crew, on_doubt] {
           auto& o = self->state.order;
           if (new_crew && new_crew != previous_crew)
-            self->send(self->state.lc.registry, entity_key{"crew", new_crew},
-                       caf::make_message(crew_slot_outcome{
-                           o.id, o.crew_id == new_crew && !order_rules::is_final(o.status)}));
+            tell(
+                crew_ref(self->state.lc.registry, new_crew),
+                crew_slot_outcome{o.id, o.crew_id == new_crew && !order_rules::is_final(o.status)});
           on_doubt();
         });
       });
@@ -249,8 +245,8 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a, bool re
   // Taking the order needs the crew's consent (online, below its limit); nothing else happens
   // to this order until the crew answered and the change committed.
   ++st.lc.in_flight;
-  self->request(st.lc.registry, st.lc.db_timeout, entity_key{"crew", d.crew_id},
-                caf::make_message(claim_crew_slot{o.id, who.is_staff()}))
+  ask_entity(self, crew_ref(st.lc.registry, d.crew_id), st.lc.db_timeout,
+             claim_crew_slot{o.id, who.is_staff()})
       .await(
           [=](done&) mutable {
             --self->state.lc.in_flight;
@@ -333,7 +329,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
       auto& st = self->state;
       st.event_bus = event_bus;
       st.counters = counters;
-      st.lc.key = {"order", id};
+      st.lc.key = {entity_kind::order, id};
       st.lc.registry = registry;
       st.lc.persistence = persistence;
       st.lc.idle = idle;

@@ -13,7 +13,9 @@
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/accounts.hpp"
+#include "protocols/entity_interfaces.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/events.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 #include "security/tokens.hpp"
@@ -71,15 +73,13 @@ void fail(self_ptr self, const api_error& e) {
 /// commit's outcome is unknown: the shops reload their stock before they answer anything else.
 void reload_shops(self_ptr self) {
   for (auto& [shop, lines] : self->state.shop_lines)
-    self->send(self->state.svc.registry, entity_key{"shop", shop},
-               caf::make_message(reload_atom::value));
+    tell(shop_ref(self->state.svc.registry, shop), reload_atom::value);
 }
 
 void release_all(self_ptr self) {
   auto placement = static_cast<int64_t>(self->id());
   for (auto& [shop, lines] : self->state.shop_lines)
-    self->send(self->state.svc.registry, entity_key{"shop", shop},
-               caf::make_message(release_reservation{placement}));
+    tell(shop_ref(self->state.svc.registry, shop), release_reservation{placement});
 }
 
 /// The answer for an earlier placement with the same key: the same answer (the order, or the
@@ -155,14 +155,14 @@ void commit(self_ptr self) {
             std::map<int64_t, std::vector<order_line_request>> moved;
             for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
             // Every open order is live: its actor adopts it now, as recovery does at start.
-            self->send(st.svc.registry, adopt_atom::value, entity_key{"order", placed.order.id},
+            self->send(st.svc.registry, adopt_atom::value,
+                       entity_key{entity_kind::order, placed.order.id},
                        caf::make_message(order_snapshot{placed.order, placed.events, {}}));
             if (!placed.events.empty()) {
               // For the dispatcher: the order as crews see it, and where its shops are.
               std::vector<geo_location> points;
               for (auto& [shop, q] : st.quotes) points.push_back(q.shop_location);
-              self->send(st.svc.event_bus, publish_atom::value, std::string("order_status"),
-                         caf::make_message(order_rules::placed_change(placed, std::move(points))));
+              publish(st.svc.event_bus, order_rules::placed_change(placed, std::move(points)));
             }
             // The customer reads the new stock right after the 201 (and public product pages
             // are cached by the shop's stamp): every shop has taken its stock before the answer.
@@ -178,8 +178,8 @@ void commit(self_ptr self) {
               if (--*waiting == 0) finish(self, answer);
             };
             for (auto& [shop, lines] : st.shop_lines)
-              self->request(st.svc.registry, st.svc.timeout, entity_key{"shop", shop},
-                            caf::make_message(commit_reservation{placement, moved[shop]}))
+              ask_entity(self, shop_ref(st.svc.registry, shop), st.svc.timeout,
+                         commit_reservation{placement, moved[shop]})
                   .then([one_done] { one_done(); }, [one_done](caf::error&) { one_done(); });
           },
           [self](caf::error& err) {
@@ -216,8 +216,8 @@ void reserve(self_ptr self) {
   };
   for (auto& [shop, lines] : st.shop_lines) {
     auto shop_id = shop;
-    self->request(st.svc.registry, st.svc.timeout, entity_key{"shop", shop_id},
-                  caf::make_message(reserve_stock{placement, lines}))
+    ask_entity(self, shop_ref(st.svc.registry, shop_id), st.svc.timeout,
+               reserve_stock{placement, lines})
         .then(
             [self, shop_id](product_quotes& q) {
               self->state.quotes[shop_id] = std::move(q);

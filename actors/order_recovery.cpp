@@ -64,7 +64,7 @@ void adopt(caf::event_based_actor* self, std::shared_ptr<recovery_run> run,
   }
   for (auto& s : page.orders) {
     auto id = s.order.id;
-    self->send(run->registry, adopt_atom::value, entity_key{"order", id},
+    self->send(run->registry, adopt_atom::value, entity_key{entity_kind::order, id},
                caf::make_message(std::move(s)));
   }
   run->progress->orders += static_cast<int64_t>(page.orders.size());

@@ -9,6 +9,7 @@
 
 #include "persistence/catalog.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/entity_interfaces.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 
@@ -36,29 +37,22 @@ void end_round(self_ptr self) {
   ++self->state.opts.figures->rounds;
 }
 
-/// Asks `target` (through the registry when `key` is given) with `msg`, adding its repairs to
-/// `counter`.
-template <class Msg>
-void check(self_ptr self, std::shared_ptr<round_join> join, const caf::actor& target,
-           const entity_key* key, Msg msg, std::atomic<int64_t> reconcile_figures::*counter) {
+/// Sends a check with `ask(timeout)` (which returns the request's handle), adding the repairs
+/// its reconcile_outcome reports to `counter`.
+template <class Ask>
+void check(self_ptr self, std::shared_ptr<round_join> join, Ask ask,
+           std::atomic<int64_t> reconcile_figures::*counter) {
   ++join->outstanding;
   auto on_answer = [self, join, counter](reconcile_outcome& out) {
     ((*self->state.opts.figures).*counter) += out.repaired;
     // The orders concerned missed the same news: their actors reload from PostgreSQL.
-    for (auto id : out.orders)
-      self->send(self->state.opts.registry, entity_key{"order", id},
-                 caf::make_message(reload_atom::value));
+    for (auto id : out.orders) tell(order_ref(self->state.opts.registry, id), reload_atom::value);
     if (--join->outstanding == 0) end_round(self);
   };
   auto on_error = [self, join](caf::error&) {
     if (--join->outstanding == 0) end_round(self);
   };
-  auto timeout = self->state.opts.db_timeout;
-  if (key)
-    self->request(target, timeout, *key, caf::make_message(std::move(msg)))
-        .then(on_answer, on_error);
-  else
-    self->request(target, timeout, std::move(msg)).then(on_answer, on_error);
+  ask(self->state.opts.db_timeout).then(on_answer, on_error);
 }
 
 /// Open orders without a live actor on two rounds in a row are adopted (loaded from PostgreSQL).
@@ -71,7 +65,8 @@ void adopt_missing(self_ptr self, const open_orders_index& db, const live_ids& l
       if (!is_live.count(id)) not_live.insert(id);
   for (auto id : not_live)
     if (st.suspect_not_live.count(id)) {
-      self->send(st.opts.registry, adopt_atom::value, entity_key{"order", id}, caf::message{});
+      self->send(st.opts.registry, adopt_atom::value, entity_key{entity_kind::order, id},
+                 caf::message{});
       ++st.opts.figures->order_actors;
     }
   st.suspect_not_live = std::move(not_live);
@@ -92,11 +87,15 @@ void round(self_ptr self) {
           [=](open_orders_index& db) {
             auto& st = self->state;
             // The dispatcher's index.
-            check(self, join, st.opts.dispatcher, nullptr, reconcile_pending{db.pending},
-                  &reconcile_figures::dispatcher_index);
+            check(
+                self, join,
+                [self, pending = db.pending](auto t) {
+                  return self->request(self->state.opts.dispatcher, t, reconcile_pending{pending});
+                },
+                &reconcile_figures::dispatcher_index);
             // Order actors, then crews: both from the live lists of the registry.
             ++join->outstanding;
-            self->request(st.opts.registry, timeout, live_atom::value, std::string("order"))
+            self->request(st.opts.registry, timeout, live_atom::value, entity_kind::order)
                 .then(
                     [=](live_ids& live) {
                       adopt_missing(self, db, live);
@@ -104,23 +103,27 @@ void round(self_ptr self) {
                     },
                     [=](caf::error&) { release(); });
             ++join->outstanding;
-            self->request(st.opts.registry, timeout, live_atom::value, std::string("crew"))
+            self->request(st.opts.registry, timeout, live_atom::value, entity_kind::crew)
                 .then(
                     [=](live_ids& crews) {
                       std::map<int64_t, std::vector<int64_t>> held;
                       for (std::size_t i = 0; i < db.held.size(); ++i)
                         held[db.held_by[i]].push_back(db.held[i]);
                       for (auto crew : crews.ids) {
-                        entity_key key{"crew", crew};
-                        check(self, join, self->state.opts.registry, &key,
-                              reconcile_holdings{held[crew]}, &reconcile_figures::crew_holdings);
+                        auto to = crew_ref(self->state.opts.registry, crew);
+                        check(
+                            self, join,
+                            [self, to, ids = held[crew]](auto t) {
+                              return ask_entity(self, to, t, reconcile_holdings{ids});
+                            },
+                            &reconcile_figures::crew_holdings);
                       }
                       release();
                     },
                     [=](caf::error&) { release(); });
             // Shops: the stock sums of the live ones.
             ++join->outstanding;
-            self->request(st.opts.registry, timeout, live_atom::value, std::string("shop"))
+            self->request(st.opts.registry, timeout, live_atom::value, entity_kind::shop)
                 .then(
                     [=](live_ids& shops) {
                       if (shops.ids.empty()) {
@@ -137,9 +140,13 @@ void round(self_ptr self) {
                                   by_shop[fp.shop_ids[i]] = {fp.stock_milli_sums[i],
                                                              fp.products[i]};
                                 for (auto& [shop, sums] : by_shop) {
-                                  entity_key key{"shop", shop};
-                                  check(self, join, self->state.opts.registry, &key, sums,
-                                        &reconcile_figures::shop_stock);
+                                  auto to = shop_ref(self->state.opts.registry, shop);
+                                  check(
+                                      self, join,
+                                      [self, to, sums = sums](auto t) {
+                                        return ask_entity(self, to, t, sums);
+                                      },
+                                      &reconcile_figures::shop_stock);
                                 }
                                 release();
                               },

@@ -25,10 +25,10 @@ struct entry {
 };
 
 struct registry_state {
-  std::map<std::string, entity_factory> factories;
+  std::map<entity_kind, entity_factory> factories;
   std::map<entity_key, entry> live;
   std::map<caf::actor_addr, entity_key> by_addr;
-  std::map<std::string, kind_stats> stats;
+  std::map<entity_kind, kind_stats> stats;
   // Mailbox surveys: one at a time, every asker of the moment answered by it, and its result
   // reused for a second (with 100,000 live orders, polling /metrics must not flood them).
   bool surveying = false;
@@ -49,7 +49,6 @@ entry* activate(self_ptr self, const entity_key& key, const caf::message& preloa
   self->link_to(handle);  // entities end with the registry
   st.by_addr[handle.address()] = key;
   auto& ks = st.stats[key.kind];
-  ks.kind = key.kind;
   ++ks.activations;
   ++ks.live;
   auto& e = st.live[key];
@@ -59,10 +58,10 @@ entry* activate(self_ptr self, const entity_key& key, const caf::message& preloa
 
 }  // namespace
 
-caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_factory> kinds) {
+caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds) {
   return sys.spawn([kinds = std::move(kinds)](self_ptr self) -> caf::behavior {
     self->state.factories = kinds;
-    for (auto& [kind, f] : kinds) self->state.stats[kind].kind = kind;
+    for (auto& [kind, f] : kinds) self->state.stats[kind].kind = to_string(kind);
     // Entities' own exits (passivation or failure) are handled by the down handler; an exit
     // request addressed to the registry itself (anon_send_exit, i.e. shutdown) ends it, and
     // through the links every live entity with it.
@@ -93,7 +92,8 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
           auto it = st.live.find(key);
           entry* e = it != st.live.end() ? &it->second : activate(self, key);
           if (!e) {
-            promise.deliver(to_caf_error(errors::not_found("no actor kind " + key.kind)));
+            promise.deliver(to_caf_error(
+                errors::not_found(std::string("no actor kind ") + to_string(key.kind))));
             return;
           }
           if (e->passivating)
@@ -104,7 +104,7 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
         [=](adopt_atom, entity_key& key, caf::message& preload) {
           if (!self->state.live.count(key)) activate(self, key, preload);
         },
-        [=](live_atom, const std::string& kind) {
+        [=](live_atom, entity_kind kind) {
           // Live and not passivating: the actors messages to this kind reach now.
           live_ids out;
           auto& live = self->state.live;
@@ -135,12 +135,12 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
           st.survey_askers.push_back(rp);
           if (st.surveying) return rp;
           st.surveying = true;
-          auto survey = std::make_shared<std::map<std::string, kind_mailboxes>>();
-          std::map<std::string, std::vector<caf::actor>> live_by_kind;
-          for (auto& [kind, ks] : st.stats) (*survey)[kind].kind = kind;
+          auto survey = std::make_shared<std::map<entity_kind, kind_mailboxes>>();
+          std::map<entity_kind, std::vector<caf::actor>> live_by_kind;
+          for (auto& [kind, ks] : st.stats) (*survey)[kind].kind = ks.kind;
           for (auto& [key, e] : st.live)
             if (!e.passivating) live_by_kind[key.kind].push_back(e.handle);
-          std::vector<std::pair<std::string, caf::actor>> targets;
+          std::vector<std::pair<entity_kind, caf::actor>> targets;
           for (auto& [kind, handles] : live_by_kind) {
             auto step = std::max<std::size_t>(1, handles.size() / mailbox_survey_sample);
             std::size_t asked = 0;
@@ -184,8 +184,9 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<std::string, entity_f
           auto rp = self->make_response_promise();
           auto it = self->state.live.find(key);
           if (it == self->state.live.end() || it->second.passivating)
-            rp.deliver(to_caf_error(errors::not_found("no live " + key.kind + " actor with id " +
-                                                      std::to_string(key.id))));
+            rp.deliver(
+                to_caf_error(errors::not_found("no live " + std::string(to_string(key.kind)) +
+                                               " actor with id " + std::to_string(key.id))));
           else
             rp.delegate(it->second.handle, state_atom::value);
           return rp;

@@ -17,6 +17,7 @@
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/events.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
@@ -681,13 +682,11 @@ caf::behavior running(self_ptr self) {
               [=](order_snapshot& placed) mutable {
                 auto& st = self->state;
                 // Every open order is live: its actor adopts it now.
-                self->send(st.registry, adopt_atom::value, entity_key{"order", placed.order.id},
-                           caf::make_message(order_snapshot{placed.order, placed.events, {}}));
-                if (st.event_bus && !placed.events.empty()) {
-                  self->send(
-                      st.event_bus, publish_atom::value, std::string("order_status"),
-                      caf::make_message(order_rules::placed_change(placed, {st.shop.location})));
-                }
+                caf::anon_send(st.registry, adopt_atom::value,
+                               entity_key{entity_kind::order, placed.order.id},
+                               caf::make_message(order_snapshot{placed.order, placed.events, {}}));
+                if (!placed.events.empty())
+                  publish(st.event_bus, order_rules::placed_change(placed, {st.shop.location}));
                 rp.deliver(order_placed{placed.order, false});
               },
               [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
@@ -717,7 +716,7 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
     return sys.spawn([=](self_ptr self) -> caf::behavior {
       auto& lc = self->state.lc;
-      lc.key = {"shop", id};
+      lc.key = {entity_kind::shop, id};
       lc.registry = registry;
       self->state.registry = registry;
       lc.persistence = persistence;

@@ -20,6 +20,8 @@
 
 #include "actors/order_rules.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/entity_interfaces.hpp"
+#include "protocols/events.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
 
@@ -295,8 +297,8 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
     st.registry = registry;
     st.timeout = timeout;
     st.keepalive = keepalive;
-    self->send(event_bus, subscribe_atom::value, std::string("order_status"));
-    self->send(event_bus, subscribe_atom::value, std::string("crew_status"));
+    subscribe<order_status_changed>(self, event_bus);
+    subscribe<crew_changed>(self, event_bus);
     self->delayed_send(self, keepalive, tick_atom::value);
     return {
         [=](open_order_stream& req) {
@@ -307,8 +309,8 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           auto& s = st.streams[id];
           s.order_id = req.order_id;
           st.by_order[req.order_id].insert(id);
-          self->request(st.registry, st.timeout, entity_key{"order", req.order_id},
-                        caf::make_message(watch_order{req.who, req.after_seq, req.resume}))
+          ask_entity(self, order_ref(st.registry, req.order_id), st.timeout,
+                     watch_order{req.who, req.after_seq, req.resume})
               .then([self, id, req](order_watch& w) { start_stream(self, id, req, w); },
                     [self, id, req](caf::error& e) {
                       drop(self, id);

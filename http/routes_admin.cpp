@@ -1,19 +1,12 @@
 // API.md "Operators: actor inspection": live actors by kind with their mailboxes, persistence
 // and event-bus figures, and one live actor's state — serialised by cereal from the state type
 // the actor itself answers with (the same serialisation used for messages).
-#include <set>
-
 #include "http/edge.hpp"
 #include "http/operator_figures.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally::http {
-namespace {
-
-const std::set<std::string> inspectable = {"order", "shop", "crew", "cart"};
-
-}  // namespace
 
 void add_admin_routes(router& r) {
   r.add(
@@ -55,8 +48,8 @@ void add_admin_routes(router& r) {
       "GET", "/api/v1/admin/actors/{kind}/{id}", staff_only,
       [](request_context& ctx) {
         auto kind = ctx.params.at("kind");
-        if (!inspectable.count(kind))
-          throw api_exception(errors::not_found("no actor kind " + kind));
+        auto parsed = entity_kind_named(kind);
+        if (!parsed) throw api_exception(errors::not_found("no actor kind " + kind));
         auto id = ctx.id_param("id");
         auto c = ctx;
         ask<actor_state>(
@@ -65,7 +58,7 @@ void add_admin_routes(router& r) {
               auto state = nlohmann::json::parse(st.json)["state"];
               c.out->json(200, {{"kind", kind}, {"id", id}, {"state", state}});
             },
-            inspect_atom::value, entity_key{kind, id});
+            inspect_atom::value, entity_key{*parsed, id});
       },
       "A live actor's state (404 if not live; nothing is activated)");
 }

@@ -1,5 +1,6 @@
 // API.md "Shop analytics": the shop actor checks who may see them; the figures come from the
 // sales rollups (see persistence/analytics.cpp).
+#include "http/ask_entity.hpp"
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
 #include "http/json_values.hpp"
@@ -59,9 +60,8 @@ void add_analytics_routes(router& r) {
           q.shop_id = ctx.id_param("id");
           auto c = ctx;
           ask<analytics_reply>(
-              ctx, ctx.svc->registry,
-              [c, kind](analytics_reply& reply) { c.out->json(200, render(kind, reply)); },
-              entity_key{"shop", q.shop_id}, caf::make_message(q));
+              ctx, shop_ref(ctx.svc->registry, q.shop_id),
+              [c, kind](analytics_reply& reply) { c.out->json(200, render(kind, reply)); }, q);
         },
         kind == "sales"          ? "Revenue, cost and profit per month or year, zeros included"
         : kind == "top-products" ? "Products by quantity sold"

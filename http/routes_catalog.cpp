@@ -1,5 +1,6 @@
 // API.md "Catalog": product categories and products. The shop actor owns both; product routes
 // first learn the product's shop from the directory (cached), then ask that shop.
+#include "http/ask_entity.hpp"
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
 #include "http/json_values.hpp"
@@ -47,21 +48,20 @@ nlohmann::json product_json(const product_record& p) {
 
 /// Sends `msg` to the shop actor owning product (`lookup` shop_of_atom) or offer
 /// (offer_shop_atom) `id`.
-template <class Reply, class Lookup, class OnReply>
+template <class Reply, class Lookup, class OnReply, class Msg>
 void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnReply on_reply,
-                     caf::message msg) {
+                     Msg msg) {
   auto c = ctx;
   ask<int64_t>(
       ctx, ctx.svc->shop_directory,
       [c, on_reply, msg](int64_t& shop_id) {
-        ask<Reply>(c, c.svc->registry, on_reply, entity_key{"shop", shop_id}, msg);
+        ask<Reply>(c, shop_ref(c.svc->registry, shop_id), on_reply, msg);
       },
       lookup, id);
 }
 
-template <class Reply, class OnReply>
-void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply,
-                      caf::message msg) {
+template <class Reply, class OnReply, class Msg>
+void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply, Msg msg) {
   ask_owning_shop<Reply>(ctx, shop_of_atom::value, product_id, on_reply, std::move(msg));
 }
 
@@ -119,7 +119,7 @@ void add_catalog_routes(router& r) {
         auto page = parse_page(ctx.query);
         auto c = ctx;
         ask<product_category_list>(
-            ctx, ctx.svc->registry,
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
             [c, page](product_category_list& list) {
               auto results = nlohmann::json::array();
               auto end = std::min<int64_t>(page.offset() + page.page_size, list.items.size());
@@ -127,8 +127,7 @@ void add_catalog_routes(router& r) {
                 results.push_back(category_json(list.items[i]));
               c.out->json(200, paginate(list.items.size(), results, page, c.host, c.path, c.query));
             },
-            entity_key{"shop", ctx.id_param("id")},
-            caf::make_message(list_product_categories{caller_of(ctx)}));
+            list_product_categories{caller_of(ctx)});
       },
       "Product categories of a shop");
 
@@ -137,11 +136,9 @@ void add_catalog_routes(router& r) {
       [](request_context& ctx) {
         auto out = ctx.out;
         ask<product_category>(
-            ctx, ctx.svc->registry,
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
             [out](product_category& c) { out->json(201, category_json(c)); },
-            entity_key{"shop", ctx.id_param("id")},
-            caf::make_message(
-                save_product_category{caller_of(ctx), 0, decode_category_name(ctx.json_body())}));
+            save_product_category{caller_of(ctx), 0, decode_category_name(ctx.json_body())});
       },
       "Create a product category");
 
@@ -150,11 +147,10 @@ void add_catalog_routes(router& r) {
       [](request_context& ctx) {
         auto out = ctx.out;
         ask<product_category>(
-            ctx, ctx.svc->registry,
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
             [out](product_category& c) { out->json(200, category_json(c)); },
-            entity_key{"shop", ctx.id_param("id")},
-            caf::make_message(save_product_category{caller_of(ctx), ctx.id_param("cid"),
-                                                    decode_category_name(ctx.json_body())}));
+            save_product_category{caller_of(ctx), ctx.id_param("cid"),
+                                  decode_category_name(ctx.json_body())});
       },
       "Rename a product category");
 
@@ -163,9 +159,8 @@ void add_catalog_routes(router& r) {
       [](request_context& ctx) {
         auto out = ctx.out;
         ask<done>(
-            ctx, ctx.svc->registry, [out](done&) { out->empty(204); },
-            entity_key{"shop", ctx.id_param("id")},
-            caf::make_message(delete_product_category{caller_of(ctx), ctx.id_param("cid")}));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")), [out](done&) { out->empty(204); },
+            delete_product_category{caller_of(ctx), ctx.id_param("cid")});
       },
       "Delete a product category (its products become uncategorised)");
 
@@ -208,7 +203,7 @@ void add_catalog_routes(router& r) {
         }
         auto c = ctx;
         ask<product_page>(
-            ctx, ctx.svc->registry,
+            ctx, shop_ref(ctx.svc->registry, shop_id),
             [c, page, key = std::move(key), cache, shared_view](product_page& p) {
               auto results = nlohmann::json::array();
               for (auto& item : p.results) results.push_back(product_json(item));
@@ -218,7 +213,7 @@ void add_catalog_routes(router& r) {
               if (shared_view) cache->store(key, {p.stamp, p.valid_from, p.valid_until, body});
               c.out->text(200, *body, "application/json");
             },
-            entity_key{"shop", shop_id}, caf::make_message(std::move(q)));
+            std::move(q));
       },
       "Products of a shop");
 
@@ -229,8 +224,8 @@ void add_catalog_routes(router& r) {
         req.who = caller_of(ctx);
         auto out = ctx.out;
         ask<product_record>(
-            ctx, ctx.svc->registry, [out](product_record& p) { out->json(201, product_json(p)); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(req)));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [out](product_record& p) { out->json(201, product_json(p)); }, std::move(req));
       },
       "Create a product");
 
@@ -241,7 +236,7 @@ void add_catalog_routes(router& r) {
         auto out = ctx.out;
         ask_product_shop<product_record>(
             ctx, id, [out](product_record& p) { out->json(200, product_json(p)); },
-            caf::make_message(get_product{caller_of(ctx), id}));
+            get_product{caller_of(ctx), id});
       },
       "A product");
 
@@ -254,8 +249,7 @@ void add_catalog_routes(router& r) {
         req.product_id = id;
         auto out = ctx.out;
         ask_product_shop<product_record>(
-            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); },
-            caf::make_message(std::move(req)));
+            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); }, std::move(req));
       },
       "Change a product");
 
@@ -265,8 +259,7 @@ void add_catalog_routes(router& r) {
         auto id = ctx.id_param("id");
         auto out = ctx.out;
         ask_product_shop<done>(
-            ctx, id, [out](done&) { out->empty(204); },
-            caf::make_message(delete_product{caller_of(ctx), id}));
+            ctx, id, [out](done&) { out->empty(204); }, delete_product{caller_of(ctx), id});
       },
       "Delete a product (past orders keep their lines)");
 }
@@ -279,8 +272,8 @@ void add_offer_routes(router& r) {
         req.who = caller_of(ctx);
         auto out = ctx.out;
         ask<offer_record>(
-            ctx, ctx.svc->registry, [out](offer_record& o) { out->json(201, offer_json(o)); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(req)));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [out](offer_record& o) { out->json(201, offer_json(o)); }, std::move(req));
       },
       "Create an offer");
 
@@ -292,9 +285,8 @@ void add_offer_routes(router& r) {
         list_offers q{caller_of(ctx), all != ctx.query.end() && all->second == "true"};
         auto c = ctx;
         ask<offer_list>(
-            ctx, ctx.svc->registry,
-            [c, page](offer_list& list) { send_offer_page(c, page, list, false); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(q));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [c, page](offer_list& list) { send_offer_page(c, page, list, false); }, q);
       },
       "Offers of a shop active now (all=true: every offer, for its owner and staff)");
 
@@ -320,8 +312,7 @@ void add_offer_routes(router& r) {
         auto out = ctx.out;
         ask_owning_shop<offer_record>(
             ctx, offer_shop_atom::value, id,
-            [out](offer_record& o) { out->json(200, offer_json(o)); },
-            caf::make_message(std::move(req)));
+            [out](offer_record& o) { out->json(200, offer_json(o)); }, std::move(req));
       },
       "Change an offer (is_sponsored: staff only)");
 
@@ -332,7 +323,7 @@ void add_offer_routes(router& r) {
         auto out = ctx.out;
         ask_owning_shop<done>(
             ctx, offer_shop_atom::value, id, [out](done&) { out->empty(204); },
-            caf::make_message(delete_offer{caller_of(ctx), id}));
+            delete_offer{caller_of(ctx), id});
       },
       "Delete an offer");
 }

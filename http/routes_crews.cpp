@@ -1,10 +1,12 @@
 // API.md "Delivery crew" and delivery requests: the crew's own routes go to its crew actor,
 // order actions to the order actor, delivery requests to the shop actor.
+#include "http/ask_entity.hpp"
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/entity_interfaces.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally::http {
@@ -13,7 +15,9 @@ namespace {
 const role_set crews = {roles::delivery_crew};
 const role_set owners = {roles::shop_owner};
 
-entity_key my_crew(const request_context& ctx) { return {"crew", ctx.user_id()}; }
+entity_ref<crew_actor> my_crew(const request_context& ctx) {
+  return crew_ref(ctx.svc->registry, ctx.user_id());
+}
 
 nlohmann::json crew_json(const crew_record& c) {
   return {{"id", c.user_id},
@@ -43,8 +47,8 @@ void order_action_route(request_context& ctx, order_action a) {
   auto c = ctx;
   a.who = caller_of(ctx);
   ask<order_record>(
-      ctx, ctx.svc->registry, [c](order_record& o) { c.out->json(200, order_json(o)); },
-      entity_key{"order", ctx.id_param("id")}, caf::make_message(a));
+      ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
+      [c](order_record& o) { c.out->json(200, order_json(o)); }, a);
 }
 
 }  // namespace
@@ -59,8 +63,7 @@ void add_crew_routes(router& r) {
         loc.deadline_unix_ms = caller_of(ctx).deadline_unix_ms;
         auto c = ctx;
         ask<done>(
-            ctx, ctx.svc->registry, [c](done&) { c.out->empty(204); }, my_crew(ctx),
-            caf::make_message(loc));
+            ctx, my_crew(ctx), [c](done&) { c.out->empty(204); }, loc);
       },
       "Report the crew's live position");
   r.add(
@@ -69,8 +72,7 @@ void add_crew_routes(router& r) {
         auto st = decode_crew_status(ctx.json_body());
         auto c = ctx;
         ask<crew_record>(
-            ctx, ctx.svc->registry, [c](crew_record& rec) { c.out->json(200, crew_json(rec)); },
-            my_crew(ctx), caf::make_message(st));
+            ctx, my_crew(ctx), [c](crew_record& rec) { c.out->json(200, crew_json(rec)); }, st);
       },
       "Go available or offline");
   r.add(
@@ -83,8 +85,7 @@ void add_crew_routes(router& r) {
           j["distance_km"] = po.distance_km;
           return j;
         };
-        ask_page<pending_page>(ctx, page, ctx.svc->registry, render, my_crew(ctx),
-                               caf::make_message(q));
+        ask_page<pending_page>(ctx, page, my_crew(ctx), render, q);
       },
       "Pending orders near the crew, nearest first");
   r.add(
@@ -137,8 +138,8 @@ void add_crew_routes(router& r) {
         req.who = caller_of(ctx);
         auto c = ctx;
         ask<order_placed>(
-            ctx, ctx.svc->registry, [c](order_placed& p) { c.out->json(201, order_json(p.order)); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(req));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [c](order_placed& p) { c.out->json(201, order_json(p.order)); }, req);
       },
       "A shop asks for a package delivery");
 }

@@ -1,11 +1,13 @@
 // API.md "Cart" and "Orders": the cart actor of the caller, the order desk (placement from an
 // explicit item list, listing), the order actors (one order), and the event stream hub.
+#include "http/ask_entity.hpp"
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_values.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
+#include "protocols/entity_interfaces.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
 #include "security/tokens.hpp"
@@ -15,7 +17,9 @@ namespace {
 
 const role_set customers = {roles::customer};
 
-entity_key cart_of(const request_context& ctx) { return {"cart", ctx.user_id()}; }
+entity_ref<cart_actor> cart_of(const request_context& ctx) {
+  return cart_ref(ctx.svc->registry, ctx.user_id());
+}
 
 nlohmann::json cart_item_json(const cart_item_view& v) {
   return {{"id", v.line.id},
@@ -109,8 +113,7 @@ void add_cart_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<cart_view>(
-            ctx, ctx.svc->registry, [c](cart_view& v) { c.out->json(200, cart_json(v)); },
-            cart_of(ctx), caf::make_message(get_cart{}));
+            ctx, cart_of(ctx), [c](cart_view& v) { c.out->json(200, cart_json(v)); }, get_cart{});
       },
       "The caller's cart at current prices");
   r.add(
@@ -119,9 +122,9 @@ void add_cart_routes(router& r) {
         auto req = decode_add_cart_item(ctx.json_body());
         auto c = ctx;
         ask<cart_item_reply>(
-            ctx, ctx.svc->registry,
+            ctx, cart_of(ctx),
             [c](cart_item_reply& r) { c.out->json(r.created ? 201 : 200, cart_item_json(r.item)); },
-            cart_of(ctx), caf::make_message(req));
+            req);
       },
       "Put a product in the cart (quantities of a product already there add up)");
   r.add(
@@ -131,9 +134,8 @@ void add_cart_routes(router& r) {
         req.item_id = ctx.id_param("id");
         auto c = ctx;
         ask<cart_item_reply>(
-            ctx, ctx.svc->registry,
-            [c](cart_item_reply& r) { c.out->json(200, cart_item_json(r.item)); }, cart_of(ctx),
-            caf::make_message(req));
+            ctx, cart_of(ctx),
+            [c](cart_item_reply& r) { c.out->json(200, cart_item_json(r.item)); }, req);
       },
       "Change the quantity of a cart line");
   r.add(
@@ -141,8 +143,8 @@ void add_cart_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<done>(
-            ctx, ctx.svc->registry, [c](done&) { c.out->empty(204); }, cart_of(ctx),
-            caf::make_message(remove_cart_item{ctx.id_param("id")}));
+            ctx, cart_of(ctx), [c](done&) { c.out->empty(204); },
+            remove_cart_item{ctx.id_param("id")});
       },
       "Remove a cart line");
   r.add(
@@ -150,8 +152,7 @@ void add_cart_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<done>(
-            ctx, ctx.svc->registry, [c](done&) { c.out->empty(204); }, cart_of(ctx),
-            caf::make_message(remove_cart_item{0}));
+            ctx, cart_of(ctx), [c](done&) { c.out->empty(204); }, remove_cart_item{0});
       },
       "Empty the cart");
 }
@@ -170,8 +171,7 @@ void add_order_routes(router& r) {
         auto c = ctx;
         auto on_placed = [c](order_placed& p) { send_order(c, 201, p.order); };
         if (req.from_cart)
-          ask<order_placed>(ctx, ctx.svc->registry, on_placed, cart_of(ctx),
-                            caf::make_message(checkout_atom::value, req));
+          ask<order_placed>(ctx, cart_of(ctx), on_placed, checkout_atom::value, req);
         else
           ask<order_placed>(ctx, ctx.svc->order_desk, on_placed, req);
       },
@@ -192,8 +192,8 @@ void add_order_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<order_record>(
-            ctx, ctx.svc->registry, [c](order_record& o) { send_order(c, 200, o); },
-            entity_key{"order", ctx.id_param("id")}, caf::make_message(get_order{caller_of(ctx)}));
+            ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
+            [c](order_record& o) { send_order(c, 200, o); }, get_order{caller_of(ctx)});
       },
       "One order as the caller may see it");
   r.add(
@@ -201,14 +201,13 @@ void add_order_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<order_history>(
-            ctx, ctx.svc->registry,
+            ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
             [c](order_history& h) {
               auto out = nlohmann::json::array();
               for (auto& e : h.events) out.push_back(event_json(e));
               c.out->json(200, out);
             },
-            entity_key{"order", ctx.id_param("id")},
-            caf::make_message(get_order_history{caller_of(ctx)}));
+            get_order_history{caller_of(ctx)});
       },
       "Status history, oldest first");
   r.add(
@@ -236,8 +235,8 @@ void add_order_routes(router& r) {
         a.who = caller_of(ctx);
         a.action = "cancel";
         ask<order_record>(
-            ctx, ctx.svc->registry, [c](order_record& o) { send_order(c, 200, o); },
-            entity_key{"order", ctx.id_param("id")}, caf::make_message(a));
+            ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
+            [c](order_record& o) { send_order(c, 200, o); }, a);
       },
       "Cancel: the customer while pending, staff until picked up; stock is returned");
 }

@@ -1,6 +1,7 @@
 // API.md "Shops": shop categories, registering shops, browsing them, editing them.
 #include <cmath>
 
+#include "http/ask_entity.hpp"
 #include "http/decoders.hpp"
 #include "http/edge.hpp"
 #include "http/pagination.hpp"
@@ -103,8 +104,8 @@ void add_shop_routes(router& r) {
       [](request_context& ctx) {
         auto out = ctx.out;
         ask<shop_record>(
-            ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(get_shop{caller_of(ctx)}));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [out](shop_record& s) { out->json(200, shop_json(s)); }, get_shop{caller_of(ctx)});
       },
       "A shop");
 
@@ -115,8 +116,8 @@ void add_shop_routes(router& r) {
         patch.who = caller_of(ctx);
         auto out = ctx.out;
         ask<shop_record>(
-            ctx, ctx.svc->registry, [out](shop_record& s) { out->json(200, shop_json(s)); },
-            entity_key{"shop", ctx.id_param("id")}, caf::make_message(std::move(patch)));
+            ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
+            [out](shop_record& s) { out->json(200, shop_json(s)); }, std::move(patch));
       },
       "Edit a shop (its owner; status: staff only)");
 }

@@ -3,15 +3,47 @@
 
 #include <caf/atom.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "protocols/fields.hpp"
 
 namespace wassally {
 
-/// Names an entity actor: kind is "order", "shop", "crew", "cart", ...
+/// The kinds of entity actor, each with its typed interface in protocols/entity_interfaces.hpp.
+enum class entity_kind : uint8_t { order, shop, crew, cart };
+
+/// Every kind, for tables and surveys that cover them all.
+inline constexpr entity_kind entity_kinds[] = {entity_kind::order, entity_kind::shop,
+                                               entity_kind::crew, entity_kind::cart};
+
+/// The kind's name as clients see it (`GET /admin/actors/{kind}/{id}`, metrics labels).
+inline const char* to_string(entity_kind k) {
+  switch (k) {
+    case entity_kind::order:
+      return "order";
+    case entity_kind::shop:
+      return "shop";
+    case entity_kind::crew:
+      return "crew";
+    case entity_kind::cart:
+      return "cart";
+  }
+  return "unknown";
+}
+
+/// The kind named `name`, or nothing.
+inline std::optional<entity_kind> entity_kind_named(std::string_view name) {
+  for (auto k : entity_kinds)
+    if (name == to_string(k)) return k;
+  return std::nullopt;
+}
+
+/// Names an entity actor.
 struct entity_key {
-  std::string kind;
+  entity_kind kind = entity_kind::order;
   int64_t id = 0;
 
   friend bool operator==(const entity_key& a, const entity_key& b) {
@@ -100,9 +132,16 @@ struct persistence_stats {
 };
 
 // Event bus: `(subscribe_atom, topic)` from the subscriber, `(unsubscribe_atom, topic)`,
-// `(publish_atom, topic, message)` fans the message out to the topic's subscribers.
+// `(publish_atom, topic, message)` fans the message out to the topic's subscribers. Publishers
+// use publish() (protocols/events.hpp), which derives the topic from the event's type.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+/// The event bus topics.
+enum class topic : uint8_t {
+  order_status,  // order_status_changed, after the change committed
+  crew_status,   // crew_changed, after the change committed
+};
 
 }  // namespace wassally

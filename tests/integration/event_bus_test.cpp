@@ -31,10 +31,10 @@ BOOST_AUTO_TEST_CASE(subscribers_get_their_topics_only) {
   auto bus = spawn_event_bus(*sys);
   caf::scoped_actor a{*sys};
   caf::scoped_actor b{*sys};
-  a->send(bus, subscribe_atom::value, std::string("order:1"));
-  b->send(bus, subscribe_atom::value, std::string("order:2"));
+  a->send(bus, subscribe_atom::value, topic::order_status);
+  b->send(bus, subscribe_atom::value, topic::crew_status);
   BOOST_TEST(subscriptions(a, bus) == 2);  // the stats request is behind both subscriptions
-  caf::anon_send(bus, publish_atom::value, std::string("order:1"),
+  caf::anon_send(bus, publish_atom::value, topic::order_status,
                  caf::make_message(std::string("assigned")));
   std::string got;
   a->receive([&](const std::string& s) { got = s; },
@@ -52,18 +52,18 @@ BOOST_AUTO_TEST_CASE(unsubscribe_and_terminated_subscribers_are_dropped) {
   caf::scoped_actor probe{*sys};
   {
     caf::scoped_actor gone{*sys};
-    gone->send(bus, subscribe_atom::value, std::string("crews"));
+    gone->send(bus, subscribe_atom::value, topic::crew_status);
     BOOST_TEST(subscriptions(gone, bus) == 1);
   }  // the subscriber terminates here
   int64_t n = -1;
   for (int i = 0; i < 50 && (n = subscriptions(probe, bus)) != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   BOOST_TEST(n == 0);
-  probe->send(bus, subscribe_atom::value, std::string("crews"));
+  probe->send(bus, subscribe_atom::value, topic::crew_status);
   BOOST_TEST(subscriptions(probe, bus) == 1);
-  probe->send(bus, unsubscribe_atom::value, std::string("crews"));
+  probe->send(bus, unsubscribe_atom::value, topic::crew_status);
   BOOST_TEST(subscriptions(probe, bus) == 0);
-  caf::anon_send(bus, publish_atom::value, std::string("crews"), caf::make_message(int64_t{1}));
+  caf::anon_send(bus, publish_atom::value, topic::crew_status, caf::make_message(int64_t{1}));
   bool got = false;
   probe->receive([&](int64_t) { got = true; }, caf::after(std::chrono::milliseconds(200)) >> [] {});
   BOOST_TEST(!got);

@@ -65,11 +65,10 @@ caf::behavior counter_running(caf::stateful_actor<counter_state>* self) {
 }
 
 entity_factory counter_factory(caf::actor persistence, std::chrono::milliseconds idle) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
-             const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
     return sys.spawn([=](caf::stateful_actor<counter_state>* self) -> caf::behavior {
       auto& lc = self->state.lc;
-      lc.key = {"counter", id};
+      lc.key = {entity_kind::order, id};
       lc.registry = registry;
       lc.persistence = persistence;
       lc.idle = idle;
@@ -102,7 +101,7 @@ struct registry_fixture : test::actor_system_fixture {
 
   int64_t add(caf::scoped_actor& self, const caf::actor& reg, int64_t id, int64_t n) {
     int64_t out = -1;
-    self->request(reg, std::chrono::seconds(10), entity_key{"counter", id},
+    self->request(reg, std::chrono::seconds(10), entity_key{entity_kind::order, id},
                   caf::make_message(add_atom::value, n))
         .receive([&](int64_t v) { out = v; }, [&](caf::error&) { out = -2; });
     return out;
@@ -113,7 +112,7 @@ struct registry_fixture : test::actor_system_fixture {
         .receive(
             [&](registry_stats& rs) {
               for (auto& k : rs.kinds)
-                if (k.kind == "counter") out = k;
+                if (k.kind == "order") out = k;
             },
             [](caf::error&) {});
     return out;
@@ -125,15 +124,16 @@ struct registry_fixture : test::actor_system_fixture {
 BOOST_FIXTURE_TEST_SUITE(entity_registry, registry_fixture)
 
 BOOST_AUTO_TEST_CASE(one_live_actor_per_entity_serialises_its_messages) {
-  auto reg =
-      spawn_registry(*sys, {{"counter", counter_factory(persistence, std::chrono::seconds(60))}});
+  auto reg = spawn_registry(
+      *sys, {{entity_kind::order, counter_factory(persistence, std::chrono::seconds(60))}});
   caf::scoped_actor self{*sys};
   // 100 concurrent increments through the registry: one actor, no lost update.
   using handle_t = decltype(self->request(reg, std::chrono::seconds(10), entity_key{},
                                           caf::make_message(add_atom::value, int64_t{1})));
   std::vector<handle_t> pending;
   for (int i = 0; i < 100; ++i)
-    pending.push_back(self->request(reg, std::chrono::seconds(10), entity_key{"counter", 7},
+    pending.push_back(self->request(reg, std::chrono::seconds(10),
+                                    entity_key{entity_kind::order, 7},
                                     caf::make_message(add_atom::value, int64_t{1})));
   std::set<int64_t> seen;
   for (auto& h : pending) h.receive([&](int64_t v) { seen.insert(v); }, [](caf::error&) {});
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(one_live_actor_per_entity_serialises_its_messages) {
 
 BOOST_AUTO_TEST_CASE(passivated_entities_reload_their_state) {
   auto reg = spawn_registry(
-      *sys, {{"counter", counter_factory(persistence, std::chrono::milliseconds(200))}});
+      *sys, {{entity_kind::order, counter_factory(persistence, std::chrono::milliseconds(200))}});
   caf::scoped_actor self{*sys};
   BOOST_TEST(add(self, reg, 1, 5) == 5);
   BOOST_TEST(add(self, reg, 1, 2) == 7);
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(passivated_entities_reload_their_state) {
 
 BOOST_AUTO_TEST_CASE(messages_during_passivation_reach_the_next_activation) {
   auto reg = spawn_registry(
-      *sys, {{"counter", counter_factory(persistence, std::chrono::milliseconds(50))}});
+      *sys, {{entity_kind::order, counter_factory(persistence, std::chrono::milliseconds(50))}});
   caf::scoped_actor self{*sys};
   // Hammer the counter in bursts separated by pauses around the idle timeout, so that
   // requests race passivation; every increment must count exactly once.
@@ -184,11 +184,11 @@ BOOST_AUTO_TEST_CASE(messages_during_passivation_reach_the_next_activation) {
   caf::anon_send_exit(reg, caf::exit_reason::user_shutdown);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_kinds_are_not_found) {
+BOOST_AUTO_TEST_CASE(kinds_without_a_factory_are_not_found) {
   auto reg = spawn_registry(*sys, {});
   caf::scoped_actor self{*sys};
   std::string code;
-  self->request(reg, std::chrono::seconds(5), entity_key{"nope", 1},
+  self->request(reg, std::chrono::seconds(5), entity_key{entity_kind::order, 1},
                 caf::make_message(get_atom::value))
       .receive([&](int64_t) { code = "ok"; },
                [&](caf::error& e) { code = from_caf_error(e).code; });

@@ -104,12 +104,12 @@ struct shop_fixture : test::actor_system_fixture {
   std::shared_ptr<fake_db> db = std::make_shared<fake_db>();
   caf::actor persistence = spawn_fake_persistence(*sys, db);
   caf::actor registry = spawn_registry(
-      *sys, {{"shop", shop_factory(persistence, shop_options{std::chrono::seconds(60),
-                                                             std::chrono::seconds(5),
-                                                             std::chrono::seconds(30),
-                                                             {},
-                                                             10,
-                                                             {}})}});
+      *sys, {{entity_kind::shop, shop_factory(persistence, shop_options{std::chrono::seconds(60),
+                                                                        std::chrono::seconds(5),
+                                                                        std::chrono::seconds(30),
+                                                                        {},
+                                                                        10,
+                                                                        {}})}});
   caf::scoped_actor self{*sys};
 
   ~shop_fixture() {
@@ -121,7 +121,8 @@ struct shop_fixture : test::actor_system_fixture {
   template <class Reply>
   std::variant<Reply, api_error> ask(caf::message msg) {
     std::variant<Reply, api_error> out = api_error{};
-    self->request(registry, std::chrono::seconds(5), entity_key{"shop", 1}, std::move(msg))
+    self->request(registry, std::chrono::seconds(5), entity_key{entity_kind::shop, 1},
+                  std::move(msg))
         .receive([&](Reply& r) { out = r; }, [&](caf::error& e) { out = from_caf_error(e); });
     return out;
   }
@@ -135,8 +136,8 @@ struct shop_fixture : test::actor_system_fixture {
   template <class Reply>
   std::variant<Reply, api_error> ask_shop(int64_t shop, caf::message msg, caf::actor reg = {}) {
     std::variant<Reply, api_error> out = api_error{};
-    self->request(reg ? reg : registry, std::chrono::seconds(5), entity_key{"shop", shop},
-                  std::move(msg))
+    self->request(reg ? reg : registry, std::chrono::seconds(5),
+                  entity_key{entity_kind::shop, shop}, std::move(msg))
         .receive([&](Reply& r) { out = r; }, [&](caf::error& e) { out = from_caf_error(e); });
     return out;
   }
@@ -288,16 +289,17 @@ BOOST_AUTO_TEST_CASE(stock_held_for_one_placement_is_not_promised_to_another) {
   BOOST_TEST(second.extra.at("product_id") == rice.id);
   BOOST_TEST(stock_of(1, rice.id) == 5);  // a hold is not a sale
   // Released, the stock is available again; committed, it is gone.
-  caf::anon_send(registry, entity_key{"shop", 1}, caf::make_message(release_reservation{1}));
+  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
+                 caf::make_message(release_reservation{1}));
   BOOST_TEST(std::holds_alternative<product_quotes>(
       ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "3")))));
-  caf::anon_send(registry, entity_key{"shop", 1},
+  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
                  caf::make_message(commit_reservation{2, {{rice.id, {3000}, 1}}}));
   BOOST_TEST(stock_of(1, rice.id) == 2);
   BOOST_TEST(
       std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(3, rice.id, "3"))))
           .code == "out_of_stock");
-  caf::anon_send(registry, entity_key{"shop", 1},
+  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
                  caf::make_message(stock_returned{{{rice.id, {3000}, 2}}}));
   BOOST_TEST(stock_of(1, rice.id) == 5);
   // Quantities the product does not allow, and unknown products, are refused with the id.
@@ -314,25 +316,26 @@ BOOST_AUTO_TEST_CASE(stock_moves_already_in_the_loaded_row_are_not_applied_twice
   BOOST_TEST(stock_of(2, 500) == 10);
   // Version 7 was loaded: a notice of move 7 (a cancellation committed before activation)
   // changes nothing; move 8 is news.
-  caf::anon_send(registry, entity_key{"shop", 2},
+  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
                  caf::make_message(stock_returned{{{500, {1000}, 7}}}));
   BOOST_TEST(stock_of(2, 500) == 10);
-  caf::anon_send(registry, entity_key{"shop", 2},
+  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
                  caf::make_message(stock_returned{{{500, {1000}, 8}}}));
   BOOST_TEST(stock_of(2, 500) == 11);
-  caf::anon_send(registry, entity_key{"shop", 2},
+  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
                  caf::make_message(commit_reservation{9, {{500, {2000}, 6}}}));
   BOOST_TEST(stock_of(2, 500) == 11);
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
   auto quick = spawn_registry(
-      *sys, {{"shop", shop_factory(persistence, shop_options{std::chrono::seconds(60),
-                                                             std::chrono::seconds(5),
-                                                             std::chrono::milliseconds(200),
-                                                             {},
-                                                             10,
-                                                             {}})}});
+      *sys,
+      {{entity_kind::shop, shop_factory(persistence, shop_options{std::chrono::seconds(60),
+                                                                  std::chrono::seconds(5),
+                                                                  std::chrono::milliseconds(200),
+                                                                  {},
+                                                                  10,
+                                                                  {}})}});
   auto rice = std::get<product_record>(ask_shop<product_record>(
       1,
       [] {
