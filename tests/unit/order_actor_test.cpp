@@ -350,4 +350,29 @@ BOOST_AUTO_TEST_CASE(an_open_order_stays_live_when_idle) {
   BOOST_TEST(db.count<orders_sql::load>() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(staff_reassigning_an_order_moves_it_between_crews_after_commit) {
+  stored_as(order_status::assigned);
+  auto r = act(action(staff, "assign", {}, other_crew.user_id));
+  BOOST_TEST_REQUIRE(r.ok());
+  BOOST_TEST(r.value().crew_id == other_crew.user_id);
+  BOOST_TEST(rows[1].order.crew_id == other_crew.user_id);
+  auto holding = [&](int64_t crew_id) {
+    auto c = cs.ask(crew(crew_id), 5s, set_crew_status{crew_status::available});
+    cs.run();
+    return c.value().current_order_ids;
+  };
+  BOOST_TEST(holding(crew_member.user_id).empty());  // told it no longer holds the order
+  BOOST_TEST(holding(other_crew.user_id) == std::vector<int64_t>{1});
+  BOOST_TEST_REQUIRE(published().size() == 1u);
+  BOOST_TEST(published()[0].event.crew_id == other_crew.user_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_crew_at_its_limit_cannot_take_the_order_and_nothing_is_written) {
+  crews[crew_member.user_id].current_order_ids = {7, 8, 9};
+  auto r = act(action(crew_member, "accept"));
+  BOOST_TEST(r.error().code == "crew_busy");
+  BOOST_TEST(db.count<orders_sql::apply>() == 0);
+  BOOST_TEST(current().status == order_status::pending);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
