@@ -13,6 +13,11 @@
 #include "persistence/database.hpp"
 #include "protocols/errors.hpp"
 
+// Placements and transitions travel in db_command::args (protocols/persistence.hpp), which
+// never leave the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::orders_sql::placement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::orders_sql::transition)
+
 namespace wassally::orders_sql {
 namespace {
 
@@ -565,7 +570,7 @@ db_command claim_placement(int64_t user_id, const std::string& key, const std::s
             if (!rows.empty()) out = read_placement_row(rows[0]);
             return caf::make_message(std::move(out));
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, request_hash, claim, stale_after_s)};
 }
 
 db_command store_placement_answer(int64_t user_id, const std::string& key, const std::string& claim,
@@ -579,7 +584,7 @@ db_command store_placement_answer(int64_t user_id, const std::string& key, const
                 user_id, key, claim, answer.status, body);
             return caf::make_message(done{});
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, claim, answer)};
 }
 
 db_command release_placement_claim(int64_t user_id, const std::string& key,
@@ -592,7 +597,7 @@ db_command release_placement_claim(int64_t user_id, const std::string& key,
                 user_id, key, claim);
             return caf::make_message(done{});
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, claim)};
 }
 
 db_command place(placement p) {
@@ -619,7 +624,7 @@ db_command place(placement p) {
         }
         return caf::make_message(std::move(snapshot));
       },
-      caf::make_message(p.order)};
+      caf::make_message(p)};
   // It locks the product rows of every shop it buys from (see db_command::lock_keys).
   for (const auto& i : p.order.items) {
     auto key = "shop:" + std::to_string(i.shop_id);
@@ -720,7 +725,7 @@ db_command apply(transition t) {
         }
         return caf::make_message(std::move(out));
       },
-      caf::make_message(t.order_id, t.from, t.to)};
+      caf::make_message(t)};
 }
 
 db_command mark_bought(int64_t order_id, int64_t item_id) {
