@@ -7,8 +7,10 @@
 #include <caf/actor_cast.hpp>
 #include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -105,6 +107,31 @@ void entity_persist(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok
 template <class Reply, class Self, class OnOk, class OnError>
 void entity_write(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok, OnError on_error) {
   entity_persist_impl<Reply>(self, lc, std::move(cmd), std::move(on_ok), std::move(on_error), true);
+}
+
+/// The one way an entity commits a change for a caller and answers it: runs `cmd` (not run if
+/// `who`'s deadline passes before it reaches a connection; the actor handles nothing else until
+/// PostgreSQL answered), then answers `rp` with `on_committed(reply)` (the answer, or an error
+/// value). A refusal that leaves the actor unsure of its row (write_in_doubt) goes to
+/// `on_doubt(error)`, which reloads; any other refusal is the answer.
+template <class Reply, class Self, class Answer, class OnCommitted, class OnDoubt>
+void entity_commit(Self* self, entity_lifecycle& lc, caf::typed_response_promise<Answer> rp,
+                   db_command cmd, const caller& who, OnCommitted on_committed, OnDoubt on_doubt) {
+  entity_write<Reply>(
+      self, lc, with_deadline(std::move(cmd), who),
+      [=](Reply& r) mutable {
+        caf::expected<Answer> answer = on_committed(r);
+        if (answer)
+          rp.deliver(std::move(*answer));
+        else
+          rp.deliver(answer.error());
+      },
+      [=](const api_error& e) mutable {
+        if (write_in_doubt(e))
+          on_doubt(e);
+        else
+          rp.deliver(to_caf_error(e));
+      });
 }
 
 /// Doubt means reload (DESIGN.md rule 6): reloads the entity's state with `load()` (a read

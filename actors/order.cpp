@@ -135,21 +135,20 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
       });
 }
 
-/// Actions that change no status: an item bought, a wrong code, unlocking delivery.
+/// Actions that change no status: an item bought, a wrong code (answered with `answer`),
+/// unlocking delivery. A refusal in doubt reloads the order and decides again (`on_doubt`).
 template <class Apply>
 void commit_detail(self_ptr self, order_promise rp, db_command cmd, caller who, Apply apply,
                    std::function<void()> on_doubt, std::optional<api_error> answer = std::nullopt) {
-  entity_write<done>(
-      self, self->state.lc, with_deadline(std::move(cmd), who),
-      [=](done&) mutable {
+  entity_commit<done>(
+      self, self->state.lc, rp, std::move(cmd), who,
+      [=](done&) mutable -> caf::expected<order_record> {
         apply(self->state.order);
-        if (answer)
-          rp.deliver(to_caf_error(*answer));
-        else
-          rp.deliver(order_rules::view_for(self->state.order, who));
+        if (answer) return to_caf_error(*answer);
+        return order_rules::view_for(self->state.order, who);
       },
       [=](const api_error& e) mutable {
-        if (write_in_doubt(e) && on_doubt)
+        if (on_doubt)
           reload_then(self, on_doubt);
         else
           rp.deliver(to_caf_error(e));

@@ -83,24 +83,20 @@ void republish(shop_state& st) {
   st.stamps->publish(st.shop.id, *st.stamp);
 }
 
-/// Commits `cmd` (not run if `who`'s deadline passes before it reaches a connection), then
-/// applies it with `on_committed` and answers. A write PostgreSQL refused although memory allowed
-/// it (or whose outcome is unknown) reloads the catalog, stock included, before the answer.
+/// Commits `cmd` for `who`, applies it with `on_committed` and answers (entity_commit). A write
+/// PostgreSQL refused although memory allowed it (or whose outcome is unknown) reloads the
+/// catalog, stock included, before the refusal is answered.
 template <class Reply, class Answer, class Fn>
 void mutate(self_ptr self, caf::typed_response_promise<Answer> rp, db_command cmd,
             const caller& who, Fn on_committed) {
-  entity_write<Reply>(
-      self, self->state.lc, with_deadline(std::move(cmd), who),
+  entity_commit<Reply>(
+      self, self->state.lc, rp, std::move(cmd), who,
       [=](Reply& r) mutable {
         auto answer = on_committed(r);
         republish(self->state);
-        rp.deliver(std::move(answer));
+        return answer;
       },
       [=](const api_error& e) mutable {
-        if (!write_in_doubt(e)) {
-          rp.deliver(to_caf_error(e));
-          return;
-        }
         reload_then(self, [rp, e]() mutable { rp.deliver(to_caf_error(e)); });
       });
 }
