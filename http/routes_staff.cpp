@@ -1,8 +1,9 @@
 // API.md "Staff": crews, the overview, and the live staff event stream.
+#include "http/ask.hpp"
 #include "http/decoders.hpp"
-#include "http/edge.hpp"
 #include "http/event_streams.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/crews.hpp"
 
 namespace wassally::http {

@@ -4,12 +4,15 @@
 #include <pistache/http.h>
 
 #include <atomic>
+#include <caf/event_based_actor.hpp>
 #include <mutex>
 #include <unordered_map>
 
 #include "http/event_streams.hpp"
 #include "http/metrics.hpp"
+#include "http/pagination.hpp"
 #include "http/request_guard.hpp"
+#include "http/routes.hpp"
 #include "protocols/accounts.hpp"
 
 namespace wassally::http {

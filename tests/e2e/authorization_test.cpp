@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "http/edge.hpp"
+#include "http/routes.hpp"
 #include "security/tokens.hpp"
 #include "tests/e2e/orders_support.hpp"
 

@@ -23,9 +23,9 @@
 #include <string>
 
 #include "http/decoders.hpp"
-#include "http/edge.hpp"
 #include "http/json_body.hpp"
 #include "http/pagination.hpp"
+#include "http/router.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/money.hpp"
