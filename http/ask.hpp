@@ -37,22 +37,13 @@ void ask(const request_context& ctx, const caf::actor& target, OnReply on_reply,
   auto method = ctx.method;
   ctx.svc->system->spawn([=](caf::event_based_actor* self) {
     self->request(target, timeout, msg...)
-        .then(
-            [=](Reply& reply) {
-              try {
-                on_reply(reply);
-              } catch (const api_exception& e) {
-                out->error(e.error);
-              } catch (const std::exception& e) {
-                out->error(errors::internal(e.what()));
-              }
-            },
-            [=](caf::error& err) {
-              auto e = from_caf_error(err);
-              if (e.code == "timeout" && err.category() == caf::atom("system"))
-                e = edge_timeout(method);
-              out->error(e);
-            });
+        .then([=](Reply& reply) { answering_errors(*out, [&] { on_reply(reply); }); },
+              [=](caf::error& err) {
+                auto e = from_caf_error(err);
+                if (e.code == "timeout" && err.category() == caf::atom("system"))
+                  e = edge_timeout(method);
+                out->error(e);
+              });
   });
 }
 

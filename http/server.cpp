@@ -75,16 +75,12 @@ void confirm_user_then_handle(std::shared_ptr<edge_state> st, const route* r, re
   me_request ask_user{ctx.caller->user_id};
   st->svc.system->spawn([=](caf::event_based_actor* self) mutable {
     auto run = [=](request_context c) mutable {
-      try {
+      answering_errors(*c.out, [&] {
         if (c.caller)
           authorize_and_handle(*r, c);
         else
           r->handle(c);
-      } catch (const api_exception& e) {
-        c.out->error(e.error);
-      } catch (const std::exception& e) {
-        c.out->error(errors::internal(e.what()));
-      }
+      });
     };
     auto gone = [=](request_context c) mutable {
       if (!r->roles.empty()) {
@@ -167,13 +163,7 @@ class edge_handler : public Http::Handler {
     auto out =
         std::make_shared<responder>(std::move(response), st_->svc.metrics, method, keep_alive);
     out->set_transport(transport());
-    try {
-      handle(req, out, method);
-    } catch (const api_exception& e) {
-      out->error(e.error);
-    } catch (const std::exception& e) {
-      out->error(errors::internal(e.what()));
-    }
+    answering_errors(*out, [&] { handle(req, out, method); });
   }
 
  private:
