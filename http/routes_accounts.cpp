@@ -1,6 +1,6 @@
 // API.md "Accounts": register, login, refresh, logout, /me.
 #include "http/ask.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/accounts.hpp"
 #include "http/routes.hpp"
 #include "protocols/accounts.hpp"
 

@@ -2,7 +2,7 @@
 // sales rollups (see persistence/analytics.cpp).
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/analytics.hpp"
 #include "http/json_values.hpp"
 #include "http/routes.hpp"
 #include "protocols/analytics.hpp"

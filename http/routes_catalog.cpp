@@ -2,7 +2,7 @@
 // first learn the product's shop from the directory (cached), then ask that shop.
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/catalog.hpp"
 #include "http/json_values.hpp"
 #include "http/pagination.hpp"
 #include "http/routes.hpp"

@@ -2,7 +2,7 @@
 // order actions to the order actor, delivery requests to the shop actor.
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/crews.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
 #include "http/routes.hpp"

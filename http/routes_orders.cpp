@@ -2,7 +2,7 @@
 // explicit item list, listing), the order actors (one order), and the event stream hub.
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/orders.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_values.hpp"
 #include "http/order_json.hpp"

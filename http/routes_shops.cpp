@@ -3,7 +3,7 @@
 
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
+#include "http/decoders/shops.hpp"
 #include "http/pagination.hpp"
 #include "http/routes.hpp"
 #include "protocols/registry.hpp"

@@ -1,6 +1,11 @@
 #include <boost/test/unit_test.hpp>
 
-#include "http/decoders.hpp"
+#include "http/decoders/accounts.hpp"
+#include "http/decoders/analytics.hpp"
+#include "http/decoders/catalog.hpp"
+#include "http/decoders/crews.hpp"
+#include "http/decoders/orders.hpp"
+#include "http/decoders/shops.hpp"
 #include "http/json_body.hpp"
 #include "http/request_guard.hpp"
 #include "protocols/clock.hpp"
