@@ -27,7 +27,8 @@ analytics_query decode_analytics_query(const std::map<std::string, std::string>&
     else
       *out = v;
   }
-  if (!q.from.empty() && !q.to.empty() && q.from > q.to) problems["from"] = "must not be after to";
+  if (auto e = misordered_period(q.from, q.to))
+    for (auto& [field, what] : e->fields) problems[field] = what;
   q.granularity = get("granularity");
   if (q.granularity.empty()) q.granularity = "month";
   if (q.granularity != "month" && q.granularity != "year")
