@@ -4,7 +4,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "http/edge.hpp"
+#include "http/ask.hpp"
 #include "protocols/entity_interfaces.hpp"
 
 namespace wassally::http {

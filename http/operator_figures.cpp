@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "http/ask.hpp"
+
 namespace wassally::http {
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "http/edge.hpp"
+#include "http/request_context.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/registry.hpp"
 

@@ -33,6 +33,16 @@ nlohmann::json render_error(const api_error& e) {
   return {{"error", err}};
 }
 
+void answering_errors(responder& out, const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const api_exception& e) {
+    out.error(e.error);
+  } catch (const std::exception& e) {
+    out.error(errors::internal(e.what()));
+  }
+}
+
 responder::responder(Pistache::Http::ResponseWriter&& writer, http_metrics* metrics,
                      std::string method, bool keep_alive)
     : writer_(std::make_unique<Pistache::Http::ResponseWriter>(std::move(writer))),

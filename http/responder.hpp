@@ -72,4 +72,9 @@ class responder {
 
 using responder_ptr = std::shared_ptr<responder>;
 
+/// Runs `work`, which answers the exchange itself; an exception it throws answers it instead:
+/// an api_exception with its error, anything else as 500 internal. The one place the edge turns
+/// a thrown failure into a response.
+void answering_errors(responder& out, const std::function<void()>& work);
+
 }  // namespace wassally::http

@@ -1,4 +1,4 @@
-#include "http/edge.hpp"
+#include "http/router.hpp"
 
 #include "protocols/accounts.hpp"
 
@@ -20,19 +20,6 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 }  // namespace
-
-int64_t request_context::id_param(const std::string& name) const {
-  auto it = params.find(name);
-  if (it == params.end() || it->second.empty() || it->second.size() > 18)
-    throw api_exception(errors::not_found());
-  int64_t v = 0;
-  for (char c : it->second) {
-    if (c < '0' || c > '9') throw api_exception(errors::not_found());
-    v = v * 10 + (c - '0');
-  }
-  if (v <= 0) throw api_exception(errors::not_found());
-  return v;
-}
 
 void router::add(std::string method, std::string pattern, role_set roles,
                  std::function<void(request_context&)> handle, std::string summary) {

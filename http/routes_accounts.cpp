@@ -1,6 +1,7 @@
 // API.md "Accounts": register, login, refresh, logout, /me.
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/ask.hpp"
+#include "http/decoders/accounts.hpp"
+#include "http/routes.hpp"
 #include "protocols/accounts.hpp"
 
 namespace wassally::http {

@@ -1,8 +1,9 @@
 // API.md "Operators: actor inspection": live actors by kind with their mailboxes, persistence
 // and event-bus figures, and one live actor's state — serialised by cereal from the state type
 // the actor itself answers with (the same serialisation used for messages).
-#include "http/edge.hpp"
+#include "http/ask.hpp"
 #include "http/operator_figures.hpp"
+#include "http/routes.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 

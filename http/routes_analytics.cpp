@@ -1,9 +1,10 @@
 // API.md "Shop analytics": the shop actor checks who may see them; the figures come from the
 // sales rollups (see persistence/analytics.cpp).
+#include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/analytics.hpp"
 #include "http/json_values.hpp"
+#include "http/routes.hpp"
 #include "protocols/analytics.hpp"
 #include "protocols/registry.hpp"
 

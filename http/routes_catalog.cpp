@@ -1,10 +1,11 @@
 // API.md "Catalog": product categories and products. The shop actor owns both; product routes
 // first learn the product's shop from the directory (cached), then ask that shop.
+#include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/catalog.hpp"
 #include "http/json_values.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/clock.hpp"

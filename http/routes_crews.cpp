@@ -1,10 +1,11 @@
 // API.md "Delivery crew" and delivery requests: the crew's own routes go to its crew actor,
 // order actions to the order actor, delivery requests to the shop actor.
+#include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/crews.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/registry.hpp"

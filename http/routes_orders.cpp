@@ -1,12 +1,13 @@
 // API.md "Cart" and "Orders": the cart actor of the caller, the order desk (placement from an
 // explicit item list, listing), the order actors (one order), and the event stream hub.
+#include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/orders.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_values.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"

@@ -3,9 +3,10 @@
 
 #include "actors/order_recovery.hpp"
 #include "actors/persistence_actor.hpp"
-#include "http/edge.hpp"
+#include "http/ask.hpp"
 #include "http/metrics.hpp"
 #include "http/operator_figures.hpp"
+#include "http/routes.hpp"
 #include "persistence/migrations.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/crews.hpp"

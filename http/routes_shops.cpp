@@ -1,10 +1,11 @@
 // API.md "Shops": shop categories, registering shops, browsing them, editing them.
 #include <cmath>
 
+#include "http/ask.hpp"
 #include "http/ask_entity.hpp"
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/shops.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
 

@@ -1,8 +1,10 @@
 // API.md "Staff": crews, the overview, and the live staff event stream.
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/ask.hpp"
+#include "http/decoders/accounts.hpp"
+#include "http/decoders/crews.hpp"
 #include "http/event_streams.hpp"
 #include "http/pagination.hpp"
+#include "http/routes.hpp"
 #include "protocols/crews.hpp"
 
 namespace wassally::http {

@@ -4,12 +4,15 @@
 #include <pistache/http.h>
 
 #include <atomic>
+#include <caf/event_based_actor.hpp>
 #include <mutex>
 #include <unordered_map>
 
 #include "http/event_streams.hpp"
 #include "http/metrics.hpp"
+#include "http/pagination.hpp"
 #include "http/request_guard.hpp"
+#include "http/routes.hpp"
 #include "protocols/accounts.hpp"
 
 namespace wassally::http {
@@ -72,16 +75,12 @@ void confirm_user_then_handle(std::shared_ptr<edge_state> st, const route* r, re
   me_request ask_user{ctx.caller->user_id};
   st->svc.system->spawn([=](caf::event_based_actor* self) mutable {
     auto run = [=](request_context c) mutable {
-      try {
+      answering_errors(*c.out, [&] {
         if (c.caller)
           authorize_and_handle(*r, c);
         else
           r->handle(c);
-      } catch (const api_exception& e) {
-        c.out->error(e.error);
-      } catch (const std::exception& e) {
-        c.out->error(errors::internal(e.what()));
-      }
+      });
     };
     auto gone = [=](request_context c) mutable {
       if (!r->roles.empty()) {
@@ -164,13 +163,7 @@ class edge_handler : public Http::Handler {
     auto out =
         std::make_shared<responder>(std::move(response), st_->svc.metrics, method, keep_alive);
     out->set_transport(transport());
-    try {
-      handle(req, out, method);
-    } catch (const api_exception& e) {
-      out->error(e.error);
-    } catch (const std::exception& e) {
-      out->error(errors::internal(e.what()));
-    }
+    answering_errors(*out, [&] { handle(req, out, method); });
   }
 
  private:

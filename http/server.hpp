@@ -3,7 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "http/edge.hpp"
+#include "http/router.hpp"
+#include "http/services.hpp"
 
 namespace wassally::http {
 

@@ -101,25 +101,19 @@ struct span {
   std::string from, to;  // quoted SQL date literals
 };
 
-/// Defaults of API.md: the last 12 months (month, top products) or 5 years (year) up to today.
+/// Today's date (YYYY-MM-DD) in zone `z` on the service clock of `q`.
+std::string local_today(pqxx::dbtransaction& tx, const analytics_query& q, const std::string& z) {
+  return tx
+      .exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " + z +
+            ")::date::text")[0][0]
+      .as<std::string>();
+}
+
+/// The period of `q` (defaults and checks: resolve_period), quoted for SQL.
 span resolve(pqxx::dbtransaction& tx, const analytics_query& q, const std::string& z) {
-  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " +
-                       z + ")::date::text")[0][0]
-                   .as<std::string>();
-  auto to = q.to.empty() ? today : q.to;
-  std::string from = q.from;
-  if (from.empty()) {
-    auto back = q.granularity == "year" ? "date_trunc('year', $1::date) - interval '4 years'"
-                                        : "date_trunc('month', $1::date) - interval '11 months'";
-    from = tx.exec_params(std::string("SELECT (") + back + ")::date::text", to)[0][0]
-               .as<std::string>();
-  }
-  if (from > to) throw api_exception(errors::validation("from", "must not be after to"));
-  // Bounded before any work: at most 100 years (1,200 monthly periods) per request.
-  auto year = [](const std::string& d) { return std::stoi(d.substr(0, 4)); };
-  if (year(to) - year(from) > 100)
-    throw api_exception(errors::validation("from", "at most 100 years before to"));
-  return {tx.quote(from), tx.quote(to)};
+  auto period = resolve_period(q, local_today(tx, q, z));
+  if (!period) throw api_exception(from_caf_error(period.error()));
+  return {tx.quote(period->from), tx.quote(period->to)};
 }
 
 analytics_reply compute(pqxx::dbtransaction& tx, const analytics_query& q, bool from_lines) {
@@ -165,9 +159,7 @@ analytics_reply compute(pqxx::dbtransaction& tx, const analytics_query& q, bool 
     return out;
   }
   // summary: today, this month, this year (in the zone), and this month's top product.
-  auto today = tx.exec("SELECT (to_timestamp(" + std::to_string(q.now_unix) + ") AT TIME ZONE " +
-                       z + ")::date::text")[0][0]
-                   .as<std::string>();
+  auto today = local_today(tx, q, z);
   auto t = tx.quote(today);
   auto month_start = tx.quote(today.substr(0, 8) + "01");
   auto year_start = tx.quote(today.substr(0, 5) + "01-01");

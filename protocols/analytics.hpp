@@ -1,10 +1,13 @@
 #pragma once
 // Shop analytics (API.md "Shop analytics"): delivered orders only, this shop's lines only.
 
+#include <caf/expected.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "protocols/errors.hpp"
 #include "protocols/fields.hpp"
 #include "protocols/money.hpp"
 #include "protocols/shops.hpp"
@@ -24,6 +27,23 @@ struct analytics_query {
   int64_t now_unix = 0;  // "today" (the service clock)
   WASSALLY_FIELDS(analytics_query, who, shop_id, kind, from, to, granularity, tz, limit, now_unix)
 };
+
+/// The dates an analytics query covers, both inclusive, as PostgreSQL writes a date.
+struct analytics_period {
+  std::string from;
+  std::string to;
+};
+
+/// The validation error (on "from") of explicit dates `from` after `to` (both YYYY-MM-DD); none
+/// when either is empty or they are in order.
+std::optional<api_error> misordered_period(const std::string& from, const std::string& to);
+
+/// The period `q` covers on the local date `today` (YYYY-MM-DD in the query's zone), with the
+/// defaults of API.md: `to` today; `from` the first day of the month 11 months before `to`'s
+/// (granularity "month", top products), or of the year 4 years before `to`'s (granularity
+/// "year"). The validation error (on "from") when `from` is after `to` or more than 100 years
+/// before it.
+caf::expected<analytics_period> resolve_period(const analytics_query& q, const std::string& today);
 
 struct sales_period {
   std::string period;  // "2026-11" or "2026"

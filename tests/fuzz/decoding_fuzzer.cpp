@@ -1,7 +1,7 @@
 // libFuzzer target over the request decoding layer: everything that turns attacker-chosen
 // bytes into a protocol message before any actor sees it. The first input byte picks the
 // decoder ('0' + mode, modulo the number of modes), the rest is its input:
-//   0  JSON body → parse_object → every body decoder (http/json_body.*, http/decoders.*)
+//   0  JSON body → parse_object → every body decoder (http/json_body.*, http/decoders/*)
 //   1  query string → Pistache-style split, url_decode → pagination and every query decoder
 //   2  "METHOD path" → router matching over every path of the OpenAPI document, id parameters
 //   3  bearer token text → token_signer::verify_access
@@ -22,10 +22,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "http/decoders.hpp"
-#include "http/edge.hpp"
+#include "http/decoders/accounts.hpp"
+#include "http/decoders/analytics.hpp"
+#include "http/decoders/catalog.hpp"
+#include "http/decoders/crews.hpp"
+#include "http/decoders/orders.hpp"
+#include "http/decoders/shops.hpp"
 #include "http/json_body.hpp"
 #include "http/pagination.hpp"
+#include "http/router.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/money.hpp"

@@ -1,6 +1,11 @@
 #include <boost/test/unit_test.hpp>
 
-#include "http/decoders.hpp"
+#include "http/decoders/accounts.hpp"
+#include "http/decoders/analytics.hpp"
+#include "http/decoders/catalog.hpp"
+#include "http/decoders/crews.hpp"
+#include "http/decoders/orders.hpp"
+#include "http/decoders/shops.hpp"
 #include "http/json_body.hpp"
 #include "http/request_guard.hpp"
 #include "protocols/clock.hpp"
@@ -408,6 +413,77 @@ BOOST_AUTO_TEST_CASE(content_length_is_checked_before_the_body_is_read) {
     auto e = http::check_content_length(bad, limit);
     BOOST_TEST((e && e->status == 400 && e->code == "malformed_request"), bad);
   }
+}
+
+// The analytics period (protocols/analytics.hpp): API.md's defaults and the from/to rule, the
+// same for the decoder (explicit dates) and the query (after the defaults).
+BOOST_AUTO_TEST_CASE(analytics_periods_default_to_months_or_years_back_from_to) {
+  struct row {
+    std::string from, to, granularity, today, want_from, want_to;
+  };
+  const std::vector<row> table = {
+      {"", "", "month", "2026-11-24", "2025-12-01", "2026-11-24"},
+      {"", "", "", "2026-01-05", "2025-02-01", "2026-01-05"},
+      {"", "", "month", "2026-12-31", "2026-01-01", "2026-12-31"},
+      {"", "", "year", "2026-11-24", "2022-01-01", "2026-11-24"},
+      {"", "2024-03-15", "month", "2026-11-24", "2023-04-01", "2024-03-15"},
+      {"", "2024-03-15", "year", "2026-11-24", "2020-01-01", "2024-03-15"},
+      {"2026-11-24", "", "month", "2026-11-24", "2026-11-24", "2026-11-24"},
+      {"2020-02-29", "2020-02-29", "year", "2026-11-24", "2020-02-29", "2020-02-29"},
+      {"1926-11-24", "2026-11-24", "month", "2026-11-24", "1926-11-24", "2026-11-24"},
+      // Years before 1 are written as PostgreSQL writes them, the SQL reads them back.
+      {"", "0003-05-01", "year", "2026-11-24", "0002-01-01 BC", "0003-05-01"},
+      {"", "0001-12-15", "month", "2026-11-24", "0001-01-01", "0001-12-15"},
+  };
+  for (const auto& r : table) {
+    analytics_query q;
+    q.from = r.from;
+    q.to = r.to;
+    q.granularity = r.granularity;
+    auto p = resolve_period(q, r.today);
+    BOOST_TEST_CONTEXT(r.from << ".." << r.to << " " << r.granularity << " on " << r.today) {
+      BOOST_TEST_REQUIRE(static_cast<bool>(p));
+      BOOST_TEST(p->from == r.want_from);
+      BOOST_TEST(p->to == r.want_to);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(analytics_periods_refuse_from_after_to_and_more_than_100_years) {
+  struct row {
+    std::string from, to, today, message;
+  };
+  const std::vector<row> table = {
+      {"2026-11-25", "2026-11-24", "2026-12-01", "must not be after to"},
+      {"2026-12-02", "", "2026-12-01", "must not be after to"},
+      {"1925-12-31", "2026-01-01", "2026-12-01", "at most 100 years before to"},
+      {"1900-01-01", "", "2026-12-01", "at most 100 years before to"},
+  };
+  for (const auto& r : table) {
+    analytics_query q;
+    q.from = r.from;
+    q.to = r.to;
+    auto p = resolve_period(q, r.today);
+    BOOST_TEST_CONTEXT(r.from << ".." << r.to << " on " << r.today) {
+      BOOST_TEST_REQUIRE(!p);
+      auto e = from_caf_error(p.error());
+      BOOST_TEST(e.status == 400);
+      BOOST_TEST(e.code == "validation_error");
+      BOOST_TEST(e.fields["from"] == r.message);
+    }
+  }
+  BOOST_TEST(!misordered_period("", "2026-11-24"));
+  BOOST_TEST(!misordered_period("2026-11-24", ""));
+  BOOST_TEST(!misordered_period("2026-11-24", "2026-11-24"));
+  BOOST_TEST(misordered_period("2026-11-25", "2026-11-24")->fields.at("from") ==
+             "must not be after to");
+  // The decoder names the same problem beside any other.
+  auto e = error_of([] {
+    http::decode_analytics_query({{"from", "2026-11-25"}, {"to", "2026-11-24"}, {"limit", "0"}},
+                                 "top-products");
+  });
+  BOOST_TEST(e.fields["from"] == "must not be after to");
+  BOOST_TEST(e.fields.count("limit") == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 
-#include "http/edge.hpp"
+#include "http/routes.hpp"
 
 using namespace wassally;
 

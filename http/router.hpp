@@ -1,0 +1,49 @@
+#pragma once
+// The route table: method and path template → roles and handler; matching gives 404 / 405.
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "http/request_context.hpp"
+#include "protocols/errors.hpp"
+
+namespace wassally::http {
+
+/// The roles a route admits; empty means anyone, authenticated or not.
+using role_set = std::set<std::string>;
+
+/// Roles shorthand.
+extern const role_set any_role;
+extern const role_set staff_only;
+
+struct route {
+  std::string method;
+  std::string pattern;  // "/api/v1/orders/{id}"
+  role_set roles;
+  std::function<void(request_context&)> handle;
+  std::string summary;
+};
+
+/// The route table: every handler registers here; matching gives 404 / 405.
+class router {
+ public:
+  void add(std::string method, std::string pattern, role_set roles,
+           std::function<void(request_context&)> handle, std::string summary = {});
+  /// The route for (method, path) with path parameters, or an error: 404 when no pattern
+  /// matches the path, 405 when one does with another method.
+  const route* match(const std::string& method, const std::string& path,
+                     std::map<std::string, std::string>& params, api_error& error) const;
+  const std::vector<route>& routes() const { return routes_; }
+
+ private:
+  struct compiled {
+    std::vector<std::string> segments;
+  };
+  std::vector<route> routes_;
+  std::vector<compiled> compiled_;
+};
+
+}  // namespace wassally::http
