@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "actors/entity.hpp"
-#include "actors/order_rules.hpp"
+#include "actors/placement_builder.hpp"
 #include "persistence/analytics.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/orders.hpp"
@@ -22,7 +22,6 @@
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/shops.hpp"
-#include "security/tokens.hpp"
 
 namespace wassally {
 namespace {
@@ -663,30 +662,13 @@ caf::behavior running(self_ptr self) {
           if (st.shop.status != "active")
             throw api_exception(
                 errors::conflict("shop_unavailable", "a suspended shop cannot request deliveries"));
-          orders_sql::placement p;
-          auto& o = p.order;
-          o.type = "delivery_request";
-          o.user_id = req.who.user_id;
-          o.requesting_shop_id = st.shop.id;
-          o.receiver_name = req.receiver_name;
-          o.receiver_phone = req.receiver_phone;
-          o.location = req.location;
-          o.notes = req.notes;
-          o.delivery_fee = req.price;
-          o.total = req.price;
-          o.coins = st.coins_per_order;
-          for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
+          auto p = placement_builder::delivery_request(req, st.shop.id, st.coins_per_order);
           auto who = req.who;
           entity_persist<order_snapshot>(
               self, st.lc, with_deadline(orders_sql::place(std::move(p)), req.who),
               [=](order_snapshot& placed) mutable {
                 auto& st = self->state;
-                // Every open order is live: its actor adopts it now.
-                caf::anon_send(st.registry, adopt_atom::value,
-                               entity_key{entity_kind::order, placed.order.id},
-                               caf::make_message(order_snapshot{placed.order, placed.events, {}}));
-                if (!placed.events.empty())
-                  publish(st.event_bus, order_rules::placed_change(placed, {st.shop.location}));
+                placement_builder::announce(st.registry, st.event_bus, placed, {st.shop.location});
                 rp.deliver(order_placed{placed.order, false});
               },
               [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
