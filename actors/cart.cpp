@@ -8,6 +8,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "actors/entity.hpp"
@@ -63,36 +64,36 @@ void with_quote(self_ptr self, item_promise rp, int64_t product_id, Then then) {
           [=](caf::error& e) mutable { rp.deliver(e); });
 }
 
-/// The rules for putting `amount` of the quoted product in the cart; throws the refusal.
-void check_line(const cart_state& st, int64_t shop_id, const product_quotes& q, quantity amount) {
-  if (q.items.empty() || !q.items.front().found)
-    throw api_exception(errors::not_found("no such product"));
+/// The rules for putting `amount` of the quoted product in the cart: the refusal, or nothing.
+std::optional<api_error> refusal_of_line(const cart_state& st, int64_t shop_id,
+                                         const product_quotes& q, quantity amount) {
+  if (q.items.empty() || !q.items.front().found) return errors::not_found("no such product");
   if (!q.shop_active)
-    throw api_exception(
-        errors::conflict("shop_unavailable", "the shop is not taking orders", "product_id"));
+    return errors::conflict("shop_unavailable", "the shop is not taking orders", "product_id");
   auto& p = q.items.front();
   // The line is stored as numeric(12,3) and its total must fit numeric(12,2) (API.md: 400).
   if (!fits_quantity_column(amount))
-    throw api_exception(errors::validation(
-        "quantity", "the line's quantity must be less than 1000000000 (at most 999999999.999)"));
+    return errors::validation(
+        "quantity", "the line's quantity must be less than 1000000000 (at most 999999999.999)");
   if (!checked_line_total(p.unit_price, amount)) {
     std::string why = "the line total would reach 10000000000 (at most 9999999999.99)";
-    throw api_exception(errors::validation({{"items", why}, {"quantity", why}}));
+    return errors::validation({{"items", why}, {"quantity", why}});
   }
   if (!quantity_allowed(amount, p.minimum_quantity, p.increment_rate))
-    throw api_exception(api_error{400,
-                                  "invalid_quantity",
-                                  p.name + " is sold from " + p.minimum_quantity.str() +
-                                      " in steps of " + p.increment_rate.str(),
-                                  {{"quantity", "not allowed for this product"}},
-                                  {{"product_id", p.product_id}},
-                                  {}});
+    return api_error{400,
+                     "invalid_quantity",
+                     p.name + " is sold from " + p.minimum_quantity.str() + " in steps of " +
+                         p.increment_rate.str(),
+                     {{"quantity", "not allowed for this product"}},
+                     {{"product_id", p.product_id}},
+                     {}};
   auto shops = shops_of(st);
   if (!shops.count(shop_id) && shops.size() >= max_shops_per_order)
-    throw api_exception(errors::conflict(
+    return errors::conflict(
         "cart_shop_limit",
         "a cart may hold products of at most " + std::to_string(max_shops_per_order) + " shops",
-        "product_id"));
+        "product_id");
+  return std::nullopt;
 }
 
 void save(self_ptr self, item_promise rp, cart_line line, cart_item_view shown, bool created) {
@@ -167,12 +168,9 @@ cart_actor::behavior_type running(self_ptr self) {
           line.product_id = req.product_id;
           line.shop_id = shop_id;
           line.amount.milli += req.amount.milli;
-          try {
-            check_line(st, shop_id, q, line.amount);
-          } catch (const api_exception& e) {
-            auto err = e.error;
-            err.extra["product_id"] = req.product_id;
-            rp.deliver(to_caf_error(err));
+          if (auto refused = refusal_of_line(st, shop_id, q, line.amount)) {
+            refused->extra["product_id"] = req.product_id;
+            rp.deliver(to_caf_error(*refused));
             return;
           }
           save(self, rp, line, view(line, q.items.front(), q.shop_active), created);
@@ -190,10 +188,8 @@ cart_actor::behavior_type running(self_ptr self) {
         line.amount = req.amount;
         with_quote(self, rp, line.product_id,
                    [=](int64_t shop_id, const product_quotes& q) mutable {
-                     try {
-                       check_line(self->state, shop_id, q, line.amount);
-                     } catch (const api_exception& e) {
-                       rp.deliver(to_caf_error(e.error));
+                     if (auto refused = refusal_of_line(self->state, shop_id, q, line.amount)) {
+                       rp.deliver(to_caf_error(*refused));
                        return;
                      }
                      save(self, rp, line, view(line, q.items.front(), q.shop_active), false);

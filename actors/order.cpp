@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,7 +20,6 @@
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
-#include "security/tokens.hpp"
 
 namespace wassally {
 namespace {
@@ -34,7 +33,8 @@ struct order_state {
   static inline const char* name = "order";
 };
 
-using self_ptr = caf::stateful_actor<order_state>*;
+using self_ptr = order_actor::stateful_pointer<order_state>;
+using order_promise = caf::typed_response_promise<order_record>;
 
 /// Reloads the order before handling anything else, then runs `next`. Changes that committed
 /// without this actor hearing of it (an outcome reported as unknown, news anti-entropy found)
@@ -77,8 +77,8 @@ std::map<int64_t, std::vector<order_line_request>> lines_by_shop(
 
 /// Commits `t` and, once committed, updates the order, tells the shops and crews concerned,
 /// publishes the change and answers with the order as `who` sees it.
-void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::transition t,
-                       caller who, int64_t previous_crew, std::function<void()> on_doubt) {
+void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t, caller who,
+                       int64_t previous_crew, std::function<void()> on_doubt) {
   auto new_crew = t.crew_id;
   auto delivered = t.delivered;
   auto coins = t.coins;
@@ -137,7 +137,7 @@ void commit_transition(self_ptr self, caf::response_promise rp, orders_sql::tran
 
 /// Actions that change no status: an item bought, a wrong code, unlocking delivery.
 template <class Apply>
-void commit_detail(self_ptr self, caf::response_promise rp, db_command cmd, caller who, Apply apply,
+void commit_detail(self_ptr self, order_promise rp, db_command cmd, caller who, Apply apply,
                    std::function<void()> on_doubt, std::optional<api_error> answer = std::nullopt) {
   entity_write<done>(
       self, self->state.lc, with_deadline(std::move(cmd), who),
@@ -156,71 +156,55 @@ void commit_detail(self_ptr self, caf::response_promise rp, db_command cmd, call
       });
 }
 
-void act(self_ptr self, caf::response_promise rp, const order_action& a, bool reloaded = false) {
+/// Carries out what order_rules::decide decided for `a`.
+void act(self_ptr self, order_promise rp, const order_action& a, bool reloaded = false) {
   auto& st = self->state;
   auto& o = st.order;
   // Once: an action PostgreSQL refused is decided again on the reloaded order, and that answer
   // stands.
   std::function<void()> on_doubt;
   if (!reloaded) on_doubt = [self, rp, a]() mutable { act(self, rp, a, true); };
-  order_rules::decision d;
-  try {
-    d = order_rules::decide(o, a);
-  } catch (const api_exception& e) {
-    rp.deliver(to_caf_error(e.error));
+  auto decided = order_rules::decide(o, a);
+  if (!decided) {
+    rp.deliver(decided.error());
     return;
   }
+  const auto& d = *decided;
   auto who = a.who;
-  if (a.action == "bought") {
-    auto item = std::find_if(o.items.begin(), o.items.end(),
-                             [&](const order_item& i) { return i.id == a.item_id; });
-    if (item == o.items.end()) {
-      rp.deliver(to_caf_error(errors::not_found("no such item in this order")));
-      return;
-    }
-    if (item->is_bought) {
+  using effect = order_rules::outcome::effect;
+  switch (d.what) {
+    case effect::unchanged:
       rp.deliver(order_rules::view_for(o, who));
       return;
-    }
-    auto item_id = a.item_id;
-    commit_detail(
-        self, rp, orders_sql::mark_bought(o.id, item_id), who,
-        [item_id](order_record& r) {
-          for (auto& i : r.items)
-            if (i.id == item_id) i.is_bought = true;
-        },
-        on_doubt);
-    return;
-  }
-  if (a.action == "unlock") {
-    commit_detail(
-        self, rp, orders_sql::unlock_code(o.id), who,
-        [](order_record& r) {
-          r.wrong_code_count = 0;
-          r.code_locked = false;
-        },
-        on_doubt);
-    return;
-  }
-  // Compared in constant time: the code is the only proof the crew met the customer.
-  if (a.action == "deliver" && !security::constant_time_equal(a.code, o.code)) {
-    int count = o.wrong_code_count + 1;
-    bool locked = count >= order_rules::max_wrong_codes;
-    auto answer = api_error{400,
-                            "invalid_code",
-                            "wrong confirmation code" +
-                                std::string(locked ? "; delivery of this order is now locked" : ""),
-                            {{"code", "does not match"}},
-                            {{"attempts_left", order_rules::max_wrong_codes - count}},
-                            {}};
-    commit_detail(
-        self, rp, orders_sql::record_wrong_code(o.id, count, locked), who,
-        [count, locked](order_record& r) {
-          r.wrong_code_count = count;
-          r.code_locked = locked;
-        },
-        on_doubt, answer);
-    return;
+    case effect::mark_bought:
+      commit_detail(
+          self, rp, orders_sql::mark_bought(o.id, d.item_id), who,
+          [item_id = d.item_id](order_record& r) {
+            for (auto& i : r.items)
+              if (i.id == item_id) i.is_bought = true;
+          },
+          on_doubt);
+      return;
+    case effect::unlock_code:
+      commit_detail(
+          self, rp, orders_sql::unlock_code(o.id), who,
+          [](order_record& r) {
+            r.wrong_code_count = 0;
+            r.code_locked = false;
+          },
+          on_doubt);
+      return;
+    case effect::record_wrong_code:
+      commit_detail(
+          self, rp, orders_sql::record_wrong_code(o.id, d.wrong_codes, d.lock), who,
+          [count = d.wrong_codes, locked = d.lock](order_record& r) {
+            r.wrong_code_count = count;
+            r.code_locked = locked;
+          },
+          on_doubt, d.answer);
+      return;
+    case effect::transition:
+      break;
   }
   orders_sql::transition t;
   t.order_id = o.id;
@@ -231,14 +215,14 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a, bool re
   t.by_user_id = who.user_id;
   t.seq = st.events.empty() ? 1 : st.events.back().seq + 1;
   t.at_unix = service_clock::now();
-  if (d.to == order_status::cancelled)
+  if (d.returns_stock)
     for (auto& i : o.items) t.returned.push_back({i.product_id, i.amount, 0});
-  if (d.to == order_status::delivered) {
+  if (d.pays_crew) {
     t.delivered = true;
     t.coins = o.coins;
   }
   auto previous = o.crew_id;
-  if (d.to != order_status::assigned) {
+  if (!d.claims_crew_slot) {
     commit_transition(self, rp, std::move(t), who, previous, on_doubt);
     return;
   }
@@ -260,7 +244,7 @@ void act(self_ptr self, caf::response_promise rp, const order_action& a, bool re
           });
 }
 
-caf::behavior running(self_ptr self) {
+order_actor::behavior_type running(self_ptr self) {
   return {
       [=](const get_order& q) -> caf::result<order_record> {
         auto& o = self->state.order;
@@ -292,7 +276,7 @@ caf::behavior running(self_ptr self) {
         return out;
       },
       [=](const order_action& a) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<order_record>();
         // The caller stopped waiting before this actor got to it (it was busy with a slow
         // commit): not started at all.
         if (deadline_passed(a.who.deadline_unix_ms))
@@ -325,7 +309,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::shared_ptr<order_actor_counters> counters) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
              const caf::message& preload) {
-    return sys.spawn([=](self_ptr self) -> caf::behavior {
+    auto order = sys.spawn([=](self_ptr self) -> order_actor::behavior_type {
       auto& st = self->state;
       st.event_bus = event_bus;
       st.counters = counters;
@@ -350,8 +334,9 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
             self->become(running(self));
           },
           [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
-      return {[](int) {}};
+      return entity_loading_behavior<order_actor>();
     });
+    return caf::actor_cast<caf::actor>(order);
   };
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "protocols/errors.hpp"
+#include "security/tokens.hpp"
 
 namespace wassally::order_rules {
 namespace {
@@ -93,81 +94,146 @@ order_record view_for(order_record o, const caller& who) {
 
 namespace {
 
+using verdict = caf::expected<outcome>;
+
+caf::error refuse(api_error e) { return to_caf_error(std::move(e)); }
+
 /// Only the crew the order is assigned to may act on it: other crews 403; callers who cannot
-/// see the order 404; anyone else who can 403.
-void require_assigned_crew(const order_record& o, const caller& who) {
-  if (who.role == roles::delivery_crew && o.crew_id != 0 && o.crew_id == who.user_id) return;
+/// see the order 404; anyone else who can 403. Empty: allowed.
+std::optional<api_error> not_the_assigned_crew(const order_record& o, const caller& who) {
+  if (who.role == roles::delivery_crew && o.crew_id != 0 && o.crew_id == who.user_id)
+    return std::nullopt;
   if (who.role != roles::delivery_crew && !may_see(o, who))
-    throw api_exception(errors::not_found("no such order"));
-  throw api_exception(errors::forbidden("only the crew assigned to this order may do this"));
+    return errors::not_found("no such order");
+  return errors::forbidden("only the crew assigned to this order may do this");
 }
 
-void require_status(const order_record& o, const std::string& status, const std::string& action) {
-  if (o.status != status) throw api_exception(invalid_transition(o, action));
+outcome transition(std::string to, int64_t crew_id) {
+  outcome out;
+  out.what = outcome::effect::transition;
+  out.to = std::move(to);
+  out.crew_id = crew_id;
+  return out;
+}
+
+verdict accept(const order_record& o, const caller& who) {
+  using namespace order_status;
+  if (who.role != roles::delivery_crew)
+    return refuse(errors::forbidden("only delivery crews accept orders"));
+  if (o.status == std::string(assigned) || o.status == std::string(picked_up))
+    return refuse(errors::conflict("already_assigned", "another crew took this order"));
+  if (o.status != std::string(pending)) return refuse(invalid_transition(o, "accept"));
+  auto out = transition(assigned, who.user_id);
+  out.claims_crew_slot = true;
+  return out;
+}
+
+verdict assign(const order_record& o, const order_action& a) {
+  using namespace order_status;
+  if (!a.who.is_staff()) return refuse(errors::forbidden("only staff assign orders"));
+  if (o.status != std::string(pending) && o.status != std::string(assigned))
+    return refuse(invalid_transition(o, "assign"));
+  if (o.crew_id == a.crew_id)
+    return refuse(
+        errors::conflict("already_assigned", "the order is assigned to this crew already"));
+  auto out = transition(assigned, a.crew_id);
+  out.claims_crew_slot = true;
+  return out;
+}
+
+verdict pickup(const order_record& o, const caller& who) {
+  if (auto e = not_the_assigned_crew(o, who)) return refuse(*e);
+  if (o.status != order_status::assigned) return refuse(invalid_transition(o, "pick up"));
+  return transition(order_status::picked_up, o.crew_id);
+}
+
+verdict bought(const order_record& o, const order_action& a) {
+  if (auto e = not_the_assigned_crew(o, a.who)) return refuse(*e);
+  if (o.status != order_status::assigned && o.status != order_status::picked_up)
+    return refuse(invalid_transition(o, "mark items bought on"));
+  auto item = std::find_if(o.items.begin(), o.items.end(),
+                           [&](const order_item& i) { return i.id == a.item_id; });
+  if (item == o.items.end()) return refuse(errors::not_found("no such item in this order"));
+  outcome out;
+  out.crew_id = o.crew_id;
+  out.item_id = a.item_id;
+  out.what = item->is_bought ? outcome::effect::unchanged : outcome::effect::mark_bought;
+  return out;
+}
+
+/// The code is the only proof the crew met the customer: compared in constant time, and after
+/// max_wrong_codes wrong ones delivery locks until staff unlock it.
+verdict deliver(const order_record& o, const order_action& a) {
+  if (auto e = not_the_assigned_crew(o, a.who)) return refuse(*e);
+  if (o.status != order_status::picked_up) return refuse(invalid_transition(o, "deliver"));
+  if (o.code_locked)
+    return refuse(errors::conflict(
+        "code_locked", "too many wrong codes: staff must unlock delivery of this order"));
+  if (!security::constant_time_equal(a.code, o.code)) {
+    outcome out;
+    out.what = outcome::effect::record_wrong_code;
+    out.crew_id = o.crew_id;
+    out.wrong_codes = o.wrong_code_count + 1;
+    out.lock = out.wrong_codes >= max_wrong_codes;
+    out.answer =
+        api_error{400,
+                  "invalid_code",
+                  "wrong confirmation code" +
+                      std::string(out.lock ? "; delivery of this order is now locked" : ""),
+                  {{"code", "does not match"}},
+                  {{"attempts_left", max_wrong_codes - out.wrong_codes}},
+                  {}};
+    return out;
+  }
+  auto out = transition(order_status::delivered, o.crew_id);
+  out.pays_crew = true;
+  return out;
+}
+
+verdict unlock(const order_record& o, const caller& who) {
+  if (!who.is_staff()) return refuse(errors::forbidden("only staff unlock delivery codes"));
+  outcome out;
+  out.what = outcome::effect::unlock_code;
+  out.crew_id = o.crew_id;
+  return out;
+}
+
+verdict cancel(const order_record& o, const caller& who) {
+  using namespace order_status;
+  if (!may_see(o, who)) return refuse(errors::not_found("no such order"));
+  if (who.role == roles::customer && o.status != std::string(pending))
+    return refuse(
+        errors::conflict("invalid_transition",
+                         "a customer may cancel only a pending order; this one is " + o.status));
+  if (who.is_staff() && !legal_transition(o.status, cancelled))
+    return refuse(invalid_transition(o, "cancel"));
+  if (who.role != roles::customer && !who.is_staff())
+    return refuse(errors::forbidden("only the customer or staff may cancel an order"));
+  auto out = transition(cancelled, o.crew_id);
+  out.returns_stock = true;
+  return out;
 }
 
 }  // namespace
 
-decision decide(const order_record& o, const order_action& a) {
-  using namespace order_status;
-  const auto& who = a.who;
-  if (a.action == "accept") {
-    if (who.role != roles::delivery_crew)
-      throw api_exception(errors::forbidden("only delivery crews accept orders"));
-    if (o.status == std::string(assigned) || o.status == std::string(picked_up))
-      throw api_exception(errors::conflict("already_assigned", "another crew took this order"));
-    require_status(o, pending, "accept");
-    return {assigned, who.user_id};
+caf::expected<outcome> decide(const order_record& o, const order_action& a) {
+  switch (a.action) {
+    case order_action_kind::accept:
+      return accept(o, a.who);
+    case order_action_kind::assign:
+      return assign(o, a);
+    case order_action_kind::pickup:
+      return pickup(o, a.who);
+    case order_action_kind::bought:
+      return bought(o, a);
+    case order_action_kind::deliver:
+      return deliver(o, a);
+    case order_action_kind::unlock:
+      return unlock(o, a.who);
+    case order_action_kind::cancel:
+      return cancel(o, a.who);
   }
-  if (a.action == "assign") {
-    if (!who.is_staff()) throw api_exception(errors::forbidden("only staff assign orders"));
-    if (o.status != std::string(pending) && o.status != std::string(assigned))
-      throw api_exception(invalid_transition(o, "assign"));
-    if (o.crew_id == a.crew_id)
-      throw api_exception(
-          errors::conflict("already_assigned", "the order is assigned to this crew already"));
-    return {assigned, a.crew_id};
-  }
-  if (a.action == "pickup") {
-    require_assigned_crew(o, who);
-    require_status(o, assigned, "pick up");
-    return {picked_up, o.crew_id};
-  }
-  if (a.action == "deliver") {
-    require_assigned_crew(o, who);
-    require_status(o, picked_up, "deliver");
-    if (o.code_locked)
-      throw api_exception(errors::conflict(
-          "code_locked", "too many wrong codes: staff must unlock delivery of this order"));
-    return {delivered, o.crew_id};
-  }
-  if (a.action == "bought") {
-    require_assigned_crew(o, who);
-    if (o.status != std::string(assigned) && o.status != std::string(picked_up))
-      throw api_exception(invalid_transition(o, "mark items bought on"));
-    return {"", o.crew_id};
-  }
-  if (a.action == "unlock") {
-    if (!who.is_staff()) throw api_exception(errors::forbidden("only staff unlock delivery codes"));
-    return {"", o.crew_id};
-  }
-  if (!may_see(o, who)) throw api_exception(errors::not_found("no such order"));
-  if (a.action == "cancel") {
-    if (who.role == roles::customer) {
-      if (o.status != std::string(pending))
-        throw api_exception(errors::conflict(
-            "invalid_transition",
-            "a customer may cancel only a pending order; this one is " + o.status));
-      return {cancelled, o.crew_id};
-    }
-    if (who.is_staff()) {
-      if (!legal_transition(o.status, cancelled))
-        throw api_exception(invalid_transition(o, "cancel"));
-      return {cancelled, o.crew_id};
-    }
-    throw api_exception(errors::forbidden("only the customer or staff may cancel an order"));
-  }
-  throw api_exception(errors::validation("action", "unknown order action '" + a.action + "'"));
+  return refuse(errors::validation("action", "unknown order action"));
 }
 
 }  // namespace wassally::order_rules

@@ -2,6 +2,9 @@
 // The order rules every order path shares: who may see an order and which parts of it, and the
 // status state machine of API.md — the single place where transitions are decided.
 
+#include <caf/expected.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "protocols/orders.hpp"
@@ -26,18 +29,38 @@ bool in_scope(const order_record& o, const order_scope& scope);
 /// code only for the customer, the requesting owner and staff.
 order_record view_for(order_record o, const caller& who);
 
-/// What an action does: the status it leads to (empty: the status stays, e.g. an item bought)
-/// and the crew the order has afterwards.
-struct decision {
+/// The whole outcome of an action on an order: what to write and what follows from it. The
+/// order actor carries it out (commits it, then tells crews and shops and publishes); every
+/// decision is taken here.
+struct outcome {
+  enum class effect : uint8_t {
+    transition,         // the status changes to `to` (assignments: `crew_id` takes it)
+    mark_bought,        // item `item_id` was bought at its shop
+    record_wrong_code,  // a wrong delivery code: `wrong_codes` counted, `lock` locks delivery
+    unlock_code,        // staff lifted the lock
+    unchanged,          // nothing to write (an item already bought): answer with the order
+  };
+  effect what = effect::unchanged;
   std::string to;
   int64_t crew_id = 0;
+  /// The crew taking the order must consent first (online, below its limit).
+  bool claims_crew_slot = false;
+  /// Cancelling returns every line's stock; delivering pays the crew the order's coins.
+  bool returns_stock = false;
+  bool pays_crew = false;
+  int64_t item_id = 0;
+  int wrong_codes = 0;
+  bool lock = false;
+  /// Answered instead of the order once the outcome is committed (the wrong code's 400).
+  std::optional<api_error> answer;
 };
 
-/// The decision for an action, or the reason it may not happen (api_exception: 404 for callers
-/// who may not see the order, 403 for those who see it but may not act — any crew but the
-/// assigned one included —, 409 invalid_transition for an action the current status does not
-/// allow, 409 already_assigned for an accept that lost, 409 code_locked).
-decision decide(const order_record& o, const order_action& a);
+/// The outcome of `a` on `o`, or the reason it may not happen as an api_error (see
+/// to_caf_error): 404 for callers who may not see the order (or an item not in it), 403 for
+/// those who see it but may not act — any crew but the assigned one included —, 409
+/// invalid_transition for an action the current status does not allow, 409 already_assigned
+/// for an accept that lost, 409 code_locked.
+caf::expected<outcome> decide(const order_record& o, const order_action& a);
 
 /// The event announcing a newly placed order (its first event), with where its shops are, for
 /// the dispatcher's index.

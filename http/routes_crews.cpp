@@ -32,10 +32,10 @@ nlohmann::json crew_json(const crew_record& c) {
           {"number_of_deliveries", c.number_of_deliveries}};
 }
 
-order_action action_of(const std::string& name, int64_t item_id = 0, const std::string& code = {},
+order_action action_of(order_action_kind kind, int64_t item_id = 0, const std::string& code = {},
                        int64_t crew_id = 0) {
   order_action a;
-  a.action = name;
+  a.action = kind;
   a.item_id = item_id;
   a.code = code;
   a.crew_id = crew_id;
@@ -101,34 +101,34 @@ void add_crew_routes(router& r) {
       "The crew's current and past orders, newest first");
   r.add(
       "POST", "/api/v1/orders/{id}/accept", crews,
-      [](request_context& ctx) { order_action_route(ctx, action_of("accept")); },
+      [](request_context& ctx) { order_action_route(ctx, action_of(order_action_kind::accept)); },
       "Take a pending order (exactly one crew wins)");
   r.add(
       "POST", "/api/v1/orders/{id}/items/{item_id}/bought", crews,
       [](request_context& ctx) {
-        order_action_route(ctx, action_of("bought", ctx.id_param("item_id")));
+        order_action_route(ctx, action_of(order_action_kind::bought, ctx.id_param("item_id")));
       },
       "Mark an item bought at its shop");
   r.add(
       "POST", "/api/v1/orders/{id}/pickup", crews,
-      [](request_context& ctx) { order_action_route(ctx, action_of("pickup")); },
+      [](request_context& ctx) { order_action_route(ctx, action_of(order_action_kind::pickup)); },
       "Out for delivery");
   r.add(
       "POST", "/api/v1/orders/{id}/deliver", crews,
       [](request_context& ctx) {
         auto code = decode_delivery_code(ctx.json_body());
-        order_action_route(ctx, action_of("deliver", 0, code));
+        order_action_route(ctx, action_of(order_action_kind::deliver, 0, code));
       },
       "Delivered, with the customer's confirmation code");
   r.add(
       "POST", "/api/v1/orders/{id}/unlock-code", staff_only,
-      [](request_context& ctx) { order_action_route(ctx, action_of("unlock")); },
+      [](request_context& ctx) { order_action_route(ctx, action_of(order_action_kind::unlock)); },
       "Let the crew try the delivery code again");
   r.add(
       "POST", "/api/v1/orders/{id}/assign", staff_only,
       [](request_context& ctx) {
         auto crew = decode_assignment(ctx.json_body());
-        order_action_route(ctx, action_of("assign", 0, {}, crew));
+        order_action_route(ctx, action_of(order_action_kind::assign, 0, {}, crew));
       },
       "Assign or reassign a pending or assigned order");
   r.add(

@@ -233,7 +233,7 @@ void add_order_routes(router& r) {
         auto c = ctx;
         order_action a;
         a.who = caller_of(ctx);
-        a.action = "cancel";
+        a.action = order_action_kind::cancel;
         ask<order_record>(
             ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
             [c](order_record& o) { send_order(c, 200, o); }, a);

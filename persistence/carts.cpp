@@ -9,7 +9,8 @@
 namespace wassally::carts_sql {
 
 db_command load(int64_t user_id) {
-  return {"carts.load", false, [=](pqxx::dbtransaction& tx) {
+  return {"carts.load", false,
+          [=](pqxx::dbtransaction& tx) {
             cart_lines out;
             for (auto r : tx.exec_params("SELECT id, product_id, shop_id, quantity::text"
                                          " FROM cart_items WHERE user_id = $1 ORDER BY id",
@@ -22,7 +23,8 @@ db_command load(int64_t user_id) {
               out.lines.push_back(l);
             }
             return caf::make_message(std::move(out));
-          }};
+          },
+          caf::make_message(user_id)};
 }
 
 db_command save_line(int64_t user_id, const cart_line& line) {

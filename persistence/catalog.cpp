@@ -234,7 +234,7 @@ db_command update_product(const product_record& p, quantity stock_before) {
         if (r.empty()) throw api_exception(errors::not_found("no such product"));
         return caf::make_message(load_product(tx, p.id));
       },
-      caf::make_message(p)};
+      caf::make_message(p, stock_before)};
   cmd.lock_keys = {"shop:" + std::to_string(p.shop_id)};  // its product row
   return cmd;
 }

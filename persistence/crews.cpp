@@ -108,7 +108,7 @@ db_command save_location(int64_t crew_id, double latitude, double longitude, int
                        crew_id, latitude, longitude, seen_unix);
                    return caf::make_message(done{});
                  },
-                 caf::make_message(crew_id, latitude, longitude)};
+                 caf::make_message(crew_id, latitude, longitude, seen_unix)};
   // Positions of many crews arriving together are written in one statement.
   cmd.merge_kind = "crews.save_location";
   cmd.run_merged = save_locations_merged;

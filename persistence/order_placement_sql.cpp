@@ -14,6 +14,10 @@
 #include "persistence/database.hpp"
 #include "protocols/errors.hpp"
 
+// Placements travel in db_command::args (protocols/persistence.hpp), which never leave the
+// process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::orders_sql::placement)
+
 namespace wassally::orders_sql {
 namespace {
 
@@ -320,7 +324,7 @@ db_command place(placement p) {
         // A batch of one.
         return caf::make_message(std::move(write_placements(tx, {shared.get()}).front()));
       },
-      caf::make_message(shared->order)};
+      caf::make_message(*shared)};
   // It locks the product rows of every shop it buys from (see db_command::lock_keys).
   for (const auto& i : shared->order.items) {
     auto key = "shop:" + std::to_string(i.shop_id);
@@ -341,9 +345,19 @@ db_command place(placement p) {
 
 namespace {
 
-/// The stored row of (user, key): status 0 in flight, 201 with the order, else the error.
-idempotent_placement read_placement_row(const pqxx::row& row) {
+/// The stored row of (user, key), `recent_only`: within the last 24 h (a key older than that
+/// is free again) → found = false when there is none; status 0 in flight, 201 with the order,
+/// else the error.
+idempotent_placement read_placement(pqxx::dbtransaction& tx, int64_t user_id,
+                                    const std::string& key, bool recent_only) {
   idempotent_placement out;
+  auto rows = tx.exec_params(
+      std::string("SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1"
+                  " AND key = $2") +
+          (recent_only ? " AND created_at > now() - interval '24 hours'" : ""),
+      user_id, key);
+  if (rows.empty()) return out;
+  const auto& row = rows[0];
   out.found = true;
   out.request_hash = row["request_hash"].as<std::string>();
   out.status = row["status"].as<int>();
@@ -360,13 +374,7 @@ idempotent_placement read_placement_row(const pqxx::row& row) {
 db_command find_placement(int64_t user_id, const std::string& key) {
   return {"orders.find_placement", false,
           [=](pqxx::dbtransaction& tx) {
-            idempotent_placement out;
-            auto rows = tx.exec_params(
-                "SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1"
-                " AND key = $2 AND created_at > now() - interval '24 hours'",
-                user_id, key);
-            if (!rows.empty()) out = read_placement_row(rows[0]);
-            return caf::make_message(std::move(out));
+            return caf::make_message(read_placement(tx, user_id, key, true));
           },
           caf::make_message(user_id, key)};
 }
@@ -385,16 +393,11 @@ db_command claim_placement(int64_t user_id, const std::string& key, const std::s
                 " AND idempotency_keys.created_at <= now() - make_interval(secs => $5))"
                 " RETURNING 1",
                 user_id, key, request_hash, claim, stale_after_s);
-            idempotent_placement out;
-            if (!claimed.empty()) return caf::make_message(std::move(out));
-            auto rows = tx.exec_params(
-                "SELECT request_hash, status, body FROM idempotency_keys"
-                " WHERE user_id = $1 AND key = $2",
-                user_id, key);
-            if (!rows.empty()) out = read_placement_row(rows[0]);
-            return caf::make_message(std::move(out));
+            if (!claimed.empty()) return caf::make_message(idempotent_placement{});
+            // Taken: whatever holds it now, however old (the claim above did not free it).
+            return caf::make_message(read_placement(tx, user_id, key, false));
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, request_hash, claim, stale_after_s)};
 }
 
 db_command store_placement_answer(int64_t user_id, const std::string& key, const std::string& claim,
@@ -408,7 +411,7 @@ db_command store_placement_answer(int64_t user_id, const std::string& key, const
                 user_id, key, claim, answer.status, body);
             return caf::make_message(done{});
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, claim, answer)};
 }
 
 db_command release_placement_claim(int64_t user_id, const std::string& key,
@@ -421,7 +424,7 @@ db_command release_placement_claim(int64_t user_id, const std::string& key,
                 user_id, key, claim);
             return caf::make_message(done{});
           },
-          caf::make_message(user_id, key)};
+          caf::make_message(user_id, key, claim)};
 }
 
 }  // namespace wassally::orders_sql

@@ -10,6 +10,10 @@
 #include "persistence/database.hpp"
 #include "protocols/errors.hpp"
 
+// Transitions travel in db_command::args (protocols/persistence.hpp), which never leave the
+// process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::orders_sql::transition)
+
 namespace wassally::orders_sql {
 namespace {
 
@@ -278,7 +282,7 @@ db_command apply(transition t) {
         }
         return caf::make_message(std::move(out));
       },
-      caf::make_message(t.order_id, t.from, t.to)};
+      caf::make_message(t)};
 }
 
 db_command mark_bought(int64_t order_id, int64_t item_id) {

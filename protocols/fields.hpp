@@ -5,6 +5,7 @@
 
 #include <caf/meta/type_name.hpp>
 #include <cereal/cereal.hpp>
+#include <cereal/types/common.hpp>  // enums
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>

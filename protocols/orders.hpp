@@ -288,9 +288,33 @@ struct order_history {
 
 /// An action on an order: "cancel", "accept", "assign" (to crew_id), "pickup", "deliver"
 /// (with code), "bought" (item_id), "unlock".
+/// What a caller does to an order (API.md "Orders" and "Delivery crews"): the one list the edge,
+/// the rules (actors/order_rules.cpp) and the order actor share.
+enum class order_action_kind : uint8_t { accept, assign, pickup, bought, deliver, unlock, cancel };
+
+inline const char* to_string(order_action_kind k) {
+  switch (k) {
+    case order_action_kind::accept:
+      return "accept";
+    case order_action_kind::assign:
+      return "assign";
+    case order_action_kind::pickup:
+      return "pickup";
+    case order_action_kind::bought:
+      return "bought";
+    case order_action_kind::deliver:
+      return "deliver";
+    case order_action_kind::unlock:
+      return "unlock";
+    case order_action_kind::cancel:
+      return "cancel";
+  }
+  return "?";
+}
+
 struct order_action {
   caller who;
-  std::string action;
+  order_action_kind action = order_action_kind::cancel;
   int64_t item_id = 0;
   std::string code;
   int64_t crew_id = 0;

@@ -28,7 +28,7 @@ struct db_command {
   bool write = true;
   /// Runs the command's SQL; returns the reply message or throws api_exception / pqxx errors.
   std::function<caf::message(pqxx::dbtransaction&)> run;
-  /// The command's inputs, for logs and for test doubles of the persistence actor.
+  /// The builder's own arguments, all and in order: for logs and test doubles (by signature).
   caf::message args;
   /// The caller's deadline (unix ms; 0: none). A command still queued when it passes is not run:
   /// it is answered `504 timeout` with outcome "not_written". Once handed to a connection it

@@ -46,21 +46,33 @@ order_record order(const std::string& status, int64_t crew_id = 0) {
   return o;
 }
 
-order_action action(const caller& who, const std::string& name, int64_t crew_id = 0) {
+order_action action(const caller& who, order_action_kind kind, int64_t crew_id = 0) {
   order_action a;
   a.who = who;
-  a.action = name;
+  a.action = kind;
   a.crew_id = crew_id;
+  a.item_id = 1;        // bought: the first line
+  a.code = "12345678";  // deliver: the right code
   return a;
 }
 
+order_action with_code(order_action a, std::string code) {
+  a.code = std::move(code);
+  return a;
+}
+
+order_action with_item(order_action a, int64_t item_id) {
+  a.item_id = item_id;
+  return a;
+}
+
+using effect = order_rules::outcome::effect;
+
 /// The error code (or "" when allowed) and, if allowed, the resulting status.
 std::pair<std::string, std::string> outcome(const order_record& o, const order_action& a) {
-  try {
-    return {"", order_rules::decide(o, a).to};
-  } catch (const api_exception& e) {
-    return {e.error.code, ""};
-  }
+  auto d = order_rules::decide(o, a);
+  if (!d) return {from_caf_error(d.error()).code, ""};
+  return {"", d->to};
 }
 
 }  // namespace
@@ -84,44 +96,122 @@ BOOST_AUTO_TEST_CASE(the_state_machine_has_exactly_the_api_md_edges) {
 
 BOOST_AUTO_TEST_CASE(accept_pickup_deliver_follow_the_crew) {
   auto pending = order("pending");
-  BOOST_TEST(outcome(pending, action(crew, "accept")).second == "assigned");
-  BOOST_TEST(order_rules::decide(pending, action(crew, "accept")).crew_id == crew.user_id);
-  BOOST_TEST(outcome(pending, action(customer, "accept")).first == "forbidden");
-  BOOST_TEST(outcome(pending, action(crew, "pickup")).first == "forbidden");  // not its order
+  BOOST_TEST(outcome(pending, action(crew, order_action_kind::accept)).second == "assigned");
+  BOOST_TEST(order_rules::decide(pending, action(crew, order_action_kind::accept))->crew_id ==
+             crew.user_id);
+  BOOST_TEST(outcome(pending, action(customer, order_action_kind::accept)).first == "forbidden");
+  BOOST_TEST(outcome(pending, action(crew, order_action_kind::pickup)).first ==
+             "forbidden");  // not its order
   auto assigned = order("assigned", crew.user_id);
-  BOOST_TEST(outcome(assigned, action(other_crew, "accept")).first == "already_assigned");
-  BOOST_TEST(outcome(assigned, action(crew, "pickup")).second == "picked_up");
-  BOOST_TEST(outcome(assigned, action(other_crew, "pickup")).first == "forbidden");
-  BOOST_TEST(outcome(assigned, action(staff, "pickup")).first == "forbidden");
-  BOOST_TEST(outcome(assigned, action(other_customer, "pickup")).first == "not_found");
-  BOOST_TEST(outcome(assigned, action(crew, "deliver")).first == "invalid_transition");
-  BOOST_TEST(outcome(assigned, action(crew, "bought")).first == "");
-  auto picked = order("picked_up", crew.user_id);
-  BOOST_TEST(outcome(picked, action(crew, "deliver")).second == "delivered");
-  BOOST_TEST(outcome(picked, action(crew, "pickup")).first == "invalid_transition");
-  picked.code_locked = true;
-  BOOST_TEST(outcome(picked, action(crew, "deliver")).first == "code_locked");
-  BOOST_TEST(outcome(order("delivered", crew.user_id), action(crew, "bought")).first ==
+  BOOST_TEST(outcome(assigned, action(other_crew, order_action_kind::accept)).first ==
+             "already_assigned");
+  BOOST_TEST(outcome(assigned, action(crew, order_action_kind::pickup)).second == "picked_up");
+  BOOST_TEST(outcome(assigned, action(other_crew, order_action_kind::pickup)).first == "forbidden");
+  BOOST_TEST(outcome(assigned, action(staff, order_action_kind::pickup)).first == "forbidden");
+  BOOST_TEST(outcome(assigned, action(other_customer, order_action_kind::pickup)).first ==
+             "not_found");
+  BOOST_TEST(outcome(assigned, action(crew, order_action_kind::deliver)).first ==
              "invalid_transition");
-  BOOST_TEST(outcome(order("cancelled"), action(crew, "accept")).first == "invalid_transition");
+  BOOST_TEST(outcome(assigned, action(crew, order_action_kind::bought)).first == "");
+  auto picked = order("picked_up", crew.user_id);
+  BOOST_TEST(outcome(picked, action(crew, order_action_kind::deliver)).second == "delivered");
+  BOOST_TEST(outcome(picked, action(crew, order_action_kind::pickup)).first ==
+             "invalid_transition");
+  picked.code_locked = true;
+  BOOST_TEST(outcome(picked, action(crew, order_action_kind::deliver)).first == "code_locked");
+  BOOST_TEST(
+      outcome(order("delivered", crew.user_id), action(crew, order_action_kind::bought)).first ==
+      "invalid_transition");
+  BOOST_TEST(outcome(order("cancelled"), action(crew, order_action_kind::accept)).first ==
+             "invalid_transition");
 }
 
 BOOST_AUTO_TEST_CASE(cancel_and_assign_by_role) {
-  BOOST_TEST(outcome(order("pending"), action(customer, "cancel")).second == "cancelled");
-  BOOST_TEST(outcome(order("assigned", 3), action(customer, "cancel")).first ==
+  BOOST_TEST(outcome(order("pending"), action(customer, order_action_kind::cancel)).second ==
+             "cancelled");
+  BOOST_TEST(outcome(order("assigned", 3), action(customer, order_action_kind::cancel)).first ==
              "invalid_transition");
-  BOOST_TEST(outcome(order("assigned", 3), action(staff, "cancel")).second == "cancelled");
-  BOOST_TEST(outcome(order("picked_up", 3), action(staff, "cancel")).first == "invalid_transition");
-  BOOST_TEST(outcome(order("pending"), action(other_customer, "cancel")).first == "not_found");
-  BOOST_TEST(outcome(order("pending"), action(owner_a, "cancel")).first == "forbidden");
-  BOOST_TEST(outcome(order("assigned", 3), action(crew, "cancel")).first == "forbidden");
-  BOOST_TEST(outcome(order("pending"), action(staff, "assign", 3)).second == "assigned");
-  BOOST_TEST(outcome(order("assigned", 3), action(staff, "assign", 4)).second == "assigned");
-  BOOST_TEST(outcome(order("assigned", 3), action(staff, "assign", 3)).first == "already_assigned");
-  BOOST_TEST(outcome(order("picked_up", 3), action(staff, "assign", 4)).first ==
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, order_action_kind::cancel)).second ==
+             "cancelled");
+  BOOST_TEST(outcome(order("picked_up", 3), action(staff, order_action_kind::cancel)).first ==
              "invalid_transition");
-  BOOST_TEST(outcome(order("pending"), action(crew, "assign", 3)).first == "forbidden");
-  BOOST_TEST(outcome(order("pending"), action(staff, "fly")).first == "validation_error");
+  BOOST_TEST(outcome(order("pending"), action(other_customer, order_action_kind::cancel)).first ==
+             "not_found");
+  BOOST_TEST(outcome(order("pending"), action(owner_a, order_action_kind::cancel)).first ==
+             "forbidden");
+  BOOST_TEST(outcome(order("assigned", 3), action(crew, order_action_kind::cancel)).first ==
+             "forbidden");
+  BOOST_TEST(outcome(order("pending"), action(staff, order_action_kind::assign, 3)).second ==
+             "assigned");
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, order_action_kind::assign, 4)).second ==
+             "assigned");
+  BOOST_TEST(outcome(order("assigned", 3), action(staff, order_action_kind::assign, 3)).first ==
+             "already_assigned");
+  BOOST_TEST(outcome(order("picked_up", 3), action(staff, order_action_kind::assign, 4)).first ==
+             "invalid_transition");
+  BOOST_TEST(outcome(order("pending"), action(crew, order_action_kind::assign, 3)).first ==
+             "forbidden");
+}
+
+// The whole outcome, side effects included: what the order actor writes and whom it tells.
+BOOST_AUTO_TEST_CASE(outcomes_carry_every_side_effect) {
+  auto pending = order("pending");
+  auto accepted = order_rules::decide(pending, action(crew, order_action_kind::accept));
+  BOOST_REQUIRE(accepted);
+  BOOST_TEST((accepted->what == effect::transition));
+  BOOST_TEST(accepted->claims_crew_slot);
+  BOOST_TEST(!accepted->returns_stock);
+  auto assigned_by_staff =
+      order_rules::decide(pending, action(staff, order_action_kind::assign, 4));
+  BOOST_REQUIRE(assigned_by_staff);
+  BOOST_TEST(assigned_by_staff->claims_crew_slot);
+  BOOST_TEST(assigned_by_staff->crew_id == 4);
+
+  auto cancelled = order_rules::decide(pending, action(customer, order_action_kind::cancel));
+  BOOST_REQUIRE(cancelled);
+  BOOST_TEST(cancelled->returns_stock);
+  BOOST_TEST(!cancelled->claims_crew_slot);
+
+  auto assigned = order("assigned", crew.user_id);
+  auto bought = order_rules::decide(assigned, action(crew, order_action_kind::bought));
+  BOOST_REQUIRE(bought);
+  BOOST_TEST((bought->what == effect::mark_bought));
+  BOOST_TEST(bought->item_id == 1);
+  assigned.items[0].is_bought = true;
+  auto again = order_rules::decide(assigned, action(crew, order_action_kind::bought));
+  BOOST_REQUIRE(again);
+  BOOST_TEST((again->what == effect::unchanged));  // answered with the order, nothing written
+  BOOST_TEST(outcome(assigned, with_item(action(crew, order_action_kind::bought), 99)).first ==
+             "not_found");
+
+  auto picked = order("picked_up", crew.user_id);
+  auto delivered = order_rules::decide(picked, action(crew, order_action_kind::deliver));
+  BOOST_REQUIRE(delivered);
+  BOOST_TEST(delivered->to == "delivered");
+  BOOST_TEST(delivered->pays_crew);
+  BOOST_TEST(!delivered->answer.has_value());
+
+  auto wrong =
+      order_rules::decide(picked, with_code(action(crew, order_action_kind::deliver), "1"));
+  BOOST_REQUIRE(wrong);
+  BOOST_TEST((wrong->what == effect::record_wrong_code));
+  BOOST_TEST(wrong->wrong_codes == 1);
+  BOOST_TEST(!wrong->lock);
+  BOOST_REQUIRE(wrong->answer.has_value());
+  BOOST_TEST(wrong->answer->status == 400);
+  BOOST_TEST(wrong->answer->code == "invalid_code");
+  BOOST_TEST(wrong->answer->extra["attempts_left"] == order_rules::max_wrong_codes - 1);
+  picked.wrong_code_count = order_rules::max_wrong_codes - 1;
+  auto last = order_rules::decide(picked, with_code(action(crew, order_action_kind::deliver), ""));
+  BOOST_REQUIRE(last);
+  BOOST_TEST(last->lock);
+  BOOST_TEST(last->answer->extra["attempts_left"] == 0);
+
+  picked.code_locked = true;
+  auto unlocked = order_rules::decide(picked, action(staff, order_action_kind::unlock));
+  BOOST_REQUIRE(unlocked);
+  BOOST_TEST((unlocked->what == effect::unlock_code));
+  BOOST_TEST(outcome(picked, action(crew, order_action_kind::unlock)).first == "forbidden");
 }
 
 BOOST_AUTO_TEST_CASE(each_caller_sees_what_api_md_allows) {

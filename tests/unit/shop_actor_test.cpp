@@ -1,130 +1,107 @@
-// The shop actor without a database: persistence is a test double that answers each command
-// from its arguments, so the cache can be checked after every mutation, failed commits can be
-// injected, and reads can be shown never to reach persistence.
+// The shop actor without a database, on the deterministic scheduler: persistence is a fake
+// keyed by command builders that answers each command from its arguments, so the cache can be
+// checked after every mutation, failed commits can be injected, and reads can be shown never to
+// reach persistence.
 #include <boost/test/unit_test.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/make_message.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/send.hpp>
-#include <mutex>
-#include <set>
-#include <thread>
+#include <chrono>
 #include <variant>
 
 #include "actors/registry.hpp"
 #include "actors/shop.hpp"
+#include "persistence/catalog.hpp"
+#include "persistence/shops.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/orders.hpp"
-#include "protocols/persistence.hpp"
 #include "protocols/registry.hpp"
-#include "tests/support/actor_system_fixture.hpp"
+#include "tests/support/coordinated_system.hpp"
+#include "tests/support/fake_persistence.hpp"
 
 using namespace wassally;
+using namespace std::chrono_literals;
 
 namespace {
-
-struct fake_db {
-  std::mutex mutex;
-  std::map<std::string, int> calls;
-  std::set<std::string> failing;
-  int64_t next_id = 100;
-  int total() {
-    std::lock_guard<std::mutex> g(mutex);
-    int n = 0;
-    for (auto& [k, v] : calls) n += v;
-    return n;
-  }
-  int count(const std::string& name) {
-    std::lock_guard<std::mutex> g(mutex);
-    return calls[name];
-  }
-  void fail(const std::string& name) {
-    std::lock_guard<std::mutex> g(mutex);
-    failing.insert(name);
-  }
-};
-
-caf::actor spawn_fake_persistence(caf::actor_system& sys, std::shared_ptr<fake_db> db) {
-  return sys.spawn([db](caf::event_based_actor*) -> caf::behavior {
-    return {[db](db_command& cmd) -> caf::result<caf::message> {
-      std::lock_guard<std::mutex> g(db->mutex);
-      ++db->calls[cmd.name];
-      if (db->failing.count(cmd.name)) return to_caf_error(errors::unavailable("injected"));
-      const auto& a = cmd.args;
-      if (cmd.name == "shops.find") {
-        shop_record s;
-        s.id = a.get_as<int64_t>(0);
-        s.owner_id = 7;
-        s.name = "Test shop";
-        return caf::make_message(s);
-      }
-      if (cmd.name == "catalog.load") {
-        catalog_snapshot c;
-        if (a.get_as<int64_t>(0) == 2) {  // shop 2 has a product whose stock moved 7 times
-          product_record p;
-          p.id = 500;
-          p.shop_id = 2;
-          p.name = "Flour";
-          p.price = *money::parse("20");
-          p.stock = {10000};
-          p.stock_version = 7;
-          c.products.push_back(p);
-        }
-        return caf::make_message(c);
-      }
-      if (cmd.name == "product_categories.insert")
-        return caf::make_message(
-            product_category{db->next_id++, a.get_as<int64_t>(0), a.get_as<std::string>(1)});
-      if (cmd.name == "product_categories.rename")
-        return caf::make_message(
-            product_category{a.get_as<int64_t>(1), a.get_as<int64_t>(0), a.get_as<std::string>(2)});
-      if (cmd.name == "products.insert") {
-        auto p = a.get_as<product_record>(0);
-        p.id = db->next_id++;
-        return caf::make_message(p);
-      }
-      if (cmd.name == "products.update") return caf::make_message(a.get_as<product_record>(0));
-      if (cmd.name == "offers.insert") {
-        auto o = a.get_as<offer_record>(0);
-        o.id = db->next_id++;
-        return caf::make_message(o);
-      }
-      if (cmd.name == "offers.update") return caf::make_message(a.get_as<offer_record>(0));
-      if (cmd.name == "shops.update") return caf::make_message(a.get_as<shop_record>(0));
-      return caf::make_message(done{});
-    }};
-  });
-}
 
 const caller owner{7, roles::shop_owner};
 const caller customer{8, roles::customer};
 
-struct shop_fixture : test::actor_system_fixture {
-  std::shared_ptr<fake_db> db = std::make_shared<fake_db>();
-  caf::actor persistence = spawn_fake_persistence(*sys, db);
-  caf::actor registry = spawn_registry(
-      *sys, {{entity_kind::shop, shop_factory(persistence, shop_options{std::chrono::seconds(60),
-                                                                        std::chrono::seconds(5),
-                                                                        std::chrono::seconds(30),
-                                                                        {},
-                                                                        10,
-                                                                        {}})}});
-  caf::scoped_actor self{*sys};
+/// Every entity this file addresses is named here.
+entity_key shop_key(int64_t id) { return entity_key{entity_kind::shop, id}; }
 
-  ~shop_fixture() {
-    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
+shop_options options(std::chrono::milliseconds reservation_timeout) {
+  return shop_options{60s, 5s, reservation_timeout, {}, 10, {}};
+}
+
+struct shop_fixture {
+  test::coordinated_system cs;
+  test::fake_persistence db{cs.sys()};
+  int64_t next_id = 100;
+  caf::actor persistence = db.actor();
+  caf::actor registry =
+      spawn_registry(cs.sys(), {{entity_kind::shop, shop_factory(persistence, options(30s))}});
+
+  shop_fixture() {
+    cs.stop_at_end(registry);
+    db.on<shops_sql::find>([](int64_t id) {
+      shop_record s;
+      s.id = id;
+      s.owner_id = 7;
+      s.name = "Test shop";
+      return s;
+    });
+    db.on<catalog_sql::load>([](int64_t shop) {
+      catalog_snapshot c;
+      if (shop == 2) {  // shop 2 has a product whose stock moved 7 times
+        product_record p;
+        p.id = 500;
+        p.shop_id = 2;
+        p.name = "Flour";
+        p.price = *money::parse("20");
+        p.stock = {10000};
+        p.stock_version = 7;
+        c.products.push_back(p);
+      }
+      return c;
+    });
+    db.on<catalog_sql::insert_category>([this](int64_t shop, const std::string& name) {
+      return product_category{next_id++, shop, name};
+    });
+    db.on<catalog_sql::rename_category>([](int64_t shop, int64_t id, const std::string& name) {
+      return product_category{id, shop, name};
+    });
+    db.on<catalog_sql::delete_category>([](int64_t, int64_t) { return done{}; });
+    db.on<catalog_sql::insert_product>([this](const product_record& p) {
+      auto out = p;
+      out.id = next_id++;
+      return out;
+    });
+    db.on<catalog_sql::update_product>([](const product_record& p, quantity) { return p; });
+    db.on<catalog_sql::delete_product>([](int64_t, int64_t) { return done{}; });
+    db.on<catalog_sql::insert_offer>([this](const offer_record& o) {
+      auto out = o;
+      out.id = next_id++;
+      return out;
+    });
+    db.on<catalog_sql::update_offer>([](const offer_record& o) { return o; });
+    db.on<catalog_sql::delete_offer>([](int64_t, int64_t) { return done{}; });
+    db.on<shops_sql::update>([](const shop_record& s) { return s; });
   }
 
+  /// Sends `msg` to shop `shop` of `reg` (default: this fixture's registry) and runs until it
+  /// answered; returns the reply or the api_error.
+  template <class Reply>
+  std::variant<Reply, api_error> ask_shop(int64_t shop, caf::message msg, caf::actor reg = {}) {
+    auto r = cs.ask<Reply>(reg ? reg : registry, 5s, shop_key(shop), std::move(msg));
+    cs.run();
+    if (!r.answered()) BOOST_FAIL("shop " << shop << " did not answer");
+    if (r.ok()) return r.value();
+    return r.error();
+  }
   /// Sends `msg` to shop 1; returns the reply or the api_error.
   template <class Reply>
   std::variant<Reply, api_error> ask(caf::message msg) {
-    std::variant<Reply, api_error> out = api_error{};
-    self->request(registry, std::chrono::seconds(5), entity_key{entity_kind::shop, 1},
-                  std::move(msg))
-        .receive([&](Reply& r) { out = r; }, [&](caf::error& e) { out = from_caf_error(e); });
-    return out;
+    return ask_shop<Reply>(1, std::move(msg));
   }
   template <class Reply>
   Reply ok(caf::message msg) {
@@ -132,14 +109,10 @@ struct shop_fixture : test::actor_system_fixture {
     if (auto* e = std::get_if<api_error>(&r)) BOOST_FAIL("unexpected error " << e->code);
     return std::get<Reply>(r);
   }
-  /// Sends `msg` to shop `shop` of `reg` (default: this fixture's registry).
-  template <class Reply>
-  std::variant<Reply, api_error> ask_shop(int64_t shop, caf::message msg, caf::actor reg = {}) {
-    std::variant<Reply, api_error> out = api_error{};
-    self->request(reg ? reg : registry, std::chrono::seconds(5),
-                  entity_key{entity_kind::shop, shop}, std::move(msg))
-        .receive([&](Reply& r) { out = r; }, [&](caf::error& e) { out = from_caf_error(e); });
-    return out;
+  /// Sends `msg` to shop `shop` expecting no answer, and runs.
+  void tell(int64_t shop, caf::message msg) {
+    caf::anon_send(registry, shop_key(shop), std::move(msg));
+    cs.run();
   }
   double stock_of(int64_t shop, int64_t product) {
     auto r = ask_shop<product_record>(shop, caf::make_message(get_product{owner, product}));
@@ -209,7 +182,7 @@ BOOST_AUTO_TEST_CASE(the_cache_follows_every_committed_mutation) {
 
 BOOST_AUTO_TEST_CASE(a_failed_commit_leaves_the_cache_as_it_was) {
   auto bread = create("Bread", "1.00");
-  db->fail("products.update");
+  db.refuse_every<catalog_sql::update_product>(errors::unavailable("injected"));
   save_product patch;
   patch.who = owner;
   patch.product_id = bread.id;
@@ -219,7 +192,7 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_leaves_the_cache_as_it_was) {
   BOOST_TEST(std::get<api_error>(r).status == 503);
   BOOST_TEST(ok<product_record>(caf::make_message(get_product{customer, bread.id})).price.str() ==
              "1.00");
-  db->fail("product_categories.insert");
+  db.refuse_every<catalog_sql::insert_category>(errors::unavailable("injected"));
   auto c = ask<product_category>(caf::make_message(save_product_category{owner, 0, "Nope"}));
   BOOST_TEST(std::get<api_error>(c).status == 503);
   BOOST_TEST(
@@ -228,19 +201,19 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_leaves_the_cache_as_it_was) {
 
 BOOST_AUTO_TEST_CASE(reads_never_reach_the_database_once_live) {
   for (int i = 0; i < 20; ++i) create("Item " + std::to_string(i), "1.00");
-  auto before = db->total();
+  auto before = db.total();
   for (int i = 0; i < 200; ++i) {
     list(customer);
     ok<product_record>(caf::make_message(get_product{customer, 100 + i % 20}));
     ok<shop_record>(caf::make_message(get_shop{customer}));
   }
-  BOOST_TEST(db->total() == before);
-  BOOST_TEST(db->count("shops.find") == 1);
-  BOOST_TEST(db->count("catalog.load") == 1);
+  BOOST_TEST(db.total() == before);
+  BOOST_TEST(db.count<shops_sql::find>() == 1);
+  BOOST_TEST(db.count<catalog_sql::load>() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(refused_mutations_write_nothing) {
-  auto before = db->total();
+  auto before = db.total();
   save_product req;
   req.who = customer;
   req.values.name = "Mine";
@@ -257,7 +230,7 @@ BOOST_AUTO_TEST_CASE(refused_mutations_write_nothing) {
   BOOST_TEST(bad.status == 400);
   BOOST_TEST(bad.fields.count("category_id") == 1u);
   // Only the activation's two loads reached persistence.
-  BOOST_TEST(db->total() - before == 2);
+  BOOST_TEST(db.total() - before == 2);
 }
 
 BOOST_AUTO_TEST_CASE(offers_overlap_and_price_in_memory) {
@@ -289,18 +262,15 @@ BOOST_AUTO_TEST_CASE(stock_held_for_one_placement_is_not_promised_to_another) {
   BOOST_TEST(second.extra.at("product_id") == rice.id);
   BOOST_TEST(stock_of(1, rice.id) == 5);  // a hold is not a sale
   // Released, the stock is available again; committed, it is gone.
-  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
-                 caf::make_message(release_reservation{1}));
+  tell(1, caf::make_message(release_reservation{1}));
   BOOST_TEST(std::holds_alternative<product_quotes>(
       ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "3")))));
-  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
-                 caf::make_message(commit_reservation{2, {{rice.id, {3000}, 1}}}));
+  tell(1, caf::make_message(commit_reservation{2, {{rice.id, {3000}, 1}}}));
   BOOST_TEST(stock_of(1, rice.id) == 2);
   BOOST_TEST(
       std::get<api_error>(ask_shop<product_quotes>(1, caf::make_message(hold(3, rice.id, "3"))))
           .code == "out_of_stock");
-  caf::anon_send(registry, entity_key{entity_kind::shop, 1},
-                 caf::make_message(stock_returned{{{rice.id, {3000}, 2}}}));
+  tell(1, caf::make_message(stock_returned{{{rice.id, {3000}, 2}}}));
   BOOST_TEST(stock_of(1, rice.id) == 5);
   // Quantities the product does not allow, and unknown products, are refused with the id.
   auto odd =
@@ -316,26 +286,18 @@ BOOST_AUTO_TEST_CASE(stock_moves_already_in_the_loaded_row_are_not_applied_twice
   BOOST_TEST(stock_of(2, 500) == 10);
   // Version 7 was loaded: a notice of move 7 (a cancellation committed before activation)
   // changes nothing; move 8 is news.
-  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
-                 caf::make_message(stock_returned{{{500, {1000}, 7}}}));
+  tell(2, caf::make_message(stock_returned{{{500, {1000}, 7}}}));
   BOOST_TEST(stock_of(2, 500) == 10);
-  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
-                 caf::make_message(stock_returned{{{500, {1000}, 8}}}));
+  tell(2, caf::make_message(stock_returned{{{500, {1000}, 8}}}));
   BOOST_TEST(stock_of(2, 500) == 11);
-  caf::anon_send(registry, entity_key{entity_kind::shop, 2},
-                 caf::make_message(commit_reservation{9, {{500, {2000}, 6}}}));
+  tell(2, caf::make_message(commit_reservation{9, {{500, {2000}, 6}}}));
   BOOST_TEST(stock_of(2, 500) == 11);
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
-  auto quick = spawn_registry(
-      *sys,
-      {{entity_kind::shop, shop_factory(persistence, shop_options{std::chrono::seconds(60),
-                                                                  std::chrono::seconds(5),
-                                                                  std::chrono::milliseconds(200),
-                                                                  {},
-                                                                  10,
-                                                                  {}})}});
+  auto quick =
+      spawn_registry(cs.sys(), {{entity_kind::shop, shop_factory(persistence, options(200ms))}});
+  cs.stop_at_end(quick);
   auto rice = std::get<product_record>(ask_shop<product_record>(
       1,
       [] {
@@ -353,10 +315,13 @@ BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {
   BOOST_TEST(std::get<api_error>(
                  ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "1")), quick))
                  .code == "out_of_stock");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  cs.advance_time(199ms);  // not yet
+  BOOST_TEST(std::get<api_error>(
+                 ask_shop<product_quotes>(1, caf::make_message(hold(3, rice.id, "1")), quick))
+                 .code == "out_of_stock");
+  cs.advance_time(2ms);
   BOOST_TEST(std::holds_alternative<product_quotes>(
       ask_shop<product_quotes>(1, caf::make_message(hold(2, rice.id, "2")), quick)));
-  caf::anon_send_exit(quick, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
