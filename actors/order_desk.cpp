@@ -19,7 +19,8 @@ caf::actor spawn_order_desk(caf::actor_system& sys, placement_services svc) {
         [=](order_query& q) {
           auto rp = self->make_response_promise();
           auto who = q.who;
-          self->request(svc.persistence, svc.timeout, orders_sql::list(q))
+          self->request(svc.persistence, svc.timeout,
+                        orders_sql::list(q, order_rules::listing_scope(q.who)))
               .then(
                   [rp, who](order_page& page) mutable {
                     for (auto& o : page.results) o = order_rules::view_for(std::move(o), who);

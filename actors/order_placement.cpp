@@ -10,7 +10,7 @@
 #include <memory>
 #include <utility>
 
-#include "actors/order_rules.hpp"
+#include "actors/placement_builder.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/entity_interfaces.hpp"
@@ -100,50 +100,14 @@ void answer_replay(self_ptr self, const idempotent_placement& earlier) {
 
 void commit(self_ptr self) {
   auto& st = self->state;
-  orders_sql::placement p;
-  auto& o = p.order;
-  o.type = "order";
-  o.user_id = st.req.who.user_id;
-  o.receiver_name = st.req.receiver_name;
-  o.receiver_phone = st.req.receiver_phone;
-  o.location = st.req.location;
-  o.notes = st.req.notes;
-  o.delivery_fee = st.svc.delivery_fee;
-  o.coins = st.svc.coins_per_order;
-  // Lines in the order the customer gave them, priced by their shops.
-  for (auto& line : st.req.lines) {
-    auto shop = st.shop_of[line.product_id];
-    for (auto& q : st.quotes[shop].items) {
-      if (q.product_id != line.product_id) continue;
-      order_item i;
-      i.product_id = q.product_id;
-      i.shop_id = shop;
-      i.name = q.name;
-      i.amount = line.amount;
-      i.unit_price = q.unit_price;
-      i.unit_cost = q.unit_cost;
-      i.line_total = line_total(q.unit_price, line.amount);
-      o.items_total = o.items_total + i.line_total;
-      o.items.push_back(i);
-    }
-  }
-  // Valid prices and quantities can still add up past what an order's money columns hold.
-  std::vector<std::pair<money, quantity>> priced;
-  for (auto& i : o.items) priced.emplace_back(i.unit_price, i.amount);
-  if (!checked_order_total(priced, o.delivery_fee)) {
+  auto p = placement_builder::order(st.req, st.claim, st.shop_of, st.quotes, st.svc.delivery_fee,
+                                    st.svc.coins_per_order);
+  if (!p) {
     release_all(self);
-    fail(self, errors::validation("items",
-                                  "the order total would reach 10000000000 (at most "
-                                  "9999999999.99)"));
+    fail(self, from_caf_error(p.error()));
     return;
   }
-  o.total = o.items_total + o.delivery_fee;
-  p.idempotency_key = st.req.idempotency_key;
-  p.claim = st.claim;
-  p.request_hash = st.req.request_hash;
-  p.clear_cart = st.req.from_cart;
-  for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
-  auto cmd = orders_sql::place(std::move(p));
+  auto cmd = orders_sql::place(std::move(*p));
   cmd.deadline_unix_ms = st.req.who.deadline_unix_ms;
   // No timeout: the placement ends with the commit's outcome (DESIGN.md rule 6).
   self->request(st.svc.persistence, caf::infinite, std::move(cmd))
@@ -154,16 +118,10 @@ void commit(self_ptr self) {
             auto placement = static_cast<int64_t>(self->id());
             std::map<int64_t, std::vector<order_line_request>> moved;
             for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
-            // Every open order is live: its actor adopts it now, as recovery does at start.
-            self->send(st.svc.registry, adopt_atom::value,
-                       entity_key{entity_kind::order, placed.order.id},
-                       caf::make_message(order_snapshot{placed.order, placed.events, {}}));
-            if (!placed.events.empty()) {
-              // For the dispatcher: the order as crews see it, and where its shops are.
-              std::vector<geo_location> points;
-              for (auto& [shop, q] : st.quotes) points.push_back(q.shop_location);
-              publish(st.svc.event_bus, order_rules::placed_change(placed, std::move(points)));
-            }
+            std::vector<geo_location> points;
+            for (auto& [shop, q] : st.quotes) points.push_back(q.shop_location);
+            placement_builder::announce(st.svc.registry, st.svc.event_bus, placed,
+                                        std::move(points));
             // The customer reads the new stock right after the 201 (and public product pages
             // are cached by the shop's stamp): every shop has taken its stock before the answer.
             // A shop that does not answer in time has nothing to lose: it is reloaded from the

@@ -30,9 +30,7 @@ order_status_changed placed_change(const order_snapshot& placed,
   return change;
 }
 
-bool is_final(const std::string& status) {
-  return status == order_status::delivered || status == order_status::cancelled;
-}
+bool is_final(const std::string& status) { return order_status::is_final(status); }
 
 bool legal_transition(const std::string& from, const std::string& to) {
   using namespace order_status;
@@ -44,13 +42,31 @@ bool legal_transition(const std::string& from, const std::string& to) {
          (from == std::string(picked_up) && to == std::string(delivered));
 }
 
-bool may_see(const order_record& o, const caller& who) {
-  if (who.user_id == 0) return false;
-  if (who.is_staff()) return true;
-  if (who.role == roles::customer) return o.user_id == who.user_id;
-  if (who.role == roles::delivery_crew) return o.crew_id == who.user_id;
-  if (who.role == roles::shop_owner)
-    return o.requesting_owner_id == who.user_id || owns_line(o, who.user_id);
+bool may_see(const order_record& o, const caller& who) { return in_scope(o, listing_scope(who)); }
+
+order_scope listing_scope(const caller& who) {
+  using kind = order_scope::kind;
+  if (who.user_id == 0) return {kind::none, 0};
+  if (who.is_staff()) return {kind::all, who.user_id};
+  if (who.role == roles::customer) return {kind::own, who.user_id};
+  if (who.role == roles::delivery_crew) return {kind::assigned, who.user_id};
+  if (who.role == roles::shop_owner) return {kind::owned_shops, who.user_id};
+  return {kind::none, 0};
+}
+
+bool in_scope(const order_record& o, const order_scope& scope) {
+  switch (scope.what) {
+    case order_scope::kind::all:
+      return true;
+    case order_scope::kind::own:
+      return o.user_id == scope.user_id;
+    case order_scope::kind::assigned:
+      return o.crew_id == scope.user_id;
+    case order_scope::kind::owned_shops:
+      return o.requesting_owner_id == scope.user_id || owns_line(o, scope.user_id);
+    case order_scope::kind::none:
+      break;
+  }
   return false;
 }
 

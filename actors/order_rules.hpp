@@ -14,8 +14,16 @@ namespace wassally::order_rules {
 bool is_final(const std::string& status);
 
 /// The customer, the assigned crew, an owner of a shop with lines in it (or of the shop that
-/// requested the delivery), staff.
+/// requested the delivery), staff: the orders in the caller's listing_scope.
 bool may_see(const order_record& o, const caller& who);
+
+/// Which orders `who` may list (GET /orders): every order for staff, their own for a customer,
+/// those assigned to a crew, for a shop owner those with lines of their shops or requested by
+/// one of them; none for anyone else (or a caller without a user).
+order_scope listing_scope(const caller& who);
+
+/// Whether `o` is in `scope`: the rule persistence turns into its listing's WHERE clause.
+bool in_scope(const order_record& o, const order_scope& scope);
 
 /// The order as `who` sees it: a shop owner only their shops' lines (and totals of those), the
 /// code only for the customer, the requesting owner and staff.

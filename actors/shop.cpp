@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "actors/entity.hpp"
-#include "actors/order_rules.hpp"
+#include "actors/placement_builder.hpp"
 #include "actors/shop_rules.hpp"
 #include "persistence/analytics.hpp"
 #include "persistence/catalog.hpp"
@@ -26,7 +26,6 @@
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/shops.hpp"
-#include "security/tokens.hpp"
 
 namespace wassally {
 namespace {
@@ -358,30 +357,13 @@ shop_actor::behavior_type running(self_ptr self) {
           return refused_promise<order_placed>(self, *refused);
         auto rp = self->make_response_promise<order_placed>();
         {
-          orders_sql::placement p;
-          auto& o = p.order;
-          o.type = "delivery_request";
-          o.user_id = req.who.user_id;
-          o.requesting_shop_id = st.shop.id;
-          o.receiver_name = req.receiver_name;
-          o.receiver_phone = req.receiver_phone;
-          o.location = req.location;
-          o.notes = req.notes;
-          o.delivery_fee = req.price;
-          o.total = req.price;
-          o.coins = st.coins_per_order;
-          for (int i = 0; i < 4; ++i) p.candidate_codes.push_back(security::random_digits(8));
+          auto p = placement_builder::delivery_request(req, st.shop.id, st.coins_per_order);
           auto who = req.who;
           entity_persist<order_snapshot>(
               self, st.lc, with_deadline(orders_sql::place(std::move(p)), req.who),
               [=](order_snapshot& placed) mutable {
                 auto& st = self->state;
-                // Every open order is live: its actor adopts it now.
-                caf::anon_send(st.registry, adopt_atom::value,
-                               entity_key{entity_kind::order, placed.order.id},
-                               caf::make_message(order_snapshot{placed.order, placed.events, {}}));
-                if (!placed.events.empty())
-                  publish(st.event_bus, order_rules::placed_change(placed, {st.shop.location}));
+                placement_builder::announce(st.registry, st.event_bus, placed, {st.shop.location});
                 rp.deliver(order_placed{placed.order, false});
               },
               [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });

@@ -19,6 +19,16 @@ inline constexpr const char* assigned = "assigned";
 inline constexpr const char* picked_up = "picked_up";
 inline constexpr const char* delivered = "delivered";
 inline constexpr const char* cancelled = "cancelled";
+/// Every status, in the order of the state machine.
+inline constexpr const char* all[] = {pending, assigned, picked_up, delivered, cancelled};
+/// The statuses an order ends in: nothing happens to it afterwards. The one definition:
+/// order_rules::is_final and the SQL that finds open orders read it.
+inline constexpr const char* final_statuses[] = {delivered, cancelled};
+inline bool is_final(const std::string& status) {
+  for (const char* s : final_statuses)
+    if (status == s) return true;
+  return false;
+}
 }  // namespace order_status
 
 // -- what a shop tells others about its products --------------------------------------------
@@ -348,6 +358,20 @@ struct order_query {
   int64_t offset = 0;
   int64_t limit = 20;
   WASSALLY_FIELDS(order_query, who, status, shop_id, crew_id, from, to, offset, limit)
+};
+
+/// Which orders a caller may list: order_rules::listing_scope decides (the orders may_see lets
+/// them see), persistence turns it into its WHERE clause.
+struct order_scope {
+  enum class kind : uint8_t {
+    none,         // nothing
+    all,          // every order (staff)
+    own,          // the orders `user_id` placed (a customer)
+    assigned,     // the orders assigned to crew `user_id`
+    owned_shops,  // orders with lines of a shop of owner `user_id`, or requested by one of them
+  };
+  kind what = kind::none;
+  int64_t user_id = 0;
 };
 
 struct order_page {

@@ -251,4 +251,50 @@ BOOST_AUTO_TEST_CASE(each_caller_sees_what_api_md_allows) {
   BOOST_TEST(!order_rules::may_see(request, owner_b));
 }
 
+BOOST_AUTO_TEST_CASE(each_caller_lists_the_orders_it_may_see) {
+  using kind = order_scope::kind;
+  struct row {
+    caller who;
+    kind what;
+    int64_t user_id;
+  };
+  // The scope of GET /orders, a table: persistence turns each kind into its WHERE clause.
+  for (auto& r : std::vector<row>{{customer, kind::own, customer.user_id},
+                                  {crew, kind::assigned, crew.user_id},
+                                  {owner_a, kind::owned_shops, owner_a.user_id},
+                                  {staff, kind::all, staff.user_id},
+                                  {caller{}, kind::none, 0},
+                                  {caller{0, roles::staff}, kind::none, 0},
+                                  {caller{8, "robot"}, kind::none, 0}}) {
+    auto scope = order_rules::listing_scope(r.who);
+    BOOST_TEST(static_cast<int>(scope.what) == static_cast<int>(r.what), r.who.role);
+    BOOST_TEST(scope.user_id == r.user_id, r.who.role);
+  }
+
+  // Listing and reading agree: an order is in a caller's scope exactly when they may see it.
+  auto o = order("assigned", crew.user_id);
+  order_record request = order("pending");
+  request.type = "delivery_request";
+  request.items.clear();
+  request.user_id = owner_a.user_id;
+  request.requesting_owner_id = owner_a.user_id;
+  for (auto& who : {customer, other_customer, crew, other_crew, owner_a, owner_b, uninvolved_owner,
+                    staff, caller{}})
+    for (auto& x : {o, request})
+      BOOST_TEST(
+          order_rules::in_scope(x, order_rules::listing_scope(who)) == order_rules::may_see(x, who),
+          who.role << " " << who.user_id);
+  BOOST_TEST(order_rules::in_scope(request, order_rules::listing_scope(owner_a)));
+  BOOST_TEST(!order_rules::in_scope(request, order_rules::listing_scope(owner_b)));
+  BOOST_TEST(order_rules::in_scope(o, order_rules::listing_scope(owner_b)));  // a line of theirs
+  BOOST_TEST(!order_rules::in_scope(o, order_rules::listing_scope(uninvolved_owner)));
+}
+
+BOOST_AUTO_TEST_CASE(final_statuses_have_one_definition) {
+  for (const char* status : order_status::all)
+    BOOST_TEST(order_rules::is_final(status) == (std::string(status) == order_status::delivered ||
+                                                 std::string(status) == order_status::cancelled),
+               status);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,430 @@
+#include "persistence/order_placement_sql.hpp"
+
+#include <algorithm>
+#include <caf/make_message.hpp>
+#include <cereal/archives/json.hpp>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <utility>
+
+#include "persistence/database.hpp"
+#include "protocols/errors.hpp"
+
+// Placements travel in db_command::args (protocols/persistence.hpp), which never leave the
+// process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::orders_sql::placement)
+
+namespace wassally::orders_sql {
+namespace {
+
+// -- the placement statements, each defined once ---------------------------------------------
+
+/// The stock rule: for every row (product id, quantity) of `m`, one a product, the quantity
+/// leaves the product only while it is not deleted and enough is there (an unlimited product
+/// always has enough and keeps its stock), so stock is never negative and never oversold. A
+/// product it does not return was short. `values` are the rows of `m`.
+std::string take_stock_sql(const std::string& values) {
+  return "UPDATE products p SET stock = CASE WHEN p.is_unlimited THEN p.stock ELSE p.stock - m.q"
+         " END, sales_count = p.sales_count + m.q, stock_version = p.stock_version + 1,"
+         " updated_at = now() FROM (VALUES " +
+         values +
+         ") m(id, q) WHERE p.id = m.id AND p.deleted_at IS NULL"
+         " AND (p.is_unlimited OR p.stock >= m.q) RETURNING p.id, p.stock_version";
+}
+
+/// Every order of `orders` (rows of v below), its first event (`first_status`, a quoted literal)
+/// and its lines (rows of x below, matched to their order by code; empty: none) in one
+/// statement. An order whose code is taken is skipped with its lines (ON CONFLICT DO NOTHING).
+/// One result row per written line (one with null line columns for an order without lines), in
+/// order id and line id order.
+std::string insert_orders_sql(const std::string& orders, const std::string& lines,
+                              const std::string& first_status) {
+  std::string sql =
+      "WITH v(k, type, code, user_id, rs, rn, rp, address, latitude, longitude, notes, it, df,"
+      " total, coins) AS (VALUES " +
+      orders +
+      "), o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
+      " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee, total,"
+      " coins) SELECT type, code, user_id, nullif(rs, '')::bigint, rn, rp, address, latitude,"
+      " longitude, notes, it, df, total, coins FROM v ORDER BY k ON CONFLICT (code) DO NOTHING"
+      " RETURNING id, code, user_id, created_at, updated_at, requesting_shop_id),"
+      " e AS (INSERT INTO order_events (order_id, seq, status, by_user_id)"
+      " SELECT id, 1, " +
+      first_status + ", user_id FROM o RETURNING order_id, at)";
+  if (!lines.empty())
+    sql +=
+        ", x(code, n, product_id, shop_id, name, quantity, unit_price, unit_cost, line_total) AS"
+        " (VALUES " +
+        lines +
+        "), l AS (INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
+        " unit_price, unit_cost, line_total) SELECT o.id, x.product_id, x.shop_id, x.name,"
+        " x.quantity, x.unit_price, x.unit_cost, x.line_total FROM x JOIN o ON o.code = x.code"
+        " ORDER BY o.id, x.n RETURNING id, order_id, product_id, quantity, shop_id)";
+  sql += " SELECT o.code, o.id, " + db::iso_utc("o.created_at") + " AS created_at, " +
+         db::iso_utc("o.updated_at") + " AS updated_at, coalesce(rs.owner_id, 0) AS" +
+         " requesting_owner_id, " + db::iso_utc("e.at") + " AS event_at, ";
+  if (lines.empty())
+    sql +=
+        "NULL::bigint AS line_id, NULL::bigint AS line_product_id, NULL::text AS line_quantity,"
+        " NULL::bigint AS line_owner_id FROM o JOIN e ON e.order_id = o.id"
+        " LEFT JOIN shops rs ON rs.id = o.requesting_shop_id ORDER BY o.id";
+  else
+    sql +=
+        "l.id AS line_id, l.product_id AS line_product_id, l.quantity::text AS line_quantity,"
+        " ls.owner_id AS line_owner_id FROM o JOIN e ON e.order_id = o.id"
+        " LEFT JOIN shops rs ON rs.id = o.requesting_shop_id"
+        " LEFT JOIN l ON l.order_id = o.id LEFT JOIN shops ls ON ls.id = l.shop_id"
+        " ORDER BY o.id, l.id";
+  return sql;
+}
+
+/// Checked-out carts are emptied with their order ($1: the users, a bigint array).
+const char* const clear_carts_sql = "DELETE FROM cart_items WHERE user_id = ANY($1::bigint[])";
+
+/// The order is stored as the Idempotency-Key's answer, only while the key is still this
+/// placement's: one whose claim went stale and was taken over places nothing.
+const char* const store_placed_answer_sql =
+    "UPDATE idempotency_keys SET status = 201, body = $4"
+    " WHERE user_id = $1 AND key = $2 AND claim = $3 AND status = 0 RETURNING 1";
+
+// -- the placement writer ---------------------------------------------------------------------
+
+/// The parameters of one statement, for its VALUES rows: each value is cast to its column's type.
+class statement_params {
+ public:
+  /// Appends a row of (value, cast) cells to the VALUES list `list` ("(…), (…)").
+  void row(std::string& list, std::initializer_list<std::pair<std::string, const char*>> cells) {
+    std::string row;
+    for (const auto& [value, cast] : cells) {
+      values_.push_back(value);
+      row += (row.empty() ? "$" : ", $") + std::to_string(values_.size()) + cast;
+    }
+    list += (list.empty() ? "(" : ", (") + row + ")";
+  }
+  auto dynamic() const { return pqxx::prepare::make_dynamic_params(values_); }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+/// `value` as the JSON an Idempotency-Key's answer is stored as ({"<name>": …}), and back.
+template <class T>
+std::string to_json(const char* name, const T& value) {
+  std::ostringstream os;
+  {
+    cereal::JSONOutputArchive ar(os, cereal::JSONOutputArchive::Options::NoIndent());
+    ar(cereal::make_nvp(name, value));
+  }
+  return os.str();
+}
+
+template <class T>
+T from_json(const char* name, const std::string& text) {
+  T value;
+  std::istringstream is(text);
+  cereal::JSONInputArchive ar(is);
+  ar(cereal::make_nvp(name, value));
+  return value;
+}
+
+/// Takes the stock of every line of `ps` in one statement, their quantities summed per product.
+/// Rows are named in product id order (the order a nested loop over them locks the rows in), so
+/// that concurrent placements rarely deadlock; a batch that still does is rerun by its worker.
+/// Throws 409 out_of_stock naming the first line that could not be served; returns each
+/// product's new stock_version.
+std::map<int64_t, int64_t> take_stock(pqxx::dbtransaction& tx,
+                                      const std::vector<const placement*>& ps) {
+  std::map<int64_t, quantity> wanted;
+  for (auto* p : ps)
+    for (auto& i : p->order.items) wanted[i.product_id].milli += i.amount.milli;
+  std::map<int64_t, int64_t> versions;
+  if (wanted.empty()) return versions;  // delivery requests carry no lines
+  statement_params params;
+  std::string values;
+  for (auto& [id, q] : wanted)
+    params.row(values, {{std::to_string(id), "::bigint"}, {q.str(), "::numeric"}});
+  for (auto r : tx.exec_params(take_stock_sql(values), params.dynamic()))
+    versions[r["id"].as<int64_t>()] = r["stock_version"].as<int64_t>();
+  for (auto* p : ps)
+    for (auto& i : p->order.items)
+      if (!versions.count(i.product_id)) {
+        auto e = errors::conflict("out_of_stock", "not enough stock of " + i.name);
+        e.extra["product_id"] = i.product_id;
+        throw api_exception(e);
+      }
+  return versions;
+}
+
+/// The snapshot of a placement written as `r` (a result row of insert_orders_sql) says, before
+/// its lines: everything but the ids, timestamps and owners is what was written, so nothing is
+/// read back.
+order_snapshot placed_snapshot(const placement& p, const std::string& code, const pqxx::row& r) {
+  order_snapshot s;
+  s.order = p.order;
+  s.order.id = r["id"].as<int64_t>();
+  s.order.code = code;
+  s.order.status = order_status::pending;
+  s.order.created_at = r["created_at"].as<std::string>();
+  s.order.updated_at = r["updated_at"].as<std::string>();
+  s.order.requesting_owner_id = r["requesting_owner_id"].as<int64_t>();
+  for (auto& i : s.order.items) {
+    i.id = 0;
+    i.is_bought = false;
+  }
+  order_event e;
+  e.seq = 1;
+  e.status = order_status::pending;
+  e.by_user_id = s.order.user_id;
+  e.at = r["event_at"].as<std::string>();
+  s.events.push_back(std::move(e));
+  return s;
+}
+
+/// Gives the line of `r` its id and owner: the first line of the same product and quantity
+/// without an id yet (identical lines are interchangeable).
+void attach_line(order_snapshot& s, const pqxx::row& r) {
+  if (r["line_id"].is_null()) return;
+  auto product = r["line_product_id"].as<int64_t>();
+  auto amount = quantity::parse(r["line_quantity"].as<std::string>());
+  for (auto& i : s.order.items)
+    if (i.id == 0 && i.product_id == product && amount && i.amount == *amount) {
+      i.id = r["line_id"].as<int64_t>();
+      i.shop_owner_id = r["line_owner_id"].as<int64_t>();
+      return;
+    }
+}
+
+/// Writes every order of `ps`, its first event and its lines, in one statement while no code
+/// is taken: a placement whose code was taken is written again under its next candidate code
+/// (codes are random: that is rare). Throws 500 when a placement runs out of codes.
+std::vector<order_snapshot> insert_orders(pqxx::dbtransaction& tx,
+                                          const std::vector<const placement*>& ps) {
+  std::vector<std::optional<order_snapshot>> placed(ps.size());
+  std::vector<std::size_t> tried(ps.size(), 0);  // candidate codes used, per placement
+  const auto first_status = tx.quote(order_status::pending);
+  for (;;) {
+    // This round: every placement not written yet, each under its next candidate code that no
+    // other placement of the round uses (rows are matched back by code).
+    std::map<std::string, std::size_t> round;  // code → placement
+    statement_params params;
+    std::string orders, lines;
+    for (std::size_t k = 0; k < ps.size(); ++k) {
+      if (placed[k]) continue;
+      const auto& codes = ps[k]->candidate_codes;
+      while (tried[k] < codes.size() && round.count(codes[tried[k]])) ++tried[k];
+      if (tried[k] == codes.size())
+        throw api_exception(errors::internal("no free confirmation code"));
+      const auto& code = codes[tried[k]++];
+      round.emplace(code, k);
+      const auto& o = ps[k]->order;
+      params.row(orders,
+                 {{std::to_string(k), "::int"},
+                  {o.type, "::text"},
+                  {code, "::text"},
+                  {std::to_string(o.user_id), "::bigint"},
+                  {o.requesting_shop_id ? std::to_string(o.requesting_shop_id) : "", "::text"},
+                  {o.receiver_name, "::text"},
+                  {o.receiver_phone, "::text"},
+                  {o.location.address, "::text"},
+                  {pqxx::to_string(o.location.latitude), "::float8"},
+                  {pqxx::to_string(o.location.longitude), "::float8"},
+                  {o.notes, "::text"},
+                  {o.items_total.str(), "::numeric"},
+                  {o.delivery_fee.str(), "::numeric"},
+                  {o.total.str(), "::numeric"},
+                  {std::to_string(o.coins), "::bigint"}});
+      for (std::size_t n = 0; n < o.items.size(); ++n) {
+        const auto& i = o.items[n];
+        params.row(lines, {{code, "::text"},
+                           {std::to_string(n), "::int"},
+                           {std::to_string(i.product_id), "::bigint"},
+                           {std::to_string(i.shop_id), "::bigint"},
+                           {i.name, "::text"},
+                           {i.amount.str(), "::numeric"},
+                           {i.unit_price.str(), "::numeric"},
+                           {i.unit_cost.str(), "::numeric"},
+                           {i.line_total.str(), "::numeric"}});
+      }
+    }
+    if (round.empty()) break;
+    for (auto r :
+         tx.exec_params(insert_orders_sql(orders, lines, first_status), params.dynamic())) {
+      auto code = r["code"].as<std::string>();
+      auto k = round.at(code);
+      if (!placed[k]) placed[k] = placed_snapshot(*ps[k], code, r);
+      attach_line(*placed[k], r);
+    }
+  }
+  std::vector<order_snapshot> out;
+  for (auto& s : placed) {
+    for (auto& i : s->order.items)
+      if (i.id == 0) throw api_exception(errors::internal("a line of the order was not written"));
+    // Line ids come from one sequence in line order: in id order, as a reload lists them.
+    std::sort(s->order.items.begin(), s->order.items.end(),
+              [](const order_item& a, const order_item& b) { return a.id < b.id; });
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+/// The one placement writer: the placements of `ps` all or nothing, in a few statements whatever
+/// their number (round trips are what a placement costs inside a group commit): the stock of
+/// every line, the orders with their first events and lines, the carts they check out, the
+/// Idempotency-Keys they answer. Throws api_exception as `place` answers.
+std::vector<order_snapshot> write_placements(pqxx::dbtransaction& tx,
+                                             const std::vector<const placement*>& ps) {
+  auto versions = take_stock(tx, ps);
+  auto placed = insert_orders(tx, ps);
+  std::vector<int64_t> cart_users;
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    for (auto& i : ps[k]->order.items)
+      placed[k].stock_moves.push_back({i.product_id, i.amount, versions[i.product_id]});
+    if (ps[k]->clear_cart) cart_users.push_back(ps[k]->order.user_id);
+  }
+  if (!cart_users.empty()) tx.exec_params(clear_carts_sql, db::bigint_array(cart_users));
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    const auto& p = *ps[k];
+    if (p.idempotency_key.empty()) continue;
+    if (tx.exec_params(store_placed_answer_sql, p.order.user_id, p.idempotency_key, p.claim,
+                       to_json("order", placed[k].order))
+            .empty())
+      throw api_exception(errors::request_in_progress());
+  }
+  return placed;
+}
+
+/// Placements of one group commit written together (see db_command::run_merged), their stock
+/// quantities summed per product. nullopt when one of them is refused (a product short of the
+/// summed quantity, no free code): a refusal belongs to one placement, not to the batch, so the
+/// worker rolls this back and places them one by one, each with its own outcome.
+std::optional<std::vector<caf::message>> place_merged(pqxx::dbtransaction& tx,
+                                                      const std::vector<const db_command*>& cmds) {
+  std::vector<const placement*> ps;
+  for (auto* c : cmds) ps.push_back(static_cast<const placement*>(c->payload.get()));
+  try {
+    std::vector<caf::message> out;
+    for (auto& s : write_placements(tx, ps)) out.push_back(caf::make_message(std::move(s)));
+    return out;
+  } catch (const api_exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+db_command place(placement p) {
+  auto shared = std::make_shared<const placement>(std::move(p));
+  db_command cmd{
+      "orders.place", true,
+      [shared](pqxx::dbtransaction& tx) {
+        // A batch of one.
+        return caf::make_message(std::move(write_placements(tx, {shared.get()}).front()));
+      },
+      caf::make_message(*shared)};
+  // It locks the product rows of every shop it buys from (see db_command::lock_keys).
+  for (const auto& i : shared->order.items) {
+    auto key = "shop:" + std::to_string(i.shop_id);
+    if (std::find(cmd.lock_keys.begin(), cmd.lock_keys.end(), key) == cmd.lock_keys.end())
+      cmd.lock_keys.push_back(std::move(key));
+  }
+  // Without an Idempotency-Key (whose claim must answer for itself), placements of one group
+  // commit are written together.
+  if (shared->idempotency_key.empty()) {
+    cmd.merge_kind = "orders.place";
+    cmd.run_merged = place_merged;
+    cmd.payload = shared;
+  }
+  return cmd;
+}
+
+// -- Idempotency-Keys -------------------------------------------------------------------------
+
+namespace {
+
+/// The stored row of (user, key), `recent_only`: within the last 24 h (a key older than that
+/// is free again) → found = false when there is none; status 0 in flight, 201 with the order,
+/// else the error.
+idempotent_placement read_placement(pqxx::dbtransaction& tx, int64_t user_id,
+                                    const std::string& key, bool recent_only) {
+  idempotent_placement out;
+  auto rows = tx.exec_params(
+      std::string("SELECT request_hash, status, body FROM idempotency_keys WHERE user_id = $1"
+                  " AND key = $2") +
+          (recent_only ? " AND created_at > now() - interval '24 hours'" : ""),
+      user_id, key);
+  if (rows.empty()) return out;
+  const auto& row = rows[0];
+  out.found = true;
+  out.request_hash = row["request_hash"].as<std::string>();
+  out.status = row["status"].as<int>();
+  auto body = row["body"].as<std::string>();
+  if (out.status == 201 && !body.empty())
+    out.order = from_json<order_record>("order", body);
+  else if (out.status != 0 && !body.empty())
+    out.error = from_json<api_error>("error", body);
+  return out;
+}
+
+}  // namespace
+
+db_command find_placement(int64_t user_id, const std::string& key) {
+  return {"orders.find_placement", false,
+          [=](pqxx::dbtransaction& tx) {
+            return caf::make_message(read_placement(tx, user_id, key, true));
+          },
+          caf::make_message(user_id, key)};
+}
+
+db_command claim_placement(int64_t user_id, const std::string& key, const std::string& request_hash,
+                           const std::string& claim, int stale_after_s) {
+  return {"orders.claim_placement", true,
+          [=](pqxx::dbtransaction& tx) {
+            auto claimed = tx.exec_params(
+                "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, claim)"
+                " VALUES ($1, $2, $3, 0, '', $4)"
+                " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+                " status = 0, body = '', claim = EXCLUDED.claim, created_at = now()"
+                " WHERE idempotency_keys.created_at <= now() - interval '24 hours'"
+                " OR (idempotency_keys.status = 0"
+                " AND idempotency_keys.created_at <= now() - make_interval(secs => $5))"
+                " RETURNING 1",
+                user_id, key, request_hash, claim, stale_after_s);
+            if (!claimed.empty()) return caf::make_message(idempotent_placement{});
+            // Taken: whatever holds it now, however old (the claim above did not free it).
+            return caf::make_message(read_placement(tx, user_id, key, false));
+          },
+          caf::make_message(user_id, key, request_hash, claim, stale_after_s)};
+}
+
+db_command store_placement_answer(int64_t user_id, const std::string& key, const std::string& claim,
+                                  const api_error& answer) {
+  auto body = to_json("error", answer);
+  return {"orders.store_placement_answer", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "UPDATE idempotency_keys SET status = $4, body = $5"
+                " WHERE user_id = $1 AND key = $2 AND claim = $3 AND status = 0",
+                user_id, key, claim, answer.status, body);
+            return caf::make_message(done{});
+          },
+          caf::make_message(user_id, key, claim, answer)};
+}
+
+db_command release_placement_claim(int64_t user_id, const std::string& key,
+                                   const std::string& claim) {
+  return {"orders.release_placement_claim", true,
+          [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim = $3"
+                " AND status = 0",
+                user_id, key, claim);
+            return caf::make_message(done{});
+          },
+          caf::make_message(user_id, key, claim)};
+}
+
+}  // namespace wassally::orders_sql
