@@ -103,7 +103,7 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
           tell(crew(new_crew), crew_slot_outcome{st.order.id, true});
           if (previous_crew && previous_crew != new_crew)
             tell(crew(previous_crew), crew_order_finished{st.order.id, false, 0});
-        } else if (order_rules::is_final(e.status) && previous_crew) {
+        } else if (order_status::is_final(e.status) && previous_crew) {
           tell(crew(previous_crew), crew_order_finished{st.order.id, delivered, coins});
         }
         for (auto& [shop, lines] : lines_by_shop(st.order, done.stock_moves))
@@ -127,9 +127,9 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         reload_then(self, [self, new_crew, previous_crew, on_doubt] {
           auto& o = self->state.order;
           if (new_crew && new_crew != previous_crew)
-            tell(
-                crew_ref(self->state.lc.registry, new_crew),
-                crew_slot_outcome{o.id, o.crew_id == new_crew && !order_rules::is_final(o.status)});
+            tell(crew_ref(self->state.lc.registry, new_crew),
+                 crew_slot_outcome{o.id,
+                                   o.crew_id == new_crew && !order_status::is_final(o.status)});
           on_doubt();
         });
       });
@@ -265,7 +265,7 @@ order_actor::behavior_type running(self_ptr self) {
         auto& st = self->state;
         if (!order_rules::may_see(st.order, q.who)) return to_caf_error(hidden());
         order_watch out;
-        out.final = order_rules::is_final(st.order.status);
+        out.final = order_status::is_final(st.order.status);
         if (q.resume) {
           for (auto& e : st.events)
             if (e.seq > q.after_seq) out.events.push_back(e);
@@ -295,7 +295,7 @@ order_actor::behavior_type running(self_ptr self) {
       caf::after(self->state.lc.idle) >>
           [=] {
             auto& st = self->state;
-            if (st.lc.in_flight == 0 && order_rules::is_final(st.order.status))
+            if (st.lc.in_flight == 0 && order_status::is_final(st.order.status))
               entity_request_passivation(self, st.lc);
           },
   };

@@ -30,8 +30,6 @@ order_status_changed placed_change(const order_snapshot& placed,
   return change;
 }
 
-bool is_final(const std::string& status) { return order_status::is_final(status); }
-
 bool legal_transition(const std::string& from, const std::string& to) {
   using namespace order_status;
   return (from == std::string(pending) &&

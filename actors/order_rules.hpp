@@ -11,8 +11,6 @@
 
 namespace wassally::order_rules {
 
-bool is_final(const std::string& status);
-
 /// The customer, the assigned crew, an owner of a shop with lines in it (or of the shop that
 /// requested the delivery), staff: the orders in the caller's listing_scope.
 bool may_see(const order_record& o, const caller& who);

@@ -1,14 +1,10 @@
 #include "actors/shop.hpp"
 
-#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
-#include <cctype>
 #include <functional>
-#include <limits>
 #include <map>
-#include <tuple>
 
 #include "actors/entity.hpp"
 #include "actors/placement_builder.hpp"

@@ -190,7 +190,7 @@ bool deliver(self_ptr self, uint64_t id, stream& s, const order_event& e) {
     drop(self, id);
     return false;
   }
-  if (order_rules::is_final(e.status)) {
+  if (order_status::is_final(e.status)) {
     if (auto p = s.peer.lock()) p->setIdle(true);  // the connection may serve requests again
     write(self, s, "0\r\n\r\n");
     drop(self, id);

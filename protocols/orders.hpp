@@ -22,7 +22,7 @@ inline constexpr const char* cancelled = "cancelled";
 /// Every status, in the order of the state machine.
 inline constexpr const char* all[] = {pending, assigned, picked_up, delivered, cancelled};
 /// The statuses an order ends in: nothing happens to it afterwards. The one definition:
-/// order_rules::is_final and the SQL that finds open orders read it.
+/// is_final below and the SQL that finds open orders read it.
 inline constexpr const char* final_statuses[] = {delivered, cancelled};
 inline bool is_final(const std::string& status) {
   for (const char* s : final_statuses)

@@ -89,9 +89,9 @@ BOOST_AUTO_TEST_CASE(the_state_machine_has_exactly_the_api_md_edges) {
     for (auto& to : all)
       BOOST_TEST(order_rules::legal_transition(from, to) == (legal.count({from, to}) == 1),
                  from << " -> " << to);
-  BOOST_TEST(order_rules::is_final("delivered"));
-  BOOST_TEST(order_rules::is_final("cancelled"));
-  BOOST_TEST(!order_rules::is_final("picked_up"));
+  BOOST_TEST(order_status::is_final("delivered"));
+  BOOST_TEST(order_status::is_final("cancelled"));
+  BOOST_TEST(!order_status::is_final("picked_up"));
 }
 
 BOOST_AUTO_TEST_CASE(accept_pickup_deliver_follow_the_crew) {
@@ -292,8 +292,8 @@ BOOST_AUTO_TEST_CASE(each_caller_lists_the_orders_it_may_see) {
 
 BOOST_AUTO_TEST_CASE(final_statuses_have_one_definition) {
   for (const char* status : order_status::all)
-    BOOST_TEST(order_rules::is_final(status) == (std::string(status) == order_status::delivered ||
-                                                 std::string(status) == order_status::cancelled),
+    BOOST_TEST(order_status::is_final(status) == (std::string(status) == order_status::delivered ||
+                                                  std::string(status) == order_status::cancelled),
                status);
 }
 
