@@ -18,6 +18,7 @@
 #include "actors/dispatcher.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/housekeeping.hpp"
+#include "actors/media_sweeper.hpp"
 #include "actors/order.hpp"
 #include "actors/order_desk.hpp"
 #include "actors/order_recovery.hpp"
@@ -31,8 +32,12 @@
 #include "config/config.hpp"
 #include "http/event_streams.hpp"
 #include "http/json_body.hpp"
+#include "http/media_cache.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "media/image_pipeline.hpp"
+#include "media/media_store.hpp"
+#include "media/work_pool.hpp"
 #include "persistence/database.hpp"
 #include "persistence/migrations.hpp"
 #include "protocols/accounts.hpp"
@@ -97,9 +102,10 @@ struct runtime {
   caf::actor event_streams;  // spawned with the HTTP edge; ended here on every path
   std::shared_ptr<catalog_stamps> stamps = std::make_shared<catalog_stamps>();
   std::shared_ptr<recovery_progress> recovery = std::make_shared<recovery_progress>();
-  caf::actor recoverer;     // order recovery, while it runs
-  caf::actor housekeeping;  // purges (serve only)
-  caf::actor reconciler;    // anti-entropy (serve only)
+  caf::actor recoverer;      // order recovery, while it runs
+  caf::actor housekeeping;   // purges (serve only)
+  caf::actor reconciler;     // anti-entropy (serve only)
+  caf::actor media_sweeper;  // unreferenced pictures removed (serve only)
   std::shared_ptr<order_actor_counters> order_counters = std::make_shared<order_actor_counters>();
   std::shared_ptr<reconcile_figures> reconciled = std::make_shared<reconcile_figures>();
   std::shared_ptr<housekeeping_figures> purged = std::make_shared<housekeeping_figures>();
@@ -171,9 +177,9 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a :
-         {&reconciler, &housekeeping, &recoverer, &event_streams, &staff_desk, &order_desk,
-          &dispatcher, &shop_directory, &accounts, &hashers, &registry, &event_bus, &persistence})
+    for (auto* a : {&media_sweeper, &reconciler, &housekeeping, &recoverer, &event_streams,
+                    &staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
+                    &registry, &event_bus, &persistence})
       if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     system.reset();  // waits for every actor to finish
   }
@@ -254,6 +260,20 @@ int run_serve(const config& cfg) {
   ro.db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   ro.figures = rt.reconciled;
   rt.reconciler = spawn_reconciler(*rt.system, ro);
+  // Pictures: libvips with every loader but JPEG/PNG/WebP/HEIF blocked, the store, the pool
+  // uploads are decoded on, and the sweep of files no row refers to.
+  media::start_image_library("wassally", cfg.image_threads);
+  auto media_store = std::make_shared<media::directory_store>(
+      cfg.media_dir.empty() ? cfg.var_dir + "/media" : cfg.media_dir);
+  media::work_pool image_pool(cfg.image_workers, static_cast<std::size_t>(cfg.image_queue));
+  http::media_cache media_cache(cfg.media_cache_bytes);
+  http::upload_rate_limit upload_rate(cfg.upload_rate_per_minute);
+  auto media_sweeps = std::make_shared<media_sweep_figures>();
+  media_sweep_options mso;
+  mso.interval = std::chrono::seconds(cfg.media_sweep_interval_s);
+  mso.grace = std::chrono::seconds(cfg.media_sweep_grace_s);
+  rt.media_sweeper =
+      spawn_media_sweeper(*rt.system, rt.persistence, media_store, mso, media_sweeps);
   http::http_metrics metrics;
   security::token_signer signer(ensure_token_secret(cfg));
   http::services svc;
@@ -276,6 +296,46 @@ int run_serve(const config& cfg) {
   svc.recovery = rt.recovery.get();
   http::page_cache product_pages(static_cast<std::size_t>(cfg.product_page_cache_size));
   svc.product_pages = &product_pages;
+  svc.media.store = media_store.get();
+  svc.media.pool = &image_pool;
+  svc.media.cache = &media_cache;
+  svc.media.rate = &upload_rate;
+  svc.media.sweeps = media_sweeps.get();
+  svc.media.max_pixels = static_cast<uint64_t>(cfg.max_image_pixels);
+  svc.media.max_image_bytes = cfg.max_image_bytes;
+  svc.media.public_base_url = cfg.public_base_url;
+  while (!svc.media.public_base_url.empty() && svc.media.public_base_url.back() == '/')
+    svc.media.public_base_url.pop_back();
+  {
+    // Pictures: the pool's load, the rendition cache, libvips' pixel memory, the sweep.
+    auto* pool = &image_pool;
+    metrics.add_figure("wassally_image_jobs", "gauge",
+                       "Picture uploads admitted to the image pool (running or waiting).", "",
+                       [pool] { return static_cast<int64_t>(pool->load()); });
+    metrics.add_figure("wassally_image_jobs_capacity", "gauge",
+                       "Picture uploads the image pool admits at once.", "",
+                       [pool] { return static_cast<int64_t>(pool->capacity()); });
+    metrics.add_figure("wassally_image_memory_bytes", "gauge", "Pixel memory libvips holds now.",
+                       "",
+                       [] { return static_cast<int64_t>(media::image_library_memory().current); });
+    metrics.add_figure("wassally_image_memory_highwater_bytes", "gauge",
+                       "Most pixel memory libvips held at once since the start.", "", [] {
+                         return static_cast<int64_t>(media::image_library_memory().highwater);
+                       });
+    auto* mc = &media_cache;
+    metrics.add_figure("wassally_media_cache_bytes", "gauge",
+                       "Rendition bytes kept in memory for GET /media.", "",
+                       [mc] { return static_cast<int64_t>(mc->bytes()); });
+    metrics.add_figure("wassally_media_cache_hits_total", "counter",
+                       "GET /media answered from memory.", "",
+                       [mc] { return static_cast<int64_t>(mc->hits()); });
+    auto sweeps = media_sweeps;
+    metrics.add_figure("wassally_media_sweep_runs_total", "counter", "Media sweeps done.", "",
+                       [sweeps] { return sweeps->runs.load(); });
+    metrics.add_figure("wassally_media_swept_total", "counter",
+                       "Pictures (one size, both encodings) removed as no row refers to them.", "",
+                       [sweeps] { return sweeps->removed.load(); });
+  }
   {
     // Bounded caches of derived data, and what housekeeping deleted.
     auto cache = [&](const std::string& name, std::function<int64_t()> entries,
@@ -335,9 +395,18 @@ int run_serve(const config& cfg) {
     throw std::runtime_error(
         "config: sse_keepalive_s must be below header_timeout_s, or "
         "Pistache closes idle event streams");
-  http::server srv({cfg.host, cfg.port, cfg.http_threads, cfg.max_body_bytes,
-                    cfg.keepalive_timeout_s, cfg.header_timeout_s, cfg.test_clock},
-                   svc);
+  http::server_options so;
+  so.host = cfg.host;
+  so.port = cfg.port;
+  so.threads = cfg.http_threads;
+  so.max_body_bytes = cfg.max_body_bytes;
+  so.keepalive_timeout_s = cfg.keepalive_timeout_s;
+  so.header_timeout_s = cfg.header_timeout_s;
+  // A picture and its multipart envelope (part headers, boundaries: a few hundred bytes).
+  so.max_upload_body_bytes = cfg.max_image_bytes + 64 * 1024;
+  so.upload_timeout_s = cfg.upload_timeout_s;
+  so.test_clock = cfg.test_clock;
+  http::server srv(so, svc);
   try {
     srv.start();
   } catch (const std::exception& e) {

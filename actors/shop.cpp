@@ -126,6 +126,11 @@ shop_actor::behavior_type running(self_ptr self) {
         });
         return rp;
       },
+      [=](const check_picture_access& q) -> caf::result<done> {
+        if (auto refused = shop_rules::refusal_of_picture_access(self->state, q))
+          return to_caf_error(*refused);
+        return done{};
+      },
       [=](const list_product_categories& q) -> caf::result<product_category_list> {
         const auto& shop = self->state.shop;
         if (auto refused = refusal_unless_visible(shop, q.who)) return to_caf_error(*refused);

@@ -131,6 +131,11 @@ caf::actor spawn_shop_directory(caf::actor_system& sys, const caf::actor& persis
                                  shops_sql::insert_category(c.name, c.image),
                                  self->make_response_promise());
         },
+        [=](set_shop_category_image& c) {
+          forward<shop_category>(self, persistence, timeout,
+                                 shops_sql::set_category_image(c.category_id, c.image),
+                                 self->make_response_promise());
+        },
     };
   });
 }

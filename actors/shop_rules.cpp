@@ -53,6 +53,25 @@ std::optional<api_error> refusal_unless_manager(const shop_record& shop, const c
   return errors::forbidden("not your shop");
 }
 
+std::optional<api_error> refusal_of_picture_access(const shop_catalog& shop,
+                                                   const check_picture_access& q) {
+  if (auto refused = refusal_unless_manager(shop.shop, q.who)) return refused;
+  switch (q.subject) {
+    case picture_subject::shop:
+      break;
+    case picture_subject::product: {
+      auto it = shop.products.find(q.id);
+      if (it == shop.products.end() || it->second.is_deleted)
+        return errors::not_found("no such product");
+      break;
+    }
+    case picture_subject::offer:
+      if (!shop.offers.count(q.id)) return errors::not_found("no such offer");
+      break;
+  }
+  return std::nullopt;
+}
+
 std::optional<api_error> refusal_unless_visible(const shop_record& shop, const caller& who) {
   if (shop.status == "active" || may_manage(shop, who)) return std::nullopt;
   return errors::not_found("no such shop");

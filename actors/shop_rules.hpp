@@ -43,6 +43,11 @@ bool may_manage(const shop_record& shop, const caller& who);
 /// 403 unless `who` may manage the shop.
 std::optional<api_error> refusal_unless_manager(const shop_record& shop, const caller& who);
 
+/// Whether `who` may change the picture of what `q` names (API.md "Images": as for changing
+/// that resource: 403 for another shop's owner, 404 for a product or offer that is not there).
+std::optional<api_error> refusal_of_picture_access(const shop_catalog& shop,
+                                                   const check_picture_access& q);
+
 /// A suspended shop (and everything in it) is hidden, 404, from all but its owner and staff.
 std::optional<api_error> refusal_unless_visible(const shop_record& shop, const caller& who);
 

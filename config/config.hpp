@@ -76,6 +76,20 @@ struct config {
   int product_shop_cache_size = 100000;  // product → shop lookups kept (LRU)
   int offer_shop_cache_size = 10000;     // offer → shop lookups kept (LRU)
 
+  // Pictures (API.md "Images")
+  std::string media_dir;                     // empty: <var_dir>/media
+  std::string public_base_url;               // e.g. https://api.example.com; empty: from Host
+  std::size_t max_image_bytes = 10 << 20;    // upload body; larger gets 413
+  int64_t max_image_pixels = 40'000'000;     // more gets 400 invalid_image (decompression bombs)
+  int upload_timeout_s = 120;                // an upload's request must arrive within this
+  int image_workers = 1;                     // threads decoding and encoding pictures
+  int image_queue = 4;                       // uploads admitted at once (more: 503)
+  int image_threads = 1;                     // libvips threads per image operation
+  int upload_rate_per_minute = 20;           // uploads per user per minute (more: 429)
+  std::size_t media_cache_bytes = 64 << 20;  // renditions kept in memory for GET /media
+  int media_sweep_interval_s = 3600;         // unreferenced pictures removed this often
+  int media_sweep_grace_s = 3600;            // ... once they are older than this
+
   // Files and start-up
   std::string var_dir = "var";
   std::string bootstrap_staff;  // "username:password"

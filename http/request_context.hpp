@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -21,10 +22,17 @@ struct request_context {
   std::string route;  // the matched template
   std::map<std::string, std::string> params;
   std::map<std::string, std::string> query;
-  /// Headers the routes read by name (lower-case): idempotency-key, last-event-id.
+  /// Headers the routes read by name (lower-case): idempotency-key, last-event-id, accept,
+  /// if-none-match.
   std::map<std::string, std::string> headers;
   std::string host;  // Host header, for absolute pagination links
+  /// Where picture URLs start: `public_base_url`, else `http://` + the Host header.
+  std::string media_base;
   std::string body;
+  /// A picture upload route's body (route::picture_upload), shared rather than copied, and its
+  /// Content-Type header as sent (with parameters: a multipart boundary).
+  std::shared_ptr<const std::string> upload;
+  std::string content_type;
   std::string client_address;
   bool loopback = false;
   std::optional<security::principal> caller;

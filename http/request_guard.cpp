@@ -23,30 +23,47 @@ class guarded_request_parser;
 class guarded_step : public P::Step {
  public:
   guarded_step(guarded_request_parser* parser, std::unique_ptr<P::Step> inner, bool line,
-               bool body);
-  P::StepId id() const override { return inner_->id(); }
+               bool headers, bool body);
+  P::StepId id() const override;
   P::State apply(Pistache::StreamCursor& cursor) override;
 
  private:
   guarded_request_parser* parser_;
   std::unique_ptr<P::Step> inner_;
   bool line_;
+  bool headers_;
   bool body_;
 };
 
 class guarded_request_parser : public Pistache::Http::RequestParser {
  public:
-  guarded_request_parser(std::size_t max_request_bytes, std::size_t max_body_bytes)
-      : P::ParserImpl<Pistache::Http::Request>(max_request_bytes), max_body(max_body_bytes) {
+  guarded_request_parser(std::size_t max_request_bytes, std::shared_ptr<const body_limits> limits)
+      : P::ParserImpl<Pistache::Http::Request>(max_request_bytes),
+        limits(std::move(limits)),
+        max_body(this->limits->json_bytes) {
     for (std::size_t i = 0; i < allSteps.size(); ++i)
-      allSteps[i] = std::make_unique<guarded_step>(this, std::move(allSteps[i]), i == 0, i == 2);
+      allSteps[i] =
+          std::make_unique<guarded_step>(this, std::move(allSteps[i]), i == 0, i == 1, i == 2);
   }
   void reset() override {
     P::ParserImpl<Pistache::Http::Request>::reset();
     refusal.reset();
+    upload = false;
+    max_body = limits->json_bytes;
   }
 
-  const std::size_t max_body;
+  /// Once the headers are in: the request's route decides its body limit and time limit.
+  void route_known() {
+    upload = limits->is_upload &&
+             limits->is_upload(Pistache::Http::methodString(request.method()), request.resource());
+    max_body = upload ? limits->upload_bytes : limits->json_bytes;
+  }
+
+  const std::shared_ptr<const body_limits> limits;
+  /// The most the body of the request being parsed may hold.
+  std::size_t max_body;
+  /// Whether it is a picture upload.
+  bool upload = false;
   /// Why the request just "parsed" is refused.
   std::optional<api_error> refusal;
   /// Set once a refusal was answered: everything after it on the connection is dropped.
@@ -56,12 +73,19 @@ class guarded_request_parser : public Pistache::Http::RequestParser {
 api_error malformed(const std::string& what) { return errors::malformed_request(what); }
 
 guarded_step::guarded_step(guarded_request_parser* parser, std::unique_ptr<P::Step> inner,
-                           bool line, bool body)
+                           bool line, bool headers, bool body)
     : P::Step(&parser->request),
       parser_(parser),
       inner_(std::move(inner)),
       line_(line),
+      headers_(headers),
       body_(body) {}
+
+P::StepId guarded_step::id() const {
+  // Pistache's idle check gives a body step the (long) body timeout; only uploads get it.
+  if (body_ && !parser_->upload) return P::HeadersStep::Id;
+  return inner_->id();
+}
 
 P::State guarded_step::apply(Pistache::StreamCursor& cursor) {
   auto refuse = [&](api_error e) {
@@ -88,6 +112,7 @@ P::State guarded_step::apply(Pistache::StreamCursor& cursor) {
   } catch (const std::exception& e) {
     return refuse(malformed(std::string("the request could not be parsed: ") + e.what()));
   }
+  if (headers_ && state != P::State::Again) parser_->route_known();
   // Pistache waits for more bytes when a request line lacks its method, target or version,
   // even once the line has ended: a whole line it cannot read is malformed, now.
   if (state == P::State::Again && line_ && cursor.remaining() > 0 &&
@@ -114,9 +139,10 @@ std::optional<api_error> check_content_length(const std::string& raw, std::size_
 }
 
 void install_guarded_parser(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
-                            std::size_t max_request_bytes, std::size_t max_body_bytes) {
+                            std::size_t max_request_bytes,
+                            std::shared_ptr<const body_limits> limits) {
   std::shared_ptr<Pistache::Http::RequestParser> parser =
-      std::make_shared<guarded_request_parser>(max_request_bytes, max_body_bytes);
+      std::make_shared<guarded_request_parser>(max_request_bytes, std::move(limits));
   peer->putData(Pistache::Http::Handler::ParserData, parser);
 }
 

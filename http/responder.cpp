@@ -1,6 +1,7 @@
 #include "http/responder.hpp"
 
 #include <pistache/http.h>
+#include <pistache/peer.h>
 
 #include "http/metrics.hpp"
 
@@ -111,6 +112,22 @@ std::shared_ptr<Pistache::Tcp::Peer> responder::take_stream(int status) {
   if (metrics_) metrics_->observe(route_, method_, status, 0);
   --open_requests;
   return peer;
+}
+
+void responder::head_only(int status, std::size_t content_length, const std::string& content_type,
+                          const std::map<std::string, std::string>& headers) {
+  auto peer = take_stream(status);
+  if (!peer) return;
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                     (status == 304   ? "Not Modified"
+                      : status == 200 ? "OK"
+                                      : "Status") +
+                     "\r\n";
+  if (!content_type.empty()) head += "Content-Type: " + content_type + "\r\n";
+  for (auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+  if (status != 304) head += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  head += keep_alive_ ? "Connection: Keep-Alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  peer->send(Pistache::RawBuffer(head, head.size()));
 }
 
 void responder::empty(int status) { send(status, "", "", {}); }

@@ -41,6 +41,12 @@ class responder {
   void text(int status, const std::string& body, const std::string& content_type,
             const std::map<std::string, std::string>& headers = {});
 
+  /// A response without a body that still announces one (HEAD's `Content-Length` of what GET
+  /// would send; 304's validators): written raw, since Pistache's send() always counts the body
+  /// it sends. Empty `content_type`: none.
+  void head_only(int status, std::size_t content_length, const std::string& content_type,
+                 const std::map<std::string, std::string>& headers);
+
   /// Takes the connection over for a long-lived response (Server-Sent Events): the exchange
   /// counts as answered with `status` and nothing more is written by this responder. nullptr
   /// when already answered or the client left.

@@ -28,6 +28,20 @@ void router::add(std::string method, std::string pattern, role_set roles,
                      std::move(summary)});
 }
 
+void router::add_upload(std::string method, std::string pattern, role_set roles,
+                        std::function<void(request_context&)> handle, std::string summary) {
+  add(std::move(method), std::move(pattern), std::move(roles), std::move(handle),
+      std::move(summary));
+  routes_.back().picture_upload = true;
+}
+
+bool router::is_upload(const std::string& method, const std::string& path) const {
+  std::map<std::string, std::string> params;
+  api_error ignored;
+  auto* r = match(method, path, params, ignored);
+  return r && r->picture_upload;
+}
+
 const route* router::match(const std::string& method, const std::string& path,
                            std::map<std::string, std::string>& params, api_error& error) const {
   auto segments = split_path(path);

@@ -25,6 +25,9 @@ struct route {
   role_set roles;
   std::function<void(request_context&)> handle;
   std::string summary;
+  /// A picture upload (API.md "Images"): its body may be up to max_image_bytes (plus a
+  /// multipart envelope) of any content type, and has upload_timeout_s to arrive.
+  bool picture_upload = false;
 };
 
 /// The route table: every handler registers here; matching gives 404 / 405.
@@ -32,6 +35,12 @@ class router {
  public:
   void add(std::string method, std::string pattern, role_set roles,
            std::function<void(request_context&)> handle, std::string summary = {});
+  /// add() for a picture upload route (route::picture_upload).
+  void add_upload(std::string method, std::string pattern, role_set roles,
+                  std::function<void(request_context&)> handle, std::string summary);
+  /// Whether (method, path) is a picture upload route: what the request guard asks once the
+  /// headers are in, to pick the body limit and time limit.
+  bool is_upload(const std::string& method, const std::string& path) const;
   /// The route for (method, path) with path parameters, or an error: 404 when no pattern
   /// matches the path, 405 when one does with another method.
   const route* match(const std::string& method, const std::string& path,

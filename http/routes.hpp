@@ -16,6 +16,8 @@ void add_crew_routes(router& r);
 void add_staff_routes(router& r);
 void add_analytics_routes(router& r);
 void add_admin_routes(router& r);
+/// API.md "Images": picture uploads and GET/HEAD /media/{key}.
+void add_media_routes(router& r);
 /// Every route of the API, all areas above: what the server serves and what the OpenAPI and
 /// authorization tests check against.
 void add_api_routes(router& r);

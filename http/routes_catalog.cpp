@@ -2,6 +2,7 @@
 // first learn the product's shop from the directory (cached), then ask that shop.
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
+#include "http/catalog_json.hpp"
 #include "http/decoders/catalog.hpp"
 #include "http/json_values.hpp"
 #include "http/pagination.hpp"
@@ -17,35 +18,6 @@ namespace {
 const role_set managers = {roles::shop_owner, roles::staff};
 
 nlohmann::json category_json(const product_category& c) { return {{"id", c.id}, {"name", c.name}}; }
-
-nlohmann::json product_json(const product_record& p) {
-  nlohmann::json j = {
-      {"id", p.id},
-      {"shop_id", p.shop_id},
-      {"category_id", p.category_id ? nlohmann::json(p.category_id) : nlohmann::json()},
-      {"name", p.name},
-      {"description", p.description},
-      {"price", p.price.str()},
-      {"effective_price", p.effective_price.str()},
-      {"stock", quantity_json(p.stock)},
-      {"is_unlimited", p.is_unlimited},
-      {"quantity_type", p.quantity_type},
-      {"minimum_quantity", quantity_json(p.minimum_quantity)},
-      {"increment_rate", quantity_json(p.increment_rate)},
-      {"image", p.image},
-      {"is_hidden", p.is_hidden},
-      {"sales_count", quantity_json(p.sales_count)},
-      {"offer", p.offer_id ? nlohmann::json{{"id", p.offer_id},
-                                            {"title", p.offer_title},
-                                            {"discount", p.offer_discount.str()}}
-                           : nlohmann::json()},
-      {"created_at", p.created_at},
-      {"updated_at", p.updated_at}};
-  if (p.cost_visible)
-    j["cost_price"] = p.has_cost_price ? nlohmann::json(p.cost_price.str()) : nlohmann::json();
-  if (p.is_deleted) j["is_deleted"] = true;
-  return j;
-}
 
 /// Sends `msg` to the shop actor owning product (`lookup` shop_of_atom) or offer
 /// (offer_shop_atom) `id`.
@@ -64,21 +36,6 @@ void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnRe
 template <class Reply, class OnReply, class Msg>
 void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply, Msg msg) {
   ask_owning_shop<Reply>(ctx, shop_of_atom::value, product_id, on_reply, std::move(msg));
-}
-
-nlohmann::json offer_json(const offer_record& o) {
-  return {{"id", o.id},
-          {"shop_id", o.shop_id},
-          {"title", o.title},
-          {"description", o.description},
-          {"url", o.url},
-          {"image", o.image},
-          {"discount", o.discount.str()},
-          {"start_date", service_clock::format_iso(o.start)},
-          {"end_date", service_clock::format_iso(o.end)},
-          {"is_sponsored", o.is_sponsored},
-          {"is_active", o.is_active(service_clock::now())},
-          {"product_ids", o.product_ids}};
 }
 
 /// The page cache key: the shop, and everything the rendered body depends on besides the shop's
@@ -101,10 +58,11 @@ void send_offer_page(const request_context& c, const page_request& page, const o
                      bool already_paged) {
   auto results = nlohmann::json::array();
   if (already_paged) {
-    for (auto& o : list.items) results.push_back(offer_json(o));
+    for (auto& o : list.items) results.push_back(offer_json(o, c.media_base));
   } else {
     auto end = std::min<int64_t>(page.offset() + page.page_size, list.items.size());
-    for (auto i = page.offset(); i < end; ++i) results.push_back(offer_json(list.items[i]));
+    for (auto i = page.offset(); i < end; ++i)
+      results.push_back(offer_json(list.items[i], c.media_base));
   }
   c.out->json(200, paginate(list.count, results, page, c.host, c.path, c.query));
 }
@@ -207,7 +165,7 @@ void add_catalog_routes(router& r) {
             ctx, shop_ref(ctx.svc->registry, shop_id),
             [c, page, key = std::move(key), cache, shared_view](product_page& p) {
               auto results = nlohmann::json::array();
-              for (auto& item : p.results) results.push_back(product_json(item));
+              for (auto& item : p.results) results.push_back(product_json(item, c.media_base));
               auto body = std::make_shared<const std::string>(
                   paginate(p.count, results, page, c.host, c.path, c.query)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -226,7 +184,10 @@ void add_catalog_routes(router& r) {
         auto out = ctx.out;
         ask<product_record>(
             ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
-            [out](product_record& p) { out->json(201, product_json(p)); }, std::move(req));
+            [out, base = ctx.media_base](product_record& p) {
+              out->json(201, product_json(p, base));
+            },
+            std::move(req));
       },
       "Create a product");
 
@@ -236,7 +197,10 @@ void add_catalog_routes(router& r) {
         auto id = ctx.id_param("id");
         auto out = ctx.out;
         ask_product_shop<product_record>(
-            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); },
+            ctx, id,
+            [out, base = ctx.media_base](product_record& p) {
+              out->json(200, product_json(p, base));
+            },
             get_product{caller_of(ctx), id});
       },
       "A product");
@@ -250,7 +214,11 @@ void add_catalog_routes(router& r) {
         req.product_id = id;
         auto out = ctx.out;
         ask_product_shop<product_record>(
-            ctx, id, [out](product_record& p) { out->json(200, product_json(p)); }, std::move(req));
+            ctx, id,
+            [out, base = ctx.media_base](product_record& p) {
+              out->json(200, product_json(p, base));
+            },
+            std::move(req));
       },
       "Change a product");
 
@@ -274,7 +242,8 @@ void add_offer_routes(router& r) {
         auto out = ctx.out;
         ask<offer_record>(
             ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
-            [out](offer_record& o) { out->json(201, offer_json(o)); }, std::move(req));
+            [out, base = ctx.media_base](offer_record& o) { out->json(201, offer_json(o, base)); },
+            std::move(req));
       },
       "Create an offer");
 
@@ -313,7 +282,8 @@ void add_offer_routes(router& r) {
         auto out = ctx.out;
         ask_owning_shop<offer_record>(
             ctx, offer_shop_atom::value, id,
-            [out](offer_record& o) { out->json(200, offer_json(o)); }, std::move(req));
+            [out, base = ctx.media_base](offer_record& o) { out->json(200, offer_json(o, base)); },
+            std::move(req));
       },
       "Change an offer (is_sponsored: staff only)");
 

@@ -3,6 +3,7 @@
 
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
+#include "http/catalog_json.hpp"
 #include "http/decoders/shops.hpp"
 #include "http/pagination.hpp"
 #include "http/routes.hpp"
@@ -10,33 +11,6 @@
 #include "protocols/shops.hpp"
 
 namespace wassally::http {
-namespace {
-
-nlohmann::json category_json(const shop_category& c) {
-  return {{"id", c.id}, {"name", c.name}, {"image", c.image}};
-}
-
-}  // namespace
-
-nlohmann::json shop_json(const shop_record& s) {
-  nlohmann::json j = {{"id", s.id},
-                      {"name", s.name},
-                      {"description", s.description},
-                      {"phone_number", s.phone_number},
-                      {"facebook_url", s.facebook_url},
-                      {"image", s.image},
-                      {"category_id", s.category_id},
-                      {"status", s.status},
-                      {"confirmed_orders", s.confirmed_orders},
-                      {"location",
-                       {{"address", s.location.address},
-                        {"latitude", s.location.latitude},
-                        {"longitude", s.location.longitude}}},
-                      {"owner_id", s.owner_id}};
-  if (s.distance_km >= 0) j["distance_km"] = std::round(s.distance_km * 1000) / 1000;
-  return j;
-}
-
 void add_shop_routes(router& r) {
   const std::string base = "/api/v1";
 
@@ -49,7 +23,8 @@ void add_shop_routes(router& r) {
             ctx, ctx.svc->shop_directory,
             [c, page](shop_category_list& list) {
               auto results = nlohmann::json::array();
-              for (auto& item : list.items) results.push_back(category_json(item));
+              for (auto& item : list.items)
+                results.push_back(shop_category_json(item, c.media_base));
               c.out->json(200, paginate(list.count, results, page, c.host, c.path, c.query));
             },
             list_atom::value, page.offset(), page.page_size);
@@ -62,7 +37,9 @@ void add_shop_routes(router& r) {
         auto out = ctx.out;
         ask<shop_category>(
             ctx, ctx.svc->shop_directory,
-            [out](shop_category& c) { out->json(201, category_json(c)); },
+            [out, media = ctx.media_base](shop_category& c) {
+              out->json(201, shop_category_json(c, media));
+            },
             decode_shop_category(ctx.json_body()));
       },
       "Create a shop category (staff)");
@@ -72,7 +49,8 @@ void add_shop_routes(router& r) {
       [](request_context& ctx) {
         auto out = ctx.out;
         ask<shop_record>(
-            ctx, ctx.svc->shop_directory, [out](shop_record& s) { out->json(201, shop_json(s)); },
+            ctx, ctx.svc->shop_directory,
+            [out, media = ctx.media_base](shop_record& s) { out->json(201, shop_json(s, media)); },
             decode_create_shop(ctx.json_body()));
       },
       "Register a shop with its owner (staff)");
@@ -93,7 +71,7 @@ void add_shop_routes(router& r) {
             ctx, ctx.svc->shop_directory,
             [c, page](shop_page& p) {
               auto results = nlohmann::json::array();
-              for (auto& s : p.results) results.push_back(shop_json(s));
+              for (auto& s : p.results) results.push_back(shop_json(s, c.media_base));
               c.out->json(200, paginate(p.count, results, page, c.host, c.path, c.query));
             },
             std::move(q));
@@ -106,7 +84,8 @@ void add_shop_routes(router& r) {
         auto out = ctx.out;
         ask<shop_record>(
             ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
-            [out](shop_record& s) { out->json(200, shop_json(s)); }, get_shop{caller_of(ctx)});
+            [out, media = ctx.media_base](shop_record& s) { out->json(200, shop_json(s, media)); },
+            get_shop{caller_of(ctx)});
       },
       "A shop");
 
@@ -118,7 +97,8 @@ void add_shop_routes(router& r) {
         auto out = ctx.out;
         ask<shop_record>(
             ctx, shop_ref(ctx.svc->registry, ctx.id_param("id")),
-            [out](shop_record& s) { out->json(200, shop_json(s)); }, std::move(patch));
+            [out, media = ctx.media_base](shop_record& s) { out->json(200, shop_json(s, media)); },
+            std::move(patch));
       },
       "Edit a shop (its owner; status: staff only)");
 }

@@ -2,6 +2,7 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <algorithm>
 
 #include <atomic>
 #include <caf/event_based_actor.hpp>
@@ -55,6 +56,7 @@ class confirmed_users {
 struct edge_state {
   router routes;
   services svc;
+  std::shared_ptr<const body_limits> limits;
   confirmed_users users;
   std::atomic<bool> draining{false};
 };
@@ -138,7 +140,7 @@ class edge_handler : public Http::Handler {
   explicit edge_handler(std::shared_ptr<edge_state> st) : st_(std::move(st)) {}
 
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
-    install_guarded_parser(peer, getMaxRequestSize(), st_->svc.max_body_bytes);
+    install_guarded_parser(peer, getMaxRequestSize(), st_->limits);
     mark_connection_open(peer);
   }
 
@@ -187,8 +189,18 @@ class edge_handler : public Http::Handler {
     }
     for (auto [name, key] :
          {std::pair<const char*, const char*>{"Idempotency-Key", "idempotency-key"},
-          {"Last-Event-ID", "last-event-id"}})
+          {"Last-Event-ID", "last-event-id"},
+          {"If-None-Match", "if-none-match"}})
       if (auto raw = req.headers().tryGetRaw(name)) ctx.headers[key] = raw->value();
+    // Pistache keeps Accept only parsed (media ranges with their q): its types, listed again.
+    if (auto accept = req.headers().tryGet<Http::Header::Accept>()) {
+      std::string listed;
+      for (const auto& range : accept->media()) {
+        if (!listed.empty()) listed += ", ";
+        listed += range.toString();
+      }
+      ctx.headers["accept"] = listed;
+    }
     ctx.client_address = req.address().host();
     ctx.loopback = ctx.client_address == "127.0.0.1" || ctx.client_address == "::1" ||
                    ctx.client_address.rfind("127.", 0) == 0;
@@ -201,7 +213,17 @@ class edge_handler : public Http::Handler {
     ctx.route = r->pattern;
     out->set_route(r->pattern);
 
-    if (has_body_method(method) && !req.body().empty()) {
+    if (auto host = ctx.host; !host.empty() || !st_->svc.media.public_base_url.empty())
+      ctx.media_base = st_->svc.media.public_base_url.empty() ? "http://" + host
+                                                              : st_->svc.media.public_base_url;
+    if (r->picture_upload) {
+      // The route judges the bytes itself (raw picture or multipart); one copy out of
+      // Pistache's buffer (it hands out no other), shared from here on.
+      if (req.body().size() > st_->limits->upload_bytes)
+        throw api_exception(errors::payload_too_large(st_->svc.media.max_image_bytes));
+      if (auto raw = req.headers().tryGetRaw("Content-Type")) ctx.content_type = raw->value();
+      ctx.upload = std::make_shared<const std::string>(req.body());
+    } else if (has_body_method(method) && !req.body().empty()) {
       if (req.body().size() > st_->svc.max_body_bytes)
         throw api_exception(errors::payload_too_large(st_->svc.max_body_bytes));
       auto type = req.headers().tryGet<Http::Header::ContentType>();
@@ -211,7 +233,7 @@ class edge_handler : public Http::Handler {
       if (!valid_utf8(req.body()))
         throw api_exception(errors::malformed_json("the body is not valid UTF-8"));
     }
-    ctx.body = req.body();
+    if (!r->picture_upload) ctx.body = req.body();
 
     auto token = bearer_token(req);
     if (!token.empty()) ctx.caller = st_->svc.signer->verify_access(token, unix_now());
@@ -252,6 +274,7 @@ void add_api_routes(router& r) {
   add_staff_routes(r);
   add_analytics_routes(r);
   add_admin_routes(r);
+  add_media_routes(r);
 }
 
 server::server(server_options opts, services svc) : impl_(std::make_unique<impl>()) {
@@ -260,6 +283,14 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
   impl_->state->svc.max_body_bytes = impl_->opts.max_body_bytes;
   add_api_routes(impl_->state->routes);
   if (impl_->opts.test_clock) add_test_clock_route(impl_->state->routes);
+  auto limits = std::make_shared<body_limits>();
+  limits->json_bytes = impl_->opts.max_body_bytes;
+  limits->upload_bytes = impl_->opts.max_upload_body_bytes;
+  // The route table outlives every connection (both belong to the server's edge state).
+  limits->is_upload = [routes = &impl_->state->routes](const std::string& m, const std::string& p) {
+    return routes->is_upload(m, p);
+  };
+  impl_->state->limits = std::move(limits);
 }
 
 server::~server() { stop(); }
@@ -267,16 +298,20 @@ server::~server() { stop(); }
 void server::start() {
   Address addr(impl_->opts.host, Port(impl_->opts.port));
   impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
-  // Headers may add up to 16 KiB beyond the largest body we accept; anything larger is
-  // refused by Pistache itself with 413 before it is buffered further.
-  auto options = Http::Endpoint::options()
-                     .threads(impl_->opts.threads)
-                     .flags(Tcp::Options::ReuseAddr)
-                     .maxRequestSize(impl_->opts.max_body_bytes + 16 * 1024)
-                     .maxResponseSize(64 * 1024 * 1024)
-                     .keepaliveTimeout(std::chrono::seconds(impl_->opts.keepalive_timeout_s))
-                     .headerTimeout(std::chrono::seconds(impl_->opts.header_timeout_s))
-                     .bodyTimeout(std::chrono::seconds(impl_->opts.header_timeout_s));
+  // Headers may add up to 16 KiB beyond the largest body we accept (a picture upload's); the
+  // guard refuses a body over its route's limit before Pistache buffers it.
+  auto options =
+      Http::Endpoint::options()
+          .threads(impl_->opts.threads)
+          .flags(Tcp::Options::ReuseAddr)
+          .maxRequestSize(std::max(impl_->opts.max_body_bytes, impl_->opts.max_upload_body_bytes) +
+                          16 * 1024)
+          .maxResponseSize(64 * 1024 * 1024)
+          .keepaliveTimeout(std::chrono::seconds(impl_->opts.keepalive_timeout_s))
+          .headerTimeout(std::chrono::seconds(impl_->opts.header_timeout_s))
+          // Uploads only (http/request_guard.hpp): JSON bodies keep the header timeout.
+          .bodyTimeout(std::chrono::seconds(
+              std::max(impl_->opts.header_timeout_s, impl_->opts.upload_timeout_s)));
   impl_->endpoint->init(options);
   impl_->endpoint->setHandler(std::make_shared<edge_handler>(impl_->state));
   impl_->endpoint->serveThreaded();

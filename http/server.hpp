@@ -15,6 +15,9 @@ struct server_options {
   std::size_t max_body_bytes = 1 << 20;
   int keepalive_timeout_s = 75;
   int header_timeout_s = 60;
+  /// Picture uploads: the body limit of their route, and the time their request may take.
+  std::size_t max_upload_body_bytes = (10 << 20) + (64 << 10);
+  int upload_timeout_s = 120;
   bool test_clock = false;
 };
 

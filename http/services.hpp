@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "http/page_cache.hpp"
@@ -13,11 +14,30 @@
 
 namespace wassally {
 struct recovery_progress;
+struct media_sweep_figures;
+namespace media {
+class media_store;
+class work_pool;
+}  // namespace media
 }
 
 namespace wassally::http {
 
 class http_metrics;
+class media_cache;
+class upload_rate_limit;
+
+/// What picture uploads and GET /media use (API.md "Images").
+struct media_services {
+  media::media_store* store = nullptr;
+  media::work_pool* pool = nullptr;
+  media_cache* cache = nullptr;
+  upload_rate_limit* rate = nullptr;
+  const media_sweep_figures* sweeps = nullptr;
+  uint64_t max_pixels = 40'000'000;
+  std::size_t max_image_bytes = 10 << 20;
+  std::string public_base_url;  // empty: from the Host header
+};
 
 /// Actor handles and settings the routes talk to.
 struct services {
@@ -36,6 +56,7 @@ struct services {
   const security::token_signer* signer = nullptr;
   std::string openapi_json;
   std::size_t max_body_bytes = 1 << 20;
+  media_services media;
   /// Rendered public product pages and the shop stamps that keep them honest (both may be
   /// null: every page is rendered by its shop actor).
   const catalog_stamps* stamps = nullptr;

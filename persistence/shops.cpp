@@ -83,6 +83,18 @@ db_command insert_category(const std::string& name, const std::string& image) {
           }};
 }
 
+db_command set_category_image(int64_t category_id, const std::string& image) {
+  return {
+      "shop_categories.set_image", true, [=](pqxx::dbtransaction& tx) {
+        auto rows = tx.exec_params(
+            "UPDATE shop_categories SET image = $2 WHERE id = $1 RETURNING id, name, image",
+            category_id, image);
+        if (rows.empty()) throw api_exception(errors::not_found("no such shop category"));
+        return caf::make_message(shop_category{
+            rows[0][0].as<int64_t>(), rows[0][1].as<std::string>(), rows[0][2].as<std::string>()});
+      }};
+}
+
 db_command create(const create_shop& c, const std::string& owner_password_hash) {
   return {"shops.create", true, [c, owner_password_hash](pqxx::dbtransaction& tx) {
             require_category(tx, c.shop.category_id);

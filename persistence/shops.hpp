@@ -10,6 +10,8 @@ namespace wassally::shops_sql {
 db_command list_categories(int64_t offset, int64_t limit);
 /// → shop_category; a taken name is 409 conflict on `name`.
 db_command insert_category(const std::string& name, const std::string& image);
+/// The picture of a shop category (protocols/pictures.hpp) → the category, or 404.
+db_command set_category_image(int64_t category_id, const std::string& image);
 
 /// Creates the shop (and its owner account when owner_id == 0) in one transaction → shop_record.
 /// Unknown category: 400 on category_id; owner_id not a shop owner: 400 on owner_id; a taken

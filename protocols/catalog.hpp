@@ -181,4 +181,18 @@ struct delete_product {
   WASSALLY_FIELDS(delete_product, who, product_id)
 };
 
+/// What a picture belongs to (API.md "Images"): shops, products and offers are the shop
+/// actor's; shop categories are the shop directory's.
+enum class picture_subject : uint8_t { shop, product, offer };
+
+/// To a shop actor: whether `who` may change the picture of its shop, or of its product or
+/// offer `id` (done; else 403, or 404 for what `who` may not see), asked before an upload is
+/// decoded so that nobody else's upload costs the server any work.
+struct check_picture_access {
+  caller who;
+  picture_subject subject = picture_subject::shop;
+  int64_t id = 0;
+  WASSALLY_FIELDS(check_picture_access, who, subject, id)
+};
+
 }  // namespace wassally

@@ -51,6 +51,7 @@ using order_actor = entity_actor::extend<caf::reacts_to<reload_atom>,
 using shop_actor = entity_actor::extend<
     caf::reacts_to<reload_atom>, caf::replies_to<get_shop>::with<shop_record>,
     caf::replies_to<patch_shop>::with<shop_record>,
+    caf::replies_to<check_picture_access>::with<done>,
     caf::replies_to<list_product_categories>::with<product_category_list>,
     caf::replies_to<save_product_category>::with<product_category>,
     caf::replies_to<delete_product_category>::with<done>,

@@ -51,6 +51,12 @@ api_error payload_too_large(std::size_t limit) {
 api_error unsupported_media_type() {
   return make(415, "unsupported_media_type", "send the body as application/json");
 }
+
+api_error unsupported_media_type(const std::string& what) {
+  return make(415, "unsupported_media_type", what);
+}
+
+api_error invalid_image(const std::string& what) { return make(400, "invalid_image", what); }
 api_error rate_limited(int retry_after_s) {
   auto e = make(429, "rate_limited", "too many attempts; retry later");
   e.extra["retry_after"] = retry_after_s;

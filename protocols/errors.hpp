@@ -47,6 +47,9 @@ api_error method_not_allowed();
 api_error conflict(const std::string& code, const std::string& what, const std::string& field = {});
 api_error payload_too_large(std::size_t limit);
 api_error unsupported_media_type();
+api_error unsupported_media_type(const std::string& what);
+/// 400 invalid_image: an upload that does not decode, or has more pixels than accepted.
+api_error invalid_image(const std::string& what);
 api_error rate_limited(int retry_after_s);
 api_error unavailable(const std::string& what = "the database is unavailable");
 /// 504: `outcome` says whether anything may have been written (API.md conventions):

@@ -101,4 +101,12 @@ struct patch_shop {
   WASSALLY_FIELDS(patch_shop, who, values, set)
 };
 
+/// To the shop directory: the picture of shop category `category_id` (an `image` value as
+/// stored, see protocols/pictures.hpp; empty: none) → the category, or 404.
+struct set_shop_category_image {
+  int64_t category_id = 0;
+  std::string image;
+  WASSALLY_FIELDS(set_shop_category_image, category_id, image)
+};
+
 }  // namespace wassally

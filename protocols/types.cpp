@@ -10,6 +10,7 @@
 #include "protocols/inspection.hpp"
 #include "protocols/money.hpp"
 #include "protocols/orders.hpp"
+#include "protocols/pictures.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
 #include "protocols/shops.hpp"
@@ -42,6 +43,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<caller>("wassally::caller");
   cfg.add_message_type<geo_location>("wassally::geo_location");
   cfg.add_message_type<shop_category>("wassally::shop_category");
+  cfg.add_message_type<set_shop_category_image>("wassally::set_shop_category_image");
+  cfg.add_message_type<check_picture_access>("wassally::check_picture_access");
+  cfg.add_message_type<picture_references>("wassally::picture_references");
   cfg.add_message_type<shop_category_list>("wassally::shop_category_list");
   cfg.add_message_type<shop_record>("wassally::shop_record");
   cfg.add_message_type<create_shop>("wassally::create_shop");

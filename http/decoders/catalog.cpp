@@ -64,6 +64,7 @@ save_product decode_save_product(const nlohmann::json& body, bool creating) {
   }
   if (auto x = f.string("image", false, 0, fields::max_url)) {
     v.image = *x;
+    fields::check_picture_url(f, "image", v.image);
     mark("image");
   }
   if (auto x = f.boolean("is_hidden", false)) {
@@ -105,6 +106,7 @@ save_offer decode_save_offer(const nlohmann::json& body, bool creating) {
   }
   if (auto x = f.string("image", false, 0, fields::max_url)) {
     v.image = *x;
+    fields::check_picture_url(f, "image", v.image);
     mark("image");
   }
   if (auto x = f.string("discount", creating, 1, 10)) {

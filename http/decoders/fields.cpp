@@ -1,5 +1,6 @@
 #include "http/decoders/fields.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <exception>
 
@@ -61,6 +62,16 @@ void read_location(field_reader& parent, const nlohmann::json& body, geo_locatio
 
 void check_phone(field_reader& f, const std::string& field, const std::string& value) {
   if (!value.empty() && !valid_phone(value)) f.fail(field, "an optional + and 7 to 15 digits");
+}
+
+void check_picture_url(field_reader& f, const std::string& field, const std::string& value) {
+  if (value.empty()) return;
+  auto lower = value.substr(0, 8);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto scheme_end = lower.rfind("https://", 0) == 0 ? 8u : lower.rfind("http://", 0) == 0 ? 7u : 0u;
+  bool blank = value.find_first_of(" \t\r\n") != std::string::npos;
+  if (scheme_end == 0 || value.size() == scheme_end || value[scheme_end] == '/' || blank)
+    f.fail(field, "an http or https URL (upload a picture with PUT .../image)");
 }
 
 std::optional<int64_t> positive_param(const std::map<std::string, std::string>& q,

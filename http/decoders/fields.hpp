@@ -32,6 +32,9 @@ void read_location(field_reader& parent, const nlohmann::json& body, geo_locatio
 
 /// A phone number, if given, is an optional + and 7 to 15 digits.
 void check_phone(field_reader& f, const std::string& field, const std::string& value);
+/// An `image` set through JSON: empty, or an external http(s) URL (API.md "Images"; pictures
+/// of this server are uploaded with PUT .../image).
+void check_picture_url(field_reader& f, const std::string& field, const std::string& value);
 
 /// The query parameter `name` as a whole number >= 1 (nullopt when absent or empty).
 std::optional<int64_t> positive_param(const std::map<std::string, std::string>& q,

@@ -14,6 +14,7 @@ shop_category decode_shop_category(const nlohmann::json& body) {
   shop_category c;
   c.name = f.required_string("name", 1, 200);
   c.image = f.optional_string("image", fields::max_url);
+  fields::check_picture_url(f, "image", c.image);
   f.finish();
   return c;
 }
@@ -28,6 +29,7 @@ create_shop decode_create_shop(const nlohmann::json& body) {
   fields::check_phone(f, "phone_number", s.phone_number);
   s.facebook_url = f.optional_string("facebook_url", fields::max_url);
   s.image = f.optional_string("image", fields::max_url);
+  fields::check_picture_url(f, "image", s.image);
   s.category_id = f.integer("category_id", true, 1, INT64_MAX).value_or(0);
   fields::read_location(f, body, s.location, false, nullptr);
   bool has_owner = body.contains("owner") && !body["owner"].is_null();
@@ -67,6 +69,7 @@ patch_shop decode_patch_shop(const nlohmann::json& body) {
   fields::check_phone(f, "phone_number", v.phone_number);
   text("facebook_url", 0, fields::max_url, v.facebook_url);
   text("image", 0, fields::max_url, v.image);
+  fields::check_picture_url(f, "image", v.image);
   if (auto id = f.integer("category_id", false, 1, INT64_MAX)) {
     v.category_id = *id;
     p.set.push_back("category_id");

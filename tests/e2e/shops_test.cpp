@@ -77,10 +77,16 @@ BOOST_FIXTURE_TEST_SUITE(shops, shops_fixture)
 
 BOOST_AUTO_TEST_CASE(shop_categories_are_staff_managed_and_public) {
   auto name = "Bakery" + next_id();
-  auto r = client.post_json("/api/v1/shop-categories", {{"name", name}, {"image", "b.png"}}, staff);
+  // An external picture is an http(s) URL (API.md "Images"); anything else is refused.
+  expect_error(
+      client.post_json("/api/v1/shop-categories", {{"name", name}, {"image", "b.png"}}, staff), 400,
+      "validation_error", "image");
+  auto r = client.post_json("/api/v1/shop-categories",
+                            {{"name", name}, {"image", "https://cdn.example.com/b.png"}}, staff);
   BOOST_REQUIRE(r.status == 201);
   BOOST_TEST(r.json()["name"] == name);
-  BOOST_TEST(r.json()["image"] == "b.png");
+  BOOST_TEST(r.json()["image"] == "https://cdn.example.com/b.png");
+  BOOST_TEST(r.json()["images"].is_null());
   expect_error(client.post_json("/api/v1/shop-categories", {{"name", name}}, staff), 409,
                "conflict", "name");
   expect_error(client.post_json("/api/v1/shop-categories", {{"name", ""}}, staff), 400,
