@@ -8,6 +8,9 @@
 //   4  "header\npayload" JSON, correctly signed → verify_access past the signature check
 //   5  base64url decoding, and encode/decode round trips
 //   6  money / quantity / percent / ISO-8601 parsing and their round trips
+//   7  multipart: the first line is the Content-Type value, the rest is the body →
+//      multipart_boundary then parse_multipart (with the raw line as the boundary when
+//      there is none); every part's data view must lie inside the body
 // Decoders may only fail with api_exception carrying a 4xx (the edge renders anything else
 // as 500): any other exception aborts, as do crashes, leaks and undefined behaviour.
 // Built by tests/fuzz/run (clang++, -fsanitize=fuzzer,address,undefined).
@@ -19,8 +22,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/decoders/accounts.hpp"
 #include "http/decoders/analytics.hpp"
@@ -29,6 +35,7 @@
 #include "http/decoders/orders.hpp"
 #include "http/decoders/shops.hpp"
 #include "http/json_body.hpp"
+#include "http/multipart.hpp"
 #include "http/pagination.hpp"
 #include "http/router.hpp"
 #include "protocols/clock.hpp"
@@ -42,7 +49,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr unsigned modes = 7;
+constexpr unsigned modes = 8;
 const std::string secret = "fuzzing-secret-0123456789abcdef";
 
 [[noreturn]] void fail(const char* where, const std::string& what) {
@@ -329,6 +336,36 @@ void fuzz_scalars(const std::string& text) {
   }
 }
 
+void fuzz_multipart(const std::string& text) {
+  auto nl = text.find('\n');
+  auto content_type = std::string_view(text).substr(0, nl);
+  if (!content_type.empty() && content_type.back() == '\r') content_type.remove_suffix(1);
+  // The body in a heap buffer of exactly its size, so that reading past its end is caught.
+  const std::size_t size = nl == std::string::npos ? 0 : text.size() - nl - 1;
+  std::unique_ptr<char[]> buffer(new char[size]);
+  if (size) std::memcpy(buffer.get(), text.data() + nl + 1, size);
+  const std::string_view body(buffer.get(), size);
+  std::optional<std::string> boundary;
+  try {
+    boundary = multipart_boundary(content_type);
+  } catch (const std::exception& e) {
+    fail("multipart_boundary", std::string("unexpected exception: ") + e.what());
+  }
+  if (boundary) {
+    check(!boundary->empty() && boundary->size() <= 70, "multipart_boundary", "length");
+    check(boundary->find_first_of("\"\\\r\n;") == std::string::npos, "multipart_boundary",
+          "boundary holds a quote, backslash, line end or ';'");
+  }
+  decode("parse_multipart", [&] {
+    // Without a boundary the raw line is one (mostly refused: that path is fuzzed too).
+    auto parts = parse_multipart(body, boundary ? std::string_view(*boundary) : content_type);
+    check(parts.size() <= multipart_max_parts, "parse_multipart", "too many parts");
+    for (auto& p : parts)
+      check(p.data.data() >= body.data() && p.data.data() + p.data.size() <= body.data() + size,
+            "parse_multipart", "part data outside the body");
+  });
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -353,8 +390,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 5:
       fuzz_base64(text);
       break;
-    default:
+    case 6:
       fuzz_scalars(text);
+      break;
+    default:
+      fuzz_multipart(text);
       break;
   }
   return 0;
