@@ -1,10 +1,13 @@
 #include "media/image_pipeline.hpp"
 
 #include <sodium.h>
+#include <webp/mux.h>
 #include <vips/vips8>
 
 #include <atomic>
 #include <cstring>
+#include <set>
+#include <string>
 
 #include "protocols/errors.hpp"
 
@@ -72,14 +75,48 @@ vips::VImage fit_within(const vips::VImage& image, int side) {
       side, vips::VImage::option()->set("height", side)->set("size", VIPS_SIZE_DOWN));
 }
 
-rendition encode(const char* name, const vips::VImage& image, const pipeline_limits& limits) {
+/// `image` with no metadata at all: EXIF (with GPS), XMP, IPTC, ICC, comments, orientation.
+/// The savers' `strip` option is asked too; this also keeps the fields out of any EXIF block
+/// a saver makes up (see without_webp_metadata).
+vips::VImage without_metadata(const vips::VImage& image) {
+  static const std::set<std::string> basic = {"width",  "height",         "bands",    "format",
+                                              "coding", "interpretation", "xoffset",  "yoffset",
+                                              "xres",   "yres",           "filename", "mode"};
+  auto copy = image.copy();
+  gchar** fields = vips_image_get_fields(copy.get_image());
+  for (auto** f = fields; *f; ++f)
+    if (!basic.count(*f)) vips_image_remove(copy.get_image(), *f);
+  g_strfreev(fields);
+  return copy;
+}
+
+/// The WebP `bytes` without EXIF, XMP or ICC chunks. libvips 8.14's WebP saver writes an EXIF
+/// chunk of its own (orientation and resolution) even with `strip` and no metadata on the image
+/// (seen in the images test); libwebpmux takes it out and rewrites the container's flags.
+std::string without_webp_metadata(std::string bytes) {
+  WebPData in{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+  WebPMux* mux = WebPMuxCreate(&in, 0);
+  if (!mux) throw std::runtime_error("the WebP rendition could not be read back");
+  for (auto chunk : {"EXIF", "XMP ", "ICCP"}) WebPMuxDeleteChunk(mux, chunk);
+  WebPData out;
+  WebPDataInit(&out);
+  auto status = WebPMuxAssemble(mux, &out);
+  WebPMuxDelete(mux);
+  if (status != WEBP_MUX_OK) throw std::runtime_error("the WebP rendition could not be rewritten");
+  std::string clean(reinterpret_cast<const char*>(out.bytes), out.size);
+  WebPDataClear(&out);
+  return clean;
+}
+
+rendition encode(const char* name, const vips::VImage& picture, const pipeline_limits& limits) {
+  auto image = without_metadata(picture);
   rendition r;
   r.name = name;
   r.width = image.width();
   r.height = image.height();
   // `strip`: no EXIF, XMP, IPTC or ICC profile survives (libvips 8.14; 8.15 calls it `keep`).
-  r.webp = take_blob(image.webpsave_buffer(
-      vips::VImage::option()->set("strip", true)->set("Q", limits.webp_quality)));
+  r.webp = without_webp_metadata(take_blob(image.webpsave_buffer(
+      vips::VImage::option()->set("strip", true)->set("Q", limits.webp_quality))));
   auto opaque = image.has_alpha() ? image.flatten(vips::VImage::option()->set(
                                         "background", std::vector<double>{255.0, 255.0, 255.0}))
                                   : image;

@@ -111,13 +111,20 @@ S = doc["components"]["schemas"]
 S["Location"] = {"type": "object", "required": ["latitude", "longitude"],
   "properties": {"address": {"type": "string", "maxLength": 500}, "latitude": {"type": "number", "minimum": -90, "maximum": 90},
                  "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}
-S["ShopCategory"] = {"type": "object", "required": ["id", "name", "image"],
-  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "image": {"type": "string"}}}
+S["Images"] = {"type": "object", "nullable": True, "required": ["large", "medium", "thumb"],
+  "description": "Absolute URLs of an uploaded picture's renditions (GET /media/{key}); null for none or an external picture",
+  "properties": {"large": {"type": "string", "format": "uri", "description": "longest side <= 1600 px"},
+                 "medium": {"type": "string", "format": "uri", "description": "longest side <= 640 px"},
+                 "thumb": {"type": "string", "format": "uri", "description": "longest side <= 160 px"}}}
+image_out = {"type": "string", "format": "uri", "nullable": True, "description": "the large rendition's URL (uploaded picture), an external http(s) URL, or null"}
+image_in = {"type": "string", "maxLength": 2000, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "description": "an external http(s) URL; upload pictures with PUT .../image"}
+S["ShopCategory"] = {"type": "object", "required": ["id", "name", "image", "images"],
+  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "image": image_out, "images": ref("Images")}}
 S["ShopCategoryRequest"] = {"type": "object", "required": ["name"],
-  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "image": {"type": "string"}}}
-S["Shop"] = {"type": "object", "required": ["id", "name", "description", "phone_number", "facebook_url", "image", "category_id", "status", "confirmed_orders", "location", "owner_id"],
+  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "image": image_in}}
+S["Shop"] = {"type": "object", "required": ["id", "name", "description", "phone_number", "facebook_url", "image", "images", "category_id", "status", "confirmed_orders", "location", "owner_id"],
   "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone,
-    "facebook_url": {"type": "string"}, "image": {"type": "string"}, "category_id": {"type": "integer"},
+    "facebook_url": {"type": "string"}, "image": image_out, "images": ref("Images"), "category_id": {"type": "integer"},
     "status": {"type": "string", "enum": ["active", "suspended"]}, "confirmed_orders": {"type": "integer"},
     "location": ref("Location"), "owner_id": {"type": "integer"},
     "distance_km": {"type": "number", "description": "only in listings filtered with near"}}}
@@ -127,11 +134,11 @@ S["ShopOwnerAccount"] = {"type": "object", "required": ["username", "password", 
 S["CreateShopRequest"] = {"type": "object", "required": ["name", "phone_number", "category_id", "location"],
   "description": "Give `owner` (a new shop_owner account, created in the same transaction) or `owner_id` of an existing shop owner, not both. Validation errors of the owner are named owner.username etc.",
   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "phone_number": phone,
-    "facebook_url": {"type": "string"}, "image": {"type": "string"}, "category_id": {"type": "integer"},
+    "facebook_url": {"type": "string"}, "image": image_in, "category_id": {"type": "integer"},
     "location": ref("Location"), "owner": ref("ShopOwnerAccount"), "owner_id": {"type": "integer"}}}
 S["PatchShopRequest"] = {"type": "object", "description": "Any of the editable fields; `status` is staff-only (an owner gets 403). Location members may be sent alone.",
   "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone, "facebook_url": {"type": "string"},
-    "image": {"type": "string"}, "category_id": {"type": "integer"}, "status": {"type": "string", "enum": ["active", "suspended"]},
+    "image": image_in, "category_id": {"type": "integer"}, "status": {"type": "string", "enum": ["active", "suspended"]},
     "location": {"type": "object", "properties": {"address": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"}}}}}
 def paged(item):
     return {"allOf": [ref("Paginated"), {"type": "object", "properties": {"results": {"type": "array", "items": ref(item)}}}]}
@@ -175,14 +182,14 @@ S["ProductCategory"] = {"type": "object", "required": ["id", "name"], "propertie
 S["ProductCategoryRequest"] = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}}}
 S["Offer"] = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "discount": dec}}
 S["Product"] = {"type": "object",
-  "required": ["id", "shop_id", "category_id", "name", "description", "price", "effective_price", "stock", "is_unlimited", "quantity_type", "minimum_quantity", "increment_rate", "image", "is_hidden", "sales_count", "offer", "created_at", "updated_at"],
+  "required": ["id", "shop_id", "category_id", "name", "description", "price", "effective_price", "stock", "is_unlimited", "quantity_type", "minimum_quantity", "increment_rate", "image", "images", "is_hidden", "sales_count", "offer", "created_at", "updated_at"],
   "properties": {"id": {"type": "integer"}, "shop_id": {"type": "integer"}, "category_id": {"type": "integer", "nullable": True},
     "name": {"type": "string"}, "description": {"type": "string"}, "price": dec,
     "effective_price": dict(dec, description="price reduced by the active offer, rounded half-up to cents"),
     "cost_price": dict(dec, nullable=True, description="owner and staff only"),
     "stock": qty, "is_unlimited": {"type": "boolean"},
     "quantity_type": {"type": "string", "enum": ["unit", "kg", "gram", "liter", "box"]},
-    "minimum_quantity": qty, "increment_rate": qty, "image": {"type": "string"}, "is_hidden": {"type": "boolean"},
+    "minimum_quantity": qty, "increment_rate": qty, "image": image_out, "images": ref("Images"), "is_hidden": {"type": "boolean"},
     "sales_count": qty, "offer": {"allOf": [ref("Offer")], "nullable": True},
     "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
     "is_deleted": {"type": "boolean", "description": "present (true) on a deleted product, which only its owner and staff can read"}}}
@@ -191,7 +198,7 @@ S["ProductRequest"] = {"type": "object", "description": "POST needs name and pri
     "cost_price": dict(dec, nullable=True), "stock": qty, "is_unlimited": {"type": "boolean"},
     "quantity_type": {"type": "string", "enum": ["unit", "kg", "gram", "liter", "box"], "default": "unit"},
     "minimum_quantity": dict(qty, exclusiveMinimum=True, default=1), "increment_rate": dict(qty, exclusiveMinimum=True, default=1),
-    "image": {"type": "string"}, "is_hidden": {"type": "boolean"}, "category_id": {"type": "integer", "nullable": True}}}
+    "image": image_in, "is_hidden": {"type": "boolean"}, "category_id": {"type": "integer", "nullable": True}}}
 cid_param = [{"name": "cid", "in": "path", "required": True, "schema": {"type": "integer"}}]
 managers = [{"bearerAuth": []}]
 mut = {**common_body, "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}
@@ -230,9 +237,9 @@ P["/api/v1/products/{id}"] = {"parameters": id_param,
 # --- Offers ---
 doc["tags"].append({"name": "offers", "description": "Percentage offers on a shop's products"})
 ts = {"type": "string", "format": "date-time", "example": "2026-11-24T19:30:00Z"}
-S["Offer"] = {"type": "object", "required": ["id", "shop_id", "title", "description", "url", "image", "discount", "start_date", "end_date", "is_sponsored", "is_active", "product_ids"],
+S["Offer"] = {"type": "object", "required": ["id", "shop_id", "title", "description", "url", "image", "images", "discount", "start_date", "end_date", "is_sponsored", "is_active", "product_ids"],
   "properties": {"id": {"type": "integer"}, "shop_id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
-    "url": {"type": "string"}, "image": {"type": "string"}, "discount": dict(dec, description="percent, 0 < d <= 100"),
+    "url": {"type": "string"}, "image": image_out, "images": ref("Images"), "discount": dict(dec, description="percent, 0 < d <= 100"),
     "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
     "is_active": {"type": "boolean", "description": "start_date <= now < end_date"},
     "product_ids": {"type": "array", "items": {"type": "integer"}}}}
@@ -240,7 +247,7 @@ S["ProductOffer"] = {"type": "object", "required": ["id", "title", "discount"], 
 S["Product"]["properties"]["offer"] = {"allOf": [ref("ProductOffer")], "nullable": True, "description": "the offer active now, if any"}
 S["OfferRequest"] = {"type": "object", "description": "POST needs title, discount, start_date, end_date and product_ids; PATCH any subset. A product may be in at most one offer whose period overlaps (409 offer_overlap with product_id); products of another shop are 400 on product_ids; is_sponsored is staff-only (403).",
   "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "url": {"type": "string"},
-    "image": {"type": "string"}, "discount": dec, "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
+    "image": image_in, "discount": dec, "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
     "product_ids": {"type": "array", "items": {"type": "integer"}}}}
 P["/api/v1/shops/{id}/offers"] = {"parameters": id_param,
   "get": {"operationId": "listShopOffers", "tags": ["offers"], "summary": "Offers of a shop active now",
@@ -452,6 +459,38 @@ P["/api/v1/admin/actors/{kind}/{id}"] = {"parameters": [{"name": "kind", "in": "
   "get": {"operationId": "adminActorState", "tags": ["operators"], "summary": "A live actor's state (cereal JSON of its own state type); 404 if not live — nothing is activated", "security": staff,
   "responses": {"200": ok("The state", {"type": "object", "properties": {"kind": {"type": "string"}, "id": {"type": "integer"}, "state": {"type": "object"}}}),
                 "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+
+# --- Images ---
+doc["tags"].append({"name": "images", "description": "Pictures of shops, shop categories, products and offers: uploaded, checked, resized, served"})
+picture_body = {"required": True, "description": "The picture: JPEG, PNG or WebP (HEIC where the server reads it), judged by its bytes, at most 10 MiB (max_image_bytes) and 40 megapixels (max_image_pixels); as the raw body, or the field `image` of multipart/form-data",
+  "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in ["image/jpeg", "image/png", "image/webp"]}}
+picture_body["content"]["multipart/form-data"] = {"schema": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary"}}}}
+upload_errs = {"400": dict(resp("BadRequest")), "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"),
+  "413": resp("PayloadTooLarge"), "415": resp("UnsupportedMediaType"), "429": resp("RateLimited"), **common_db}
+for path, schema, who, op, what in [
+    ("/api/v1/shops/{id}/image", "Shop", "its owner, staff", "ShopImage", "a shop"),
+    ("/api/v1/shop-categories/{id}/image", "ShopCategory", "staff", "ShopCategoryImage", "a shop category"),
+    ("/api/v1/products/{id}/image", "Product", "the shop's owner, staff", "ProductImage", "a product"),
+    ("/api/v1/offers/{id}/image", "Offer", "the shop's owner, staff", "OfferImage", "an offer")]:
+  security = staff if who == "staff" else managers
+  P[path] = {"parameters": id_param,
+    "put": {"operationId": "upload" + op, "tags": ["images"], "summary": "Upload the picture of " + what + " (" + who + ")", "security": security,
+      "description": "Access is checked before the picture is decoded. The picture is auto-rotated, converted to sRGB and stripped of all metadata (EXIF, GPS); renditions large (<= 1600 px), medium (<= 640), thumb (<= 160) are stored as WebP (alpha kept) and JPEG (flattened onto white). 400 invalid_image: corrupt, truncated or over 40 megapixels; 415: not JPEG, PNG or WebP whatever the Content-Type says; 429: the per-user upload rate (upload_rate_per_minute); 503 with Retry-After: every picture worker busy, or the store cannot take it. Uploads have upload_timeout_s (default 120) to arrive.",
+      "requestBody": picture_body, "responses": {"200": ok("The whole resource with its picture", ref(schema)), **upload_errs}},
+    "delete": {"operationId": "delete" + op, "tags": ["images"], "summary": "Remove the picture of " + what + " (" + who + ")", "security": security,
+      "responses": {"200": ok("The whole resource without a picture", ref(schema)), "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+media_key = [{"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}-(large|medium|thumb)$"}}]
+media_headers = {"ETag": {"schema": {"type": "string"}, "description": "per format"}, "Vary": {"schema": {"type": "string", "enum": ["Accept"]}},
+  "Cache-Control": {"schema": {"type": "string", "enum": ["public, max-age=31536000, immutable"]}}, "X-Content-Type-Options": {"schema": {"type": "string", "enum": ["nosniff"]}}}
+media_params = media_key + [{"name": "Accept", "in": "header", "schema": {"type": "string"}, "description": "WebP when it lists image/webp, else JPEG"},
+  {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}]
+media_ok = {"description": "The rendition", "headers": media_headers,
+  "content": {"image/webp": {"schema": {"type": "string", "format": "binary"}}, "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+P["/media/{key}"] = {"parameters": media_params,
+  "get": {"operationId": "getMedia", "tags": ["images"], "summary": "One rendition of a picture (no /api/v1 prefix)", "security": [{}],
+          "responses": {"200": media_ok, "304": {"description": "Not modified (If-None-Match matched)", "headers": media_headers}, "404": resp("NotFound")}},
+  "head": {"operationId": "headMedia", "tags": ["images"], "summary": "The headers GET would send", "security": [{}],
+          "responses": {"200": {"description": "Headers only", "headers": media_headers}, "304": {"description": "Not modified"}, "404": {"description": "No such picture"}}}}
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:

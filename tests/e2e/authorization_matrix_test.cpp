@@ -10,6 +10,7 @@
 #include "http/routes.hpp"
 #include "tests/e2e/authorization_support.hpp"
 #include "tests/e2e/orders_support.hpp"
+#include "tests/support/pictures.hpp"
 
 using namespace wassally::test;
 using nlohmann::json;
@@ -143,6 +144,9 @@ struct request_spec {
   std::string path;
   json body;  // null: no body
   bool stream = false;
+  /// A body that is not JSON (a picture upload): sent as is with `content_type`.
+  std::string raw;
+  std::string content_type;
 };
 
 struct world;
@@ -225,6 +229,22 @@ struct world : orders_world {
   int counter = 0;
 
   std::string unique(const std::string& prefix) { return prefix + unique_suffix(); }
+
+  /// The path of a rendition that exists: staff uploads a picture once.
+  std::string rendition_path() {
+    if (rendition.empty()) {
+      header_map h = staff;
+      h["Content-Type"] = "image/png";
+      auto r = client.request("PUT",
+                              "/api/v1/shop-categories/" + std::to_string(shop_category) + "/image",
+                              png_of(two_halves(40, 30, {255, 0, 0}, {0, 0, 255})), h);
+      BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+      auto url = r.json()["images"]["thumb"].get<std::string>();
+      rendition = url.substr(url.find("/media/"));
+    }
+    return rendition;
+  }
+  std::string rendition;
 
   int64_t user_id(const header_map& auth) {
     auto r = client.get("/api/v1/me", auth);
@@ -374,7 +394,20 @@ struct world : orders_world {
   }
 };
 
-request_spec at(std::string path, json body = nullptr) { return {std::move(path), body}; }
+request_spec at(std::string path, json body = nullptr) {
+  request_spec s;
+  s.path = std::move(path);
+  s.body = std::move(body);
+  return s;
+}
+
+/// A picture upload to `path` (a small PNG as the raw body).
+request_spec picture_upload(std::string path) {
+  auto s = at(std::move(path));
+  s.raw = png_of(two_halves(24, 16, {0, 160, 0}, {250, 250, 250}));
+  s.content_type = "image/png";
+  return s;
+}
 
 /// Every registered route, the roles API.md admits, and whose resource it is. Keep one row per
 /// route: the test fails for a registered route without a row and for a row without a route.
@@ -484,6 +517,30 @@ std::vector<row> the_table() {
        }},
       {"DELETE", v1 + "/offers/{id}", managers, rule::own_shop, fixture::fresh_after_change,
        [](W& w, P) { return at("/api/v1/offers/" + str(w.new_offer())); }},
+
+      // Pictures: uploads and removals as for changing the resource; renditions for anyone.
+      {"PUT", v1 + "/shops/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return picture_upload(W::shop_path(w.shop_a.id, "/image")); }},
+      {"DELETE", v1 + "/shops/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at(W::shop_path(w.shop_a.id, "/image")); }},
+      {"PUT", v1 + "/shop-categories/{id}/image", staff_only, rule::any, fixture::shared,
+       [](W& w, P) {
+         return picture_upload("/api/v1/shop-categories/" + str(w.shop_category) + "/image");
+       }},
+      {"DELETE", v1 + "/shop-categories/{id}/image", staff_only, rule::any, fixture::shared,
+       [](W& w, P) { return at("/api/v1/shop-categories/" + str(w.shop_category) + "/image"); }},
+      {"PUT", v1 + "/products/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return picture_upload("/api/v1/products/" + str(w.product_a) + "/image"); }},
+      {"DELETE", v1 + "/products/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at("/api/v1/products/" + str(w.product_a) + "/image"); }},
+      {"PUT", v1 + "/offers/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return picture_upload("/api/v1/offers/" + str(w.offer_a) + "/image"); }},
+      {"DELETE", v1 + "/offers/{id}/image", managers, rule::own_shop, fixture::shared,
+       [](W& w, P) { return at("/api/v1/offers/" + str(w.offer_a) + "/image"); }},
+      {"GET", "/media/{key}", anyone, rule::any, fixture::shared,
+       [](W& w, P) { return at(w.rendition_path()); }},
+      {"HEAD", "/media/{key}", anyone, rule::any, fixture::shared,
+       [](W& w, P) { return at(w.rendition_path()); }},
 
       // Cart: always the caller's own (a cart line of another customer is not found).
       {"GET", v1 + "/cart", customers, rule::own_account, fixture::shared, fixed(v1 + "/cart")},
@@ -621,6 +678,9 @@ answer send_as(world& w, const std::string& method, const request_spec& spec, co
   if (!spec.body.is_null()) {
     h["Content-Type"] = "application/json";
     body = spec.body.dump();
+  } else if (!spec.raw.empty()) {
+    h["Content-Type"] = spec.content_type;
+    body = spec.raw;
   }
   auto r = w.client.request(method, spec.path, body, h);
   return {r.status, r.body};

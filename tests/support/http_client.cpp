@@ -179,7 +179,9 @@ http_response http_client::once(const std::string& wire) {
   parse_head(buf.substr(0, head_end), r.status, r.headers);
   buf.erase(0, head_end + 4);
   bool keep_alive = lower(r.header("connection")) != "close";
-  if (lower(r.header("transfer-encoding")).find("chunked") != std::string::npos) {
+  if (wire.rfind("HEAD ", 0) == 0) {
+    // A HEAD response announces the length of what GET would send, and sends nothing.
+  } else if (lower(r.header("transfer-encoding")).find("chunked") != std::string::npos) {
     std::size_t left = 0;
     while (!dechunk(buf, r.body, left)) {
       auto n = read_some(fd_, buf, deadline);
