@@ -461,6 +461,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A write past the file size limit (RLIMIT_FSIZE) fails with EFBIG like one on a full disk
+  // (ENOSPC) — the media store answers 503 — instead of ending the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_path = getenv("WASSALLY_CONFIG") ? getenv("WASSALLY_CONFIG") : "";

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -493,6 +494,41 @@ BOOST_AUTO_TEST_CASE(uploads_have_their_own_time_limit) {
                   "\r\n\r\n",
               jpeg, 4, std::chrono::milliseconds(4500));
   BOOST_TEST(slow_upload == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_that_cannot_take_the_files_is_503_and_leaves_no_half_file) {
+  world w;
+  auto [shop_id, owner] = w.shop();
+  auto product_id = w.product(shop_id, owner);
+  auto path = "/api/v1/products/" + std::to_string(product_id) + "/image";
+  start_vips();
+  auto noise = vips::VImage::gaussnoise(1600, 1200, vips::VImage::option()->set("sigma", 50))
+                   .bandjoin_const({128, 128})
+                   .cast(VIPS_FORMAT_UCHAR)
+                   .copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  auto photo = jpeg_of(noise, {}, 0, 90);
+  // The server may write no file beyond 64 KiB (RLIMIT_FSIZE: writes fail with EFBIG, the
+  // same path as ENOSPC on a full disk); the large renditions of noise are far bigger.
+  rlimit small{64 * 1024, RLIM_INFINITY};  // the soft limit only: raised again below
+  BOOST_REQUIRE(::prlimit(w.server.pid(), RLIMIT_FSIZE, &small, nullptr) == 0);
+  auto refused = w.put_raw(path, photo, "image/jpeg", owner);
+  rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  BOOST_REQUIRE(::prlimit(w.server.pid(), RLIMIT_FSIZE, &unlimited, nullptr) == 0);
+  expect_error(refused, 503, "unavailable");
+  BOOST_TEST(!refused.header("retry-after").empty());
+  // The row names no picture; no temporary is left; whatever final file exists is whole.
+  BOOST_TEST(
+      w.client.get("/api/v1/products/" + std::to_string(product_id)).json()["image"].is_null());
+  for (auto& f : files_under(w.media_dir)) {
+    BOOST_TEST(f.find(".tmp-") == std::string::npos, f);
+    std::ifstream in(w.media_dir + "/" + f, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_CHECK_NO_THROW(decode(bytes));
+  }
+  // With room again, the same upload is stored.
+  auto stored = w.put_raw(path, photo, "image/jpeg", owner);
+  BOOST_TEST(stored.status == 200, stored.body);
+  BOOST_TEST(w.fetch(stored.json()["images"]["large"]).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(the_sweep_removes_only_what_no_row_refers_to) {
