@@ -558,9 +558,7 @@ BOOST_AUTO_TEST_CASE(the_sweep_removes_only_what_no_row_refers_to) {
       if (f.find(digest) != std::string::npos) return true;
     return false;
   };
-  BOOST_TEST(has(replaced));
-  // Within the grace period the replaced picture stays (a row may be about to name it).
-  BOOST_TEST(has(replaced));
+  // (How long the grace keeps young files is media_suite's; here: that they do go.)
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (has(replaced) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
