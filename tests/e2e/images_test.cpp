@@ -558,11 +558,25 @@ BOOST_AUTO_TEST_CASE(the_sweep_removes_only_what_no_row_refers_to) {
       if (f.find(digest) != std::string::npos) return true;
     return false;
   };
-  // (How long the grace keeps young files is media_suite's; here: that they do go.)
+  // Two files no row names, planted: one last written long ago (goes), one "younger" than the
+  // grace for as long as this test runs (stays: a row may be about to name it).
+  auto plant = [&](char digit, time_t mtime) {
+    auto dir = w.media_dir + "/" + std::string(2, digit);
+    ::mkdir(dir.c_str(), 0755);
+    auto file = dir + "/" + std::string(64, digit) + "-thumb.jpg";
+    std::ofstream(file) << "x";
+    utimbuf t{mtime, mtime};
+    BOOST_REQUIRE(::utime(file.c_str(), &t) == 0);
+    return std::string(64, digit);
+  };
+  auto old_orphan = plant('e', 1000);
+  auto young_orphan = plant('f', ::time(nullptr) + 3600);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (has(replaced) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   BOOST_TEST(!has(replaced), "the replaced picture was not swept");
+  BOOST_TEST(!has(old_orphan));
+  BOOST_TEST(has(young_orphan));
   BOOST_TEST(!files_under(w.media_dir).count(replaced.substr(0, 2) + "/.tmp-abandoned"));
   // Every rendition a row names is still there and served.
   int current_files = 0;
