@@ -180,7 +180,11 @@ struct runtime {
     for (auto* a : {&media_sweeper, &reconciler, &housekeeping, &recoverer, &event_streams,
                     &staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
                     &registry, &event_bus, &persistence})
-      if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+      if (*a) {
+        caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+        // A detached actor's thread ends only once nothing refers to the actor any more.
+        *a = caf::actor{};
+      }
     system.reset();  // waits for every actor to finish
   }
 };

@@ -267,6 +267,15 @@ def main():
             srv.start()
         time.sleep(1)
         load.stop()
+        # Idle, nothing in flight: the process ends at once rather than running out the drain
+        # (a detached actor still referred to once kept its thread, and the process, waiting).
+        time.sleep(0.5)
+        code, took = srv.terminate(timeout=DRAIN_S + 10)
+        figures["idle_exit_s"] = round(took, 2)
+        log(f"SIGTERM when idle: exit {code} after {took:.2f} s")
+        if code != 0 or took > 2.0:
+            problems.append(f"SIGTERM when idle: exit {code} after {took:.2f} s (expected at once)")
+        srv.start()
         stuck_shutdown(srv, db, problems, figures)
         recs = load.ledger.snapshot()
         # Requests sent well before a SIGTERM and still running at it: answered, not dropped.
