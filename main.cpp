@@ -409,6 +409,8 @@ int run_serve(const config& cfg) {
   // A picture and its multipart envelope (part headers, boundaries: a few hundred bytes).
   so.max_upload_body_bytes = cfg.max_image_bytes + 64 * 1024;
   so.upload_timeout_s = cfg.upload_timeout_s;
+  so.cors_allowed_origins = cfg.cors_allowed_origins;
+  so.cors_max_age_s = cfg.cors_max_age_s;
   so.test_clock = cfg.test_clock;
   http::server srv(so, svc);
   try {

@@ -184,6 +184,12 @@ const std::vector<key_spec>& specs() {
        "offer → shop lookups kept in memory (least recently used dropped beyond)",
        int_field(&config::offer_shop_cache_size, 1, 100000000, "offer_shop_cache_size")},
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
+      {"cors_allowed_origins",
+       "origins (scheme://host[:port], comma-separated) whose browsers may call the API; * for "
+       "any; empty: same origin only",
+       string_field(&config::cors_allowed_origins)},
+      {"cors_max_age_s", "how long a browser may keep a preflight's answer",
+       int_field(&config::cors_max_age_s, 0, 86400, "cors_max_age_s")},
       {"media_dir", "directory of uploaded pictures' renditions (empty: <var_dir>/media)",
        string_field(&config::media_dir)},
       {"public_base_url",

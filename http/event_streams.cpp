@@ -28,6 +28,15 @@
 namespace wassally::http {
 namespace {
 
+/// The head of an event stream's response, with the exchange's own headers (CORS).
+std::string stream_head(const responder& out) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
+  for (auto& [name, value] : out.extra_headers()) head += name + ": " + value + "\r\n";
+  return head + "\r\n";
+}
+
 using tick_atom = caf::atom_constant<caf::atom("sse_tick")>;
 
 /// Bytes of a stream waiting for its connection's reactor thread, which alone writes them.
@@ -214,9 +223,7 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   s.transport = req.out->transport();
   s.last_seq = req.after_seq;
   write(self, s,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n" +
-            chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
+        stream_head(*req.out) + chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
         true);
   s.ready = true;
   auto pending = std::move(s.buffered);
@@ -350,10 +357,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           s.ready = true;
           st.staff.insert(id);
           write(self, s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                "Connection: keep-alive\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: "
-                "chunked\r\n\r\n" +
-                    chunk(": staff stream of order and crew changes\n\n"),
+                stream_head(*req.out) + chunk(": staff stream of order and crew changes\n\n"),
                 true);
         },
         [=](tick_atom) {

@@ -3,6 +3,7 @@
 #include <pistache/http.h>
 #include <pistache/peer.h>
 
+#include "http/cors.hpp"
 #include "http/metrics.hpp"
 
 namespace wassally::http {
@@ -66,9 +67,15 @@ bool responder::claim() {
   return done_.compare_exchange_strong(expected, true);
 }
 
+void responder::add_headers(const std::map<std::string, std::string>& headers) {
+  merge_headers(extra_headers_, headers);
+}
+
 void responder::send(int status, const std::string& body, const std::string& content_type,
-                     const std::map<std::string, std::string>& headers) {
+                     const std::map<std::string, std::string>& own_headers) {
   if (!claim()) return;
+  auto headers = own_headers;
+  merge_headers(headers, extra_headers_);
   if (!content_type.empty())
     writer_->headers().add<Pistache::Http::Header::ContentType>(
         Pistache::Http::Mime::MediaType::fromString(content_type));
@@ -115,8 +122,10 @@ std::shared_ptr<Pistache::Tcp::Peer> responder::take_stream(int status) {
 }
 
 void responder::head_only(int status, std::size_t content_length, const std::string& content_type,
-                          const std::map<std::string, std::string>& headers) {
+                          const std::map<std::string, std::string>& own_headers) {
   auto peer = take_stream(status);
+  auto headers = own_headers;
+  merge_headers(headers, extra_headers_);
   if (!peer) return;
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                      (status == 304   ? "Not Modified"

@@ -56,6 +56,10 @@ class responder {
   Pistache::Tcp::Transport* transport() const { return transport_; }
   void set_transport(Pistache::Tcp::Transport* t) { transport_ = t; }
 
+  /// Headers every answer of this exchange carries (CORS), merged with the answer's own.
+  void add_headers(const std::map<std::string, std::string>& headers);
+  const std::map<std::string, std::string>& extra_headers() const { return extra_headers_; }
+
   /// The route template, for metrics ("/api/v1/me").
   void set_route(std::string route) { route_ = std::move(route); }
   bool done() const { return done_.load(); }
@@ -67,6 +71,7 @@ class responder {
   void send(int status, const std::string& body, const std::string& content_type,
             const std::map<std::string, std::string>& headers);
   std::unique_ptr<Pistache::Http::ResponseWriter> writer_;
+  std::map<std::string, std::string> extra_headers_;
   http_metrics* metrics_;
   std::string method_;
   bool keep_alive_;

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include <algorithm>
+
 #include "protocols/accounts.hpp"
 
 namespace wassally::http {
@@ -40,6 +42,30 @@ bool router::is_upload(const std::string& method, const std::string& path) const
   api_error ignored;
   auto* r = match(method, path, params, ignored);
   return r && r->picture_upload;
+}
+
+std::vector<std::string> router::methods_for(const std::string& path) const {
+  auto segments = split_path(path);
+  if (segments.size() > 1 && segments.back().empty()) segments.pop_back();
+  std::vector<std::string> methods;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& pat = compiled_[i].segments;
+    if (pat.size() != segments.size()) continue;
+    bool ok = true;
+    for (std::size_t k = 0; k < pat.size() && ok; ++k)
+      ok = (pat[k].size() > 2 && pat[k].front() == '{' && pat[k].back() == '}') ||
+           pat[k] == segments[k];
+    if (ok && std::find(methods.begin(), methods.end(), routes_[i].method) == methods.end())
+      methods.push_back(routes_[i].method);
+  }
+  // In the usual order of Allow headers, whatever the registration order.
+  static const std::vector<std::string> order = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+  auto rank = [](const std::string& m) {
+    return std::find(order.begin(), order.end(), m) - order.begin();
+  };
+  std::sort(methods.begin(), methods.end(),
+            [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  return methods;
 }
 
 const route* router::match(const std::string& method, const std::string& path,

@@ -41,6 +41,9 @@ class router {
   /// Whether (method, path) is a picture upload route: what the request guard asks once the
   /// headers are in, to pick the body limit and time limit.
   bool is_upload(const std::string& method, const std::string& path) const;
+  /// The methods of the routes whose pattern matches `path` (empty: no route has the path),
+  /// for OPTIONS and preflights.
+  std::vector<std::string> methods_for(const std::string& path) const;
   /// The route for (method, path) with path parameters, or an error: 404 when no pattern
   /// matches the path, 405 when one does with another method.
   const route* match(const std::string& method, const std::string& path,

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "http/cors.hpp"
 #include "http/event_streams.hpp"
 #include "http/metrics.hpp"
 #include "http/pagination.hpp"
@@ -57,6 +58,7 @@ struct edge_state {
   router routes;
   services svc;
   std::shared_ptr<const body_limits> limits;
+  cors_policy cors;
   confirmed_users users;
   std::atomic<bool> draining{false};
 };
@@ -155,6 +157,7 @@ class edge_handler : public Http::Handler {
     if (verdict.refusal) {
       auto out = std::make_shared<responder>(std::move(response), st_->svc.metrics, "-", false);
       out->set_transport(transport());
+      out->add_headers(st_->cors.answer_headers(origin_of(req)));
       out->error(*verdict.refusal);
       return;
     }
@@ -165,10 +168,35 @@ class edge_handler : public Http::Handler {
     auto out =
         std::make_shared<responder>(std::move(response), st_->svc.metrics, method, keep_alive);
     out->set_transport(transport());
+    // Every answer of this exchange, refusals included, carries the CORS headers its origin
+    // gets: a browser shows a dashboard the real error only then.
+    auto origin = origin_of(req);
+    out->add_headers(st_->cors.answer_headers(origin));
+    if (req.method() == Http::Method::Options) {
+      answer_options(req, out, origin);
+      return;
+    }
     answering_errors(*out, [&] { handle(req, out, method); });
   }
 
  private:
+  static std::string origin_of(const Http::Request& req) {
+    auto raw = req.headers().tryGetRaw("Origin");
+    return raw ? raw->value() : std::string();
+  }
+
+  /// OPTIONS (a CORS preflight, or a plain question): 204 with the methods of the path's routes.
+  void answer_options(const Http::Request& req, const responder_ptr& out,
+                      const std::string& origin) {
+    auto methods = st_->routes.methods_for(req.resource());
+    if (methods.empty()) {
+      out->error(errors::not_found("no such endpoint"));
+      return;
+    }
+    out->set_route("OPTIONS");
+    out->text(204, "", "", st_->cors.preflight_headers(origin, methods));
+  }
+
   void handle(const Http::Request& req, const responder_ptr& out, const std::string& method) {
     if (st_->draining.load()) {
       out->error(errors::unavailable("the server is shutting down"));
@@ -291,6 +319,8 @@ server::server(server_options opts, services svc) : impl_(std::make_unique<impl>
     return routes->is_upload(m, p);
   };
   impl_->state->limits = std::move(limits);
+  impl_->state->cors =
+      cors_policy::parse(impl_->opts.cors_allowed_origins, impl_->opts.cors_max_age_s);
 }
 
 server::~server() { stop(); }

@@ -18,6 +18,9 @@ struct server_options {
   /// Picture uploads: the body limit of their route, and the time their request may take.
   std::size_t max_upload_body_bytes = (10 << 20) + (64 << 10);
   int upload_timeout_s = 120;
+  /// Browsers of other origins (http/cors.hpp): `cors_allowed_origins` as configured.
+  std::string cors_allowed_origins;
+  int cors_max_age_s = 600;
   bool test_clock = false;
 };
 

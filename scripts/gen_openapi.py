@@ -244,7 +244,7 @@ S["Offer"] = {"type": "object", "required": ["id", "shop_id", "title", "descript
     "is_active": {"type": "boolean", "description": "start_date <= now < end_date"},
     "product_ids": {"type": "array", "items": {"type": "integer"}}}}
 S["ProductOffer"] = {"type": "object", "required": ["id", "title", "discount"], "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "discount": dec}}
-S["Product"]["properties"]["offer"] = {"allOf": [ref("ProductOffer")], "nullable": True, "description": "the offer active now, if any"}
+S["Product"]["properties"]["offer"] = {"type": "object", "allOf": [ref("ProductOffer")], "nullable": True, "description": "the offer active now, if any"}
 S["OfferRequest"] = {"type": "object", "description": "POST needs title, discount, start_date, end_date and product_ids; PATCH any subset. A product may be in at most one offer whose period overlaps (409 offer_overlap with product_id); products of another shop are 400 on product_ids; is_sponsored is staff-only (403).",
   "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "url": {"type": "string"},
     "image": image_in, "discount": dec, "start_date": ts, "end_date": ts, "is_sponsored": {"type": "boolean"},
@@ -491,6 +491,15 @@ P["/media/{key}"] = {"parameters": media_params,
           "responses": {"200": media_ok, "304": {"description": "Not modified (If-None-Match matched)", "headers": media_headers}, "404": resp("NotFound")}},
   "head": {"operationId": "headMedia", "tags": ["images"], "summary": "The headers GET would send", "security": [{}],
           "responses": {"200": {"description": "Headers only", "headers": media_headers}, "304": {"description": "Not modified"}, "404": {"description": "No such picture"}}}}
+
+# Operations anyone may call say so (`security: []`): client generators and linters otherwise
+# cannot tell "no authentication" from "forgot to document it".
+for path_item in P.values():
+  for method, op in path_item.items():
+    if method in ("get", "put", "post", "patch", "delete", "head", "options") and "security" not in op:
+      op["security"] = []
+    if method in ("get", "put", "post", "patch", "delete", "head", "options") and op.get("security") == [{}]:
+      op["security"] = []
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http", "openapi.json")
 with open(out, "w") as f:
