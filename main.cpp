@@ -35,6 +35,7 @@
 #include "http/media_cache.hpp"
 #include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "http/web_assets.hpp"
 #include "media/image_pipeline.hpp"
 #include "media/media_store.hpp"
 #include "media/work_pool.hpp"
@@ -300,6 +301,11 @@ int run_serve(const config& cfg) {
   svc.recovery = rt.recovery.get();
   http::page_cache product_pages(static_cast<std::size_t>(cfg.product_page_cache_size));
   svc.product_pages = &product_pages;
+  http::web_assets web(cfg.web_dir.empty() ? WASSALLY_WEB_DIR : cfg.web_dir);
+  if (!web.missing().empty())
+    std::cerr << "wassally: /api/docs answers 503: missing " << web.missing()
+              << " (scripts/setup installs them)\n";
+  svc.web = &web;
   svc.media.store = media_store.get();
   svc.media.pool = &image_pool;
   svc.media.cache = &media_cache;

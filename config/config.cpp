@@ -184,6 +184,10 @@ const std::vector<key_spec>& specs() {
        "offer → shop lookups kept in memory (least recently used dropped beyond)",
        int_field(&config::offer_shop_cache_size, 1, 100000000, "offer_shop_cache_size")},
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
+      {"web_dir",
+       "directory of the browser files (docs page, Swagger UI from npm); empty: the checkout's "
+       "web/",
+       string_field(&config::web_dir)},
       {"cors_allowed_origins",
        "origins (scheme://host[:port], comma-separated) whose browsers may call the API; * for "
        "any; empty: same origin only",

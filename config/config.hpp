@@ -19,7 +19,8 @@ struct config {
   int request_timeout_ms = 5000;
   int shutdown_drain_s = 10;  // SIGTERM: in-flight requests finish within this, then exit
   int keepalive_timeout_s = 75;
-  int header_timeout_s = 60;         // a request not fully received by then gets 408
+  int header_timeout_s = 60;  // a request not fully received by then gets 408
+  std::string web_dir;        // browser files (docs page); empty: the web/ of the build's checkout
   std::string cors_allowed_origins;  // browser origins allowed to call the API ("*": any)
   int cors_max_age_s = 600;          // how long browsers may keep a preflight's answer
 

@@ -7,6 +7,7 @@
 #include "http/metrics.hpp"
 #include "http/operator_figures.hpp"
 #include "http/routes.hpp"
+#include "http/web_assets.hpp"
 #include "persistence/migrations.hpp"
 #include "protocols/accounts.hpp"
 #include "protocols/crews.hpp"
@@ -14,7 +15,6 @@
 
 namespace wassally::embedded {
 extern const char* const openapi_json;
-extern const char* const docs_html;
 }  // namespace wassally::embedded
 
 namespace wassally::http {
@@ -213,9 +213,30 @@ void add_service_routes(router& r) {
   r.add(
       "GET", "/api/docs", {},
       [](request_context& ctx) {
-        ctx.out->text(200, embedded::docs_html, "text/html; charset=utf-8");
+        const auto* page = ctx.svc->web ? ctx.svc->web->find("docs.html") : nullptr;
+        if (!page)
+          throw api_exception(errors::unavailable(
+              "the docs page's files are not installed (scripts/setup installs them into web/)"));
+        // Swagger UI sets inline styles; no inline script runs, and nothing loads from elsewhere.
+        ctx.out->text(200, page->bytes, page->content_type,
+                      {{"Content-Security-Policy",
+                        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"},
+                       {"X-Content-Type-Options", "nosniff"}});
       },
-      "API documentation page");
+      "API documentation page (Swagger UI over /api/openapi.json, with try it out)");
+
+  r.add(
+      "GET", "/api/docs/assets/{file}", {},
+      [](request_context& ctx) {
+        const auto* f = ctx.svc->web ? ctx.svc->web->find(ctx.params.at("file")) : nullptr;
+        if (!f || ctx.params.at("file") == "docs.html")
+          throw api_exception(errors::not_found("no such file"));
+        ctx.out->text(
+            200, f->bytes, f->content_type,
+            {{"Cache-Control", "public, max-age=3600"}, {"X-Content-Type-Options", "nosniff"}});
+      },
+      "Files of the API documentation page (Swagger UI from npm, shipped in web/)");
 }
 
 }  // namespace wassally::http

@@ -25,6 +25,7 @@ namespace wassally::http {
 
 class http_metrics;
 class media_cache;
+class web_assets;
 class upload_rate_limit;
 
 /// What picture uploads and GET /media use (API.md "Images").
@@ -55,6 +56,8 @@ struct services {
   http_metrics* metrics = nullptr;
   const security::token_signer* signer = nullptr;
   std::string openapi_json;
+  /// The docs page and its files (null: not served).
+  const web_assets* web = nullptr;
   std::size_t max_body_bytes = 1 << 20;
   media_services media;
   /// Rendered public product pages and the shop stamps that keep them honest (both may be

@@ -425,6 +425,8 @@ std::vector<row> the_table() {
       {"GET", "/metrics", anyone, rule::any, fixture::shared, fixed("/metrics")},
       {"GET", "/api/openapi.json", anyone, rule::any, fixture::shared, fixed("/api/openapi.json")},
       {"GET", "/api/docs", anyone, rule::any, fixture::shared, fixed("/api/docs")},
+      {"GET", "/api/docs/assets/{file}", anyone, rule::any, fixture::shared,
+       fixed("/api/docs/assets/docs.js")},
 
       // Accounts.
       {"POST", v1 + "/auth/register", anyone, rule::any, fixture::fresh_after_change,

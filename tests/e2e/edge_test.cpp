@@ -51,7 +51,15 @@ BOOST_AUTO_TEST_CASE(openapi_document_and_docs_page) {
   auto docs = client.get("/api/docs");
   BOOST_TEST(docs.status == 200);
   BOOST_TEST(docs.header("content-type").find("text/html") == 0u);
-  BOOST_TEST(docs.body.find("/api/openapi.json") != std::string::npos);
+  BOOST_TEST(docs.header("content-security-policy").find("script-src 'self'") != std::string::npos);
+  BOOST_TEST(docs.body.find("/api/docs/assets/swagger-ui-bundle.js") != std::string::npos);
+  // (That it renders, and "try it out" works, is tests/browser/docs_test.py.)
+  auto init = client.get("/api/docs/assets/docs.js");
+  BOOST_TEST(init.status == 200);
+  BOOST_TEST(init.body.find("/api/openapi.json") != std::string::npos);
+  BOOST_TEST(client.get("/api/docs/assets/swagger-ui-bundle.js").status == 200);
+  BOOST_TEST(client.get("/api/docs/assets/package.json").status == 404);
+  BOOST_TEST(client.get("/api/docs/assets/..%2fpackage.json").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_expose_the_promised_families) {
