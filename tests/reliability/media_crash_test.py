@@ -119,8 +119,10 @@ def row_image(db, product):
 
 def server_backends(db_url):
     """PIDs of the server's connections to its database (our own cluster's processes)."""
+    # The test's own psql sessions (application_name psql) are never the server's.
     rows = psql(db_url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                        " AND application_name <> 'psql'")
     return [int(r[0]) for r in rows]
 
 
@@ -328,6 +330,11 @@ def crash_between(srv, db, media_dir, shop, product, args, figures, problems):
         # The crash: the files are durable, the row change waits on a stopped backend.
         srv.kill()
         figures["crashes"] += 1
+        # No more stopping: the staller would stop this test's own psql sessions too (any
+        # backend of the database), and the killed server opens no new ones. The server's
+        # stopped backends stay stopped until the SIGCONT below.
+        stalling.clear()
+        stall_thread.join()
         # A write the crash cut off: a temporary file of now.
         sub = os.path.join(media_dir, (new or "00")[:2])
         os.makedirs(sub, exist_ok=True)
