@@ -32,4 +32,18 @@ void ask_page(const request_context& ctx, const page_request& page, const entity
                  caf::make_message(std::forward<Ts>(msg)...));
 }
 
+/// ask<Reply>() to the shop actor owning product (`lookup` shop_of_atom) or offer
+/// (offer_shop_atom) `id`: the shop directory names the shop (cached), then the shop answers.
+template <class Reply, class Lookup, class OnReply, class Msg>
+void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnReply on_reply,
+                     Msg msg) {
+  auto c = ctx;
+  ask<int64_t>(
+      ctx, ctx.svc->shop_directory,
+      [c, on_reply, msg](int64_t& shop_id) {
+        ask<Reply>(c, shop_ref(c.svc->registry, shop_id), on_reply, msg);
+      },
+      lookup, id);
+}
+
 }  // namespace wassally::http

@@ -42,7 +42,6 @@ std::map<std::string, std::string> cors_policy::preflight_headers(
   auto h = answer_headers(origin);
   h["Allow"] = listed;
   if (allows(origin)) {
-    h.erase("Access-Control-Expose-Headers");
     h["Access-Control-Allow-Methods"] = listed;
     h["Access-Control-Allow-Headers"] =
         "Authorization, Content-Type, Idempotency-Key, Last-Event-ID";

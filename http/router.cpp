@@ -35,9 +35,12 @@ void router::add_upload(std::string method, std::string pattern, role_set roles,
   add(std::move(method), std::move(pattern), std::move(roles), std::move(handle),
       std::move(summary));
   routes_.back().picture_upload = true;
+  upload_methods_.insert(routes_.back().method);
 }
 
 bool router::is_upload(const std::string& method, const std::string& path) const {
+  // Asked for every request once its headers are in: most are GETs.
+  if (!upload_methods_.count(method)) return false;
   std::map<std::string, std::string> params;
   api_error ignored;
   auto* r = match(method, path, params, ignored);

@@ -56,6 +56,8 @@ class router {
   };
   std::vector<route> routes_;
   std::vector<compiled> compiled_;
+  /// Methods some upload route has: is_upload() answers every other request without matching.
+  std::set<std::string> upload_methods_;
 };
 
 }  // namespace wassally::http

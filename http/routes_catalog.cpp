@@ -19,20 +19,6 @@ const role_set managers = {roles::shop_owner, roles::staff};
 
 nlohmann::json category_json(const product_category& c) { return {{"id", c.id}, {"name", c.name}}; }
 
-/// Sends `msg` to the shop actor owning product (`lookup` shop_of_atom) or offer
-/// (offer_shop_atom) `id`.
-template <class Reply, class Lookup, class OnReply, class Msg>
-void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnReply on_reply,
-                     Msg msg) {
-  auto c = ctx;
-  ask<int64_t>(
-      ctx, ctx.svc->shop_directory,
-      [c, on_reply, msg](int64_t& shop_id) {
-        ask<Reply>(c, shop_ref(c.svc->registry, shop_id), on_reply, msg);
-      },
-      lookup, id);
-}
-
 template <class Reply, class OnReply, class Msg>
 void ask_product_shop(const request_context& ctx, int64_t product_id, OnReply on_reply, Msg msg) {
   ask_owning_shop<Reply>(ctx, shop_of_atom::value, product_id, on_reply, std::move(msg));

@@ -43,19 +43,6 @@ struct picture_route {
   std::string what;
 };
 
-/// Asks the shop actor owning product (shop_of_atom) or offer (offer_shop_atom) `id`.
-template <class Reply, class Lookup, class OnReply, class Msg>
-void ask_owning_shop(const request_context& ctx, Lookup lookup, int64_t id, OnReply on_reply,
-                     Msg msg) {
-  auto c = ctx;
-  ask<int64_t>(
-      ctx, ctx.svc->shop_directory,
-      [c, on_reply, msg](int64_t& shop_id) {
-        ask<Reply>(c, shop_ref(c.svc->registry, shop_id), on_reply, msg);
-      },
-      lookup, id);
-}
-
 std::vector<picture_route> picture_routes() {
   std::vector<picture_route> all;
   all.push_back({"/api/v1/shops/{id}/image", managers,

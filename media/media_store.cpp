@@ -84,6 +84,27 @@ void write_atomically(const std::string& dir, const std::string& final_path,
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
+/// Calls `visit(path, stat)` for every file in the shard directories (`<root>/<2 hex>/`).
+template <class Visit>
+void for_each_file(const std::string& root, Visit visit) {
+  DIR* top = ::opendir(root.c_str());
+  if (!top) return;
+  while (auto* sub = ::readdir(top)) {
+    std::string name = sub->d_name;
+    if (name.size() != 2 || !is_hex(name[0]) || !is_hex(name[1])) continue;
+    auto dir_path = root + "/" + name;
+    DIR* dir = ::opendir(dir_path.c_str());
+    if (!dir) continue;
+    while (auto* f = ::readdir(dir)) {
+      auto path = dir_path + "/" + f->d_name;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) visit(path, st);
+    }
+    ::closedir(dir);
+  }
+  ::closedir(top);
+}
+
 }  // namespace
 
 bool valid_media_key(std::string_view key) {
@@ -149,31 +170,17 @@ std::shared_ptr<const std::string> directory_store::read(const std::string& key,
 }
 
 std::vector<media_store::entry> directory_store::list() const {
+  std::map<std::string, int64_t> oldest;  // a key's age is its older file's
+  for_each_file(root_, [&](const std::string& file, const struct stat& st) {
+    auto name = file.substr(file.rfind('/') + 1);
+    auto dot = name.rfind('.');
+    if (dot == std::string::npos || !valid_media_key(name.substr(0, dot))) return;
+    auto key = name.substr(0, dot);
+    auto& t = oldest.try_emplace(key, st.st_mtime).first->second;
+    if (st.st_mtime < t) t = st.st_mtime;
+  });
   std::vector<entry> out;
-  DIR* top = ::opendir(root_.c_str());
-  if (!top) return out;
-  while (auto* sub = ::readdir(top)) {
-    std::string name = sub->d_name;
-    if (name.size() != 2 || !is_hex(name[0]) || !is_hex(name[1])) continue;
-    auto dir_path = root_ + "/" + name;
-    DIR* dir = ::opendir(dir_path.c_str());
-    if (!dir) continue;
-    std::map<std::string, int64_t> oldest;
-    while (auto* f = ::readdir(dir)) {
-      std::string file = f->d_name;
-      auto dot = file.rfind('.');
-      if (dot == std::string::npos) continue;
-      auto key = file.substr(0, dot);
-      if (!valid_media_key(key)) continue;
-      struct stat st {};
-      if (::stat((dir_path + "/" + file).c_str(), &st) != 0) continue;
-      auto& t = oldest.try_emplace(key, st.st_mtime).first->second;
-      if (st.st_mtime < t) t = st.st_mtime;
-    }
-    ::closedir(dir);
-    for (auto& [key, t] : oldest) out.push_back({key, t});
-  }
-  ::closedir(top);
+  for (auto& [key, t] : oldest) out.push_back({key, t});
   return out;
 }
 
@@ -185,26 +192,11 @@ void directory_store::remove(const std::string& key) {
 
 std::size_t directory_store::remove_abandoned_writes(int64_t before_unix_s) {
   std::size_t removed = 0;
-  DIR* top = ::opendir(root_.c_str());
-  if (!top) return 0;
-  while (auto* sub = ::readdir(top)) {
-    std::string name = sub->d_name;
-    if (name.size() != 2 || !is_hex(name[0]) || !is_hex(name[1])) continue;
-    auto dir_path = root_ + "/" + name;
-    DIR* dir = ::opendir(dir_path.c_str());
-    if (!dir) continue;
-    while (auto* f = ::readdir(dir)) {
-      std::string file = f->d_name;
-      if (file.rfind(".tmp-", 0) != 0) continue;
-      auto path = dir_path + "/" + file;
-      struct stat st {};
-      if (::stat(path.c_str(), &st) == 0 && st.st_mtime < before_unix_s &&
-          ::unlink(path.c_str()) == 0)
-        ++removed;
-    }
-    ::closedir(dir);
-  }
-  ::closedir(top);
+  for_each_file(root_, [&](const std::string& file, const struct stat& st) {
+    if (file.substr(file.rfind('/') + 1).rfind(".tmp-", 0) == 0 && st.st_mtime < before_unix_s &&
+        ::unlink(file.c_str()) == 0)
+      ++removed;
+  });
   return removed;
 }
 

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +67,58 @@ def psql(url, sql, timeout=60):
 def scalar(url, sql):
     rows = psql(url, sql)
     return rows[0][0] if rows else None
+
+
+def server_backends(db_url):
+    """PIDs of the server's connections to its database (processes of the test's own cluster).
+    The test's own psql sessions (application_name psql) are never the server's."""
+    rows = psql(db_url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                        " AND application_name <> 'psql'")
+    return [int(r[0]) for r in rows]
+
+
+class BackendStall:
+    """Stops (SIGSTOP) every backend of the server on `db_url`, also those it opens while the
+    stall lasts (one opened meanwhile would otherwise serve the writes at once), until stop()
+    ends the stopping; resume() continues (SIGCONT) every backend stopped. start() returns once
+    at least one backend is stopped."""
+
+    def __init__(self, db_url):
+        self.db_url = db_url
+        self.stopped = set()
+        self._stalling = threading.Event()
+        self._thread = None
+
+    def _run(self):
+        while self._stalling.is_set():
+            for pid in server_backends(self.db_url):
+                if pid not in self.stopped:
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stopped.add(pid)
+            time.sleep(0.02)
+
+    def start(self):
+        self._stalling.set()
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+        while not self.stopped and self._thread.is_alive():
+            time.sleep(0.01)
+        return self
+
+    def stop(self):
+        """No more backends are stopped; those stopped stay so until resume()."""
+        self._stalling.clear()
+        if self._thread:
+            self._thread.join()
+
+    def resume(self):
+        self.stop()
+        for pid in self.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
 
 def create_database(admin_url, prefix):

@@ -29,7 +29,6 @@ anti-entropy check every second. Rounds:
 import argparse
 import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -37,8 +36,9 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, PrivateCluster, Server, World, concurrently,  # noqa: E402
-                     create_database, log, must, order_body, psql, report, scalar)
+from harness import (BackendStall, Client, PrivateCluster, Server, World,  # noqa: E402
+                     concurrently, create_database, log, must, order_body, psql, report, scalar,
+                     server_backends)
 
 NAME = "late_commit"
 POOL = 4  # write connections; the four writes under test take one each, later ones queue
@@ -56,13 +56,6 @@ def metric(port, family, labels=""):
 def repairs(port):
     return {k: metric(port, "wassally_reconcile_repairs_total", f'kind="{k}"')
             for k in ("shop_stock", "crew_holdings", "dispatcher_index", "order_actors")}
-
-
-def server_backends(db_url):
-    """PIDs of the server's connections to its database (our own cluster's processes)."""
-    rows = psql(db_url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
-    return [int(r[0]) for r in rows]
 
 
 def eventually(bound, check):
@@ -181,21 +174,7 @@ def stall_round(srv, db, w, cl, shop, products, customer, args, figures, problem
 
     # Every backend of the server stalls, those it opens during the stall too (a connection
     # opened meanwhile would otherwise serve the writes at once).
-    stopped = set()
-    stalling = threading.Event()
-    stalling.set()
-
-    def staller():
-        while stalling.is_set():
-            for pid in server_backends(db):
-                if pid not in stopped:
-                    os.kill(pid, signal.SIGSTOP)
-                    stopped.add(pid)
-            time.sleep(0.02)
-    stall_thread = threading.Thread(target=staller)
-    stall_thread.start()
-    while not stopped and stall_thread.is_alive():
-        time.sleep(0.01)
+    stall = BackendStall(db).start()
     log(f"stalling the server's backends for {args.stall} s")
     figures["stalls"] += 1
     try:
@@ -231,14 +210,8 @@ def stall_round(srv, db, w, cl, shop, products, customer, args, figures, problem
         t.start()
         time.sleep(max(0.0, args.stall - (time.time() - started)))
     finally:
-        stalling.clear()
-        stall_thread.join()
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-    log(f"{len(stopped)} backends were stalled")
+        stall.resume()
+    log(f"{len(stall.stopped)} backends were stalled")
     t.join()
     answers = results["answers"]
     placement, accept, deliver = answers[0], answers[1], answers[2]

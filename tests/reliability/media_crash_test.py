@@ -37,7 +37,6 @@ import json
 import os
 import random
 import re
-import signal
 import struct
 import subprocess
 import sys
@@ -49,8 +48,8 @@ import zlib
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, PrivateCluster, Response, Server, World,  # noqa: E402
-                     create_database, log, must, psql, report, scalar)
+from harness import (BackendStall, Client, PrivateCluster, Response, Server,  # noqa: E402
+                     World, create_database, log, must, psql, report, scalar, server_backends)
 
 NAME = "media_crash"
 SIZES = ("large", "medium", "thumb")
@@ -115,15 +114,6 @@ def referenced(db):
 
 def row_image(db, product):
     return scalar(db, f"SELECT coalesce(image, '') FROM products WHERE id = {product}")
-
-
-def server_backends(db_url):
-    """PIDs of the server's connections to its database (our own cluster's processes)."""
-    # The test's own psql sessions (application_name psql) are never the server's.
-    rows = psql(db_url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-                        " AND application_name <> 'psql'")
-    return [int(r[0]) for r in rows]
 
 
 def put_picture(port, token, product, picture):
@@ -296,21 +286,7 @@ def crash_between(srv, db, media_dir, shop, product, args, figures, problems):
         problems.append(f"the server opened {len(server_backends(db))} connections, expected "
                         f"{POOL + READ_POOL}")
         return
-    stopped = set()
-    stalling = threading.Event()
-    stalling.set()
-
-    def staller():
-        while stalling.is_set():
-            for pid in server_backends(db):
-                if pid not in stopped:
-                    os.kill(pid, signal.SIGSTOP)
-                    stopped.add(pid)
-            time.sleep(0.02)
-    stall_thread = threading.Thread(target=staller)
-    stall_thread.start()
-    while not stopped and stall_thread.is_alive():
-        time.sleep(0.01)
+    stall = BackendStall(db).start()
     answer = {}
     new = None
     try:
@@ -330,11 +306,8 @@ def crash_between(srv, db, media_dir, shop, product, args, figures, problems):
         # The crash: the files are durable, the row change waits on a stopped backend.
         srv.kill()
         figures["crashes"] += 1
-        # No more stopping: the staller would stop this test's own psql sessions too (any
-        # backend of the database), and the killed server opens no new ones. The server's
-        # stopped backends stay stopped until the SIGCONT below.
-        stalling.clear()
-        stall_thread.join()
+        # The killed server opens no new backends; those stopped stay so until resume().
+        stall.stop()
         # A write the crash cut off: a temporary file of now.
         sub = os.path.join(media_dir, (new or "00")[:2])
         os.makedirs(sub, exist_ok=True)
@@ -342,16 +315,10 @@ def crash_between(srv, db, media_dir, shop, product, args, figures, problems):
             f.write(b"\x89PNG partial")
         row_at_crash = row_image(db, product)
     finally:
-        stalling.clear()
-        stall_thread.join()
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        stall.resume()
     t.join()
     r = answer.get("r")
-    log(f"{len(stopped)} backends were stalled; the upload got {r and r.status} "
+    log(f"{len(stall.stopped)} backends were stalled; the upload got {r and r.status} "
         f"({r and (r.error or '')}); new digest on disk: {new}")
     if new is None:
         problems.append("no new digest's six files appeared while the backends were stopped"
@@ -361,7 +328,7 @@ def crash_between(srv, db, media_dir, shop, product, args, figures, problems):
         problems.append(f"the row changed while every backend was stopped: {row_at_crash}")
     # The killed server's backends go on and then go (their client is gone): only then is the
     # row final.
-    if not wait_until(20, lambda: not set(server_backends(db)) & stopped):
+    if not wait_until(20, lambda: not set(server_backends(db)) & stall.stopped):
         problems.append(f"the killed server's backends are still there: {server_backends(db)}")
     row = row_image(db, product)
     late = row == "media:" + new
