@@ -303,8 +303,8 @@ int run_serve(const config& cfg) {
   svc.product_pages = &product_pages;
   http::web_assets web(cfg.web_dir.empty() ? WASSALLY_WEB_DIR : cfg.web_dir);
   if (!web.missing().empty())
-    std::cerr << "wassally: /api/docs answers 503: missing " << web.missing()
-              << " (scripts/setup installs them)\n";
+    std::cerr << "wassally: browser files missing (/api/docs or /console answer 503 or 404): "
+              << web.missing() << " (scripts/setup installs them)\n";
   svc.web = &web;
   svc.media.store = media_store.get();
   svc.media.pool = &image_pool;

@@ -69,6 +69,7 @@ nlohmann::json order_json(const order_record& o) {
                       {"delivery_fee", o.delivery_fee.str()},
                       {"total", o.total.str()},
                       {"coins", o.coins},
+                      {"code_locked", o.code_locked},
                       {"created_at", o.created_at},
                       {"updated_at", o.updated_at}};
   if (o.code_visible) j["code"] = o.code;

@@ -165,6 +165,33 @@ std::string render_actor_metrics(const operator_figures& f) {
 
 }  // namespace
 
+namespace {
+
+/// A page of the server's web files, under its Content-Security-Policy.
+void send_page(request_context& ctx, web_assets::site site, const char* name,
+               const std::string& policy) {
+  const auto* page = ctx.svc->web ? ctx.svc->web->find(site, name) : nullptr;
+  if (!page)
+    throw api_exception(errors::unavailable(
+        "this page's files are not installed (scripts/setup installs them into web/)"));
+  ctx.out->text(200, page->bytes, page->content_type,
+                {{"Content-Security-Policy", policy},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Referrer-Policy", "no-referrer"},
+                 {"Cache-Control", "no-cache"}});
+}
+
+/// One file a page loads ({file} of the path), never the page itself.
+void send_asset(request_context& ctx, web_assets::site site, const char* page) {
+  const auto& name = ctx.params.at("file");
+  const auto* f = ctx.svc->web ? ctx.svc->web->find(site, name) : nullptr;
+  if (!f || name == page) throw api_exception(errors::not_found("no such file"));
+  ctx.out->text(200, f->bytes, f->content_type,
+                {{"Cache-Control", "no-cache"}, {"X-Content-Type-Options", "nosniff"}});
+}
+
+}  // namespace
+
 void add_service_routes(router& r) {
   r.add(
       "GET", "/health", {},
@@ -213,30 +240,34 @@ void add_service_routes(router& r) {
   r.add(
       "GET", "/api/docs", {},
       [](request_context& ctx) {
-        const auto* page = ctx.svc->web ? ctx.svc->web->find("docs.html") : nullptr;
-        if (!page)
-          throw api_exception(errors::unavailable(
-              "the docs page's files are not installed (scripts/setup installs them into web/)"));
         // Swagger UI sets inline styles; no inline script runs, and nothing loads from elsewhere.
-        ctx.out->text(200, page->bytes, page->content_type,
-                      {{"Content-Security-Policy",
-                        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"},
-                       {"X-Content-Type-Options", "nosniff"}});
+        send_page(ctx, web_assets::site::docs, "docs.html",
+                  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                  "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
       },
       "API documentation page (Swagger UI over /api/openapi.json, with try it out)");
-
   r.add(
       "GET", "/api/docs/assets/{file}", {},
-      [](request_context& ctx) {
-        const auto* f = ctx.svc->web ? ctx.svc->web->find(ctx.params.at("file")) : nullptr;
-        if (!f || ctx.params.at("file") == "docs.html")
-          throw api_exception(errors::not_found("no such file"));
-        ctx.out->text(
-            200, f->bytes, f->content_type,
-            {{"Cache-Control", "public, max-age=3600"}, {"X-Content-Type-Options", "nosniff"}});
-      },
+      [](request_context& ctx) { send_asset(ctx, web_assets::site::docs, "docs.html"); },
       "Files of the API documentation page (Swagger UI from npm, shipped in web/)");
+
+  r.add(
+      "GET", "/console", {},
+      [](request_context& ctx) {
+        // The console's own modules and Chart.js only; every request goes to this server.
+        // Pictures may come from the shops' external image URLs.
+        send_page(ctx, web_assets::site::console, "index.html",
+                  "default-src 'self'; script-src 'self'; style-src 'self'; "
+                  "img-src 'self' data: https: http:; connect-src 'self'; "
+                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+                  "object-src 'none'");
+      },
+      "Staff and operator console (order board, crews, overview, actor inspector; owners' sales "
+      "charts)");
+  r.add(
+      "GET", "/console/assets/{file}", {},
+      [](request_context& ctx) { send_asset(ctx, web_assets::site::console, "index.html"); },
+      "Files of the console (its modules, style sheet and Chart.js, shipped in web/)");
 }
 
 }  // namespace wassally::http

@@ -1,7 +1,8 @@
 #pragma once
 // The browser files the server ships (`web_dir`, default the checkout's web/): the API docs
-// page and Swagger UI's bundle from npm (web/package.json, installed by scripts/setup). Read
-// once at start and served from memory; only the files named here are ever served.
+// page with Swagger UI's bundle, and the staff console (web/console/ plus Chart.js), both from
+// npm packages pinned in web/package.json and installed by scripts/setup. Read once at start
+// and served from memory; only the files loaded here are ever served.
 
 #include <map>
 #include <string>
@@ -14,15 +15,17 @@ class web_assets {
     std::string bytes;
     std::string content_type;
   };
+  enum class site { docs, console };
   /// Loads every known file under `dir`; what is missing is listed in missing().
   explicit web_assets(const std::string& dir);
-  /// The file served as `name` (e.g. "swagger-ui-bundle.js"), or nullptr.
-  const file* find(const std::string& name) const;
+  /// The file of `s` served as `name` (e.g. "swagger-ui-bundle.js", "board.js"), or nullptr.
+  const file* find(site s, const std::string& name) const;
   /// Files that could not be read (empty: all there).
   const std::string& missing() const { return missing_; }
 
  private:
-  std::map<std::string, file> files_;
+  void load(site s, const std::string& name, const std::string& path);
+  std::map<std::pair<site, std::string>, file> files_;
   std::string missing_;
 };
 

@@ -427,6 +427,9 @@ std::vector<row> the_table() {
       {"GET", "/api/docs", anyone, rule::any, fixture::shared, fixed("/api/docs")},
       {"GET", "/api/docs/assets/{file}", anyone, rule::any, fixture::shared,
        fixed("/api/docs/assets/docs.js")},
+      {"GET", "/console", anyone, rule::any, fixture::shared, fixed("/console")},
+      {"GET", "/console/assets/{file}", anyone, rule::any, fixture::shared,
+       fixed("/console/assets/app.js")},
 
       // Accounts.
       {"POST", v1 + "/auth/register", anyone, rule::any, fixture::fresh_after_change,

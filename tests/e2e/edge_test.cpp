@@ -62,6 +62,31 @@ BOOST_AUTO_TEST_CASE(openapi_document_and_docs_page) {
   BOOST_TEST(client.get("/api/docs/assets/..%2fpackage.json").status == 404);
 }
 
+BOOST_AUTO_TEST_CASE(console_page_and_its_files) {
+  auto page = client.get("/console");
+  BOOST_TEST(page.status == 200);
+  BOOST_TEST(page.header("content-type").find("text/html") == 0u);
+  // No inline script, nothing from another host (tests/browser/console_test.py runs it).
+  auto csp = page.header("content-security-policy");
+  BOOST_TEST(csp.find("script-src 'self';") != std::string::npos);
+  BOOST_TEST(csp.find("unsafe-inline") == std::string::npos);
+  BOOST_TEST(csp.find("connect-src 'self'") != std::string::npos);
+  BOOST_TEST(page.body.find("/console/assets/app.js") != std::string::npos);
+  auto app = client.get("/console/assets/app.js");
+  BOOST_TEST(app.status == 200);
+  BOOST_TEST(app.header("content-type").find("text/javascript") == 0u);
+  auto chart = client.get("/console/assets/chart.umd.min.js");
+  BOOST_TEST(chart.status == 200);
+  BOOST_TEST(chart.body.size() > 100000u);
+  BOOST_TEST(client.get("/console/assets/console.css").header("content-type").find("text/css") ==
+             0u);
+  // Only the console's own files: not its page under another name, nothing outside web/console.
+  BOOST_TEST(client.get("/console/assets/index.html").status == 404);
+  BOOST_TEST(client.get("/console/assets/swagger-ui-bundle.js").status == 404);
+  BOOST_TEST(client.get("/console/assets/..%2f..%2fpackage.json").status == 404);
+  BOOST_TEST(client.get("/api/docs/assets/app.js").status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(metrics_expose_the_promised_families) {
   client.get("/health");
   client.get("/api/v1/nope");

@@ -402,7 +402,7 @@ class World:
             "location": {"address": "1 Nile St", "latitude": lat, "longitude": lng},
             "owner": {"username": owner, "password": PASSWORD, "phone_number": self.phone()}},
             token=self.staff), 201)
-        return {"id": body["id"], "owner": self.login(owner)}
+        return {"id": body["id"], "owner": self.login(owner), "owner_name": owner}
 
     def product(self, shop, stock, price="10.00"):
         body = must(self.c.post(f"/api/v1/shops/{shop['id']}/products",

@@ -1,0 +1,78 @@
+// The live order board: a column per status; a card moves when its order's status changes.
+
+import { live, reloadBoard, STATUSES, subscribe } from "./live.js";
+import { clear, h, STATUS_LABELS, when } from "./dom.js";
+
+export function mountBoard(main) {
+  const columns = {};
+  const board = h("section", { class: "board", "aria-label": "Orders by status" });
+  for (const s of STATUSES) {
+    const count = h("span", { class: "count" }, "0");
+    const list = h("ol", { class: "cards" });
+    columns[s] = { count, list };
+    board.append(
+      h("div", { class: `column column-${s}`, dataset: { status: s } },
+        h("h2", {}, STATUS_LABELS[s], " ", count),
+        list),
+    );
+  }
+  const state = h("span", { class: "live-state", id: "live-state" });
+  main.append(
+    h("div", { class: "view-head" },
+      h("h1", { tabindex: "-1" }, "Orders"),
+      state,
+      h("button", { type: "button", id: "board-reload", onclick: () => reloadBoard() }, "Re-read")),
+    board,
+  );
+
+  function card(o) {
+    return h("li", { dataset: { orderId: o.id } },
+      h("a", { class: "card", href: `#/orders/${o.id}`, dataset: { orderId: o.id } },
+        h("span", { class: "card-id" }, `#${o.id}`),
+        o.type === "delivery_request" ? h("span", { class: "tag" }, "delivery") : null,
+        h("span", { class: "card-name" }, o.receiver_name),
+        h("span", { class: "card-meta" }, `${o.total} · ${when(o.created_at)}`),
+        o.crew_id ? h("span", { class: "card-crew" }, `crew #${o.crew_id}`) : null));
+  }
+
+  function placeCard(o) {
+    const old = board.querySelector(`li[data-order-id="${o.id}"]`);
+    if (old) old.remove();
+    const list = columns[o.status] && columns[o.status].list;
+    if (!list) return;
+    const el = card(o);
+    // Newest first, as the lists come.
+    const after = [...list.children].find((li) => Number(li.dataset.orderId) < o.id);
+    list.insertBefore(el, after || null);
+    el.classList.add("moved");
+  }
+
+  function counts() {
+    for (const s of STATUSES) columns[s].count.textContent = String(live.counts[s] || 0);
+    board.dataset.reloads = String(live.reloads);
+  }
+
+  function renderAll() {
+    for (const s of STATUSES) clear(columns[s].list);
+    const sorted = [...live.orders.values()].sort((a, b) => b.id - a.id);
+    for (const o of sorted) columns[o.status].list.append(card(o));
+    counts();
+  }
+
+  function connection(up) {
+    state.textContent = up ? "live" : "reconnecting…";
+    state.className = `live-state ${up ? "up" : "down"}`;
+  }
+
+  renderAll();
+  connection(live.connected);
+  const off = [
+    subscribe("board", (d) => (d.error ? null : renderAll())),
+    subscribe("order", (o) => {
+      placeCard(o);
+      counts();
+    }),
+    subscribe("connection", connection),
+  ];
+  return () => off.forEach((f) => f());
+}
