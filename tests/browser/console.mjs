@@ -325,6 +325,17 @@ try {
   });
 } catch (e) {
   seen.failure = String(e && e.stack ? e.stack : e);
+  // What the pages showed when it failed.
+  seen.failure_pages = [];
+  for (const context of browser.contexts())
+    for (const p of context.pages()) {
+      try {
+        seen.failure_pages.push({ url: p.url(), text: (await p.innerText("body")).slice(0, 1500) });
+        await p.screenshot({ path: `${outDir}/failure-${seen.failure_pages.length}.png`, fullPage: true });
+      } catch (err) {
+        seen.failure_pages.push({ error: String(err) });
+      }
+    }
 } finally {
   await browser.close();
 }

@@ -95,6 +95,7 @@ def main():
         log("the browser saw:", json.dumps(seen)[:3000])
         if seen.get("failure"):
             problems.append("the console could not be driven: " + seen["failure"][:1500])
+            problems.append("the pages showed: " + json.dumps(seen.get("failure_pages"))[:3000])
         figures.update({"board_latency_ms": seen.get("board_latency_ms"),
                         "steps": len(seen.get("steps", [])),
                         "expected_errors_seen": seen.get("expected_errors")})

@@ -22,6 +22,7 @@ export function mountOrder(main, { id }) {
     box,
   );
   let alive = true;
+  let shown = "";
 
   async function load() {
     try {
@@ -30,7 +31,21 @@ export function mountOrder(main, { id }) {
         get(`/orders/${id}/history`),
         get("/staff/crews?page_size=100"),
       ]);
-      if (alive) render(order, history, crews.results);
+      if (!alive) return;
+      // Events re-read the order; the view is rebuilt only when something shown changed, and
+      // what the user typed or chose survives a rebuild.
+      const fingerprint = JSON.stringify([order, history, crews.results]);
+      if (fingerprint === shown) return;
+      shown = fingerprint;
+      const typed = box.querySelector("#cancel-note");
+      const chosen = box.querySelector("#assign-crew");
+      const focused = box.contains(document.activeElement) ? document.activeElement.id : "";
+      render(order, history, crews.results);
+      if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+      const note = box.querySelector("#cancel-note");
+      if (typed && note) note.value = typed.value;
+      const select = box.querySelector("#assign-crew");
+      if (chosen && select && chosen.value) select.value = chosen.value;
     } catch (err) {
       if (!alive) return;
       clear(box).append(h("p", { class: "error" }, err.message));
