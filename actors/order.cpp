@@ -97,6 +97,11 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         st.order.status = e.status;
         st.order.crew_id = e.status == order_status::pending ? 0 : new_crew;
         st.order.updated_at = e.at;
+        if (e.status == order_status::cancelled) {
+          st.order.cancel_reason = e.cancel_reason;
+          st.order.cancel_note = e.cancel_note;
+          st.order.cancelled_by = e.cancelled_by;
+        }
         st.events.push_back(e);
         auto crew = [&](int64_t id) { return crew_ref(st.lc.registry, id); };
         if (e.status == order_status::assigned) {
@@ -214,6 +219,9 @@ void act(self_ptr self, order_promise rp, const order_action& a, bool reloaded =
   t.by_user_id = who.user_id;
   t.seq = st.events.empty() ? 1 : st.events.back().seq + 1;
   t.at_unix = service_clock::now();
+  t.cancel_reason = d.cancel_reason;
+  t.cancel_note = d.cancel_note;
+  t.cancelled_by = d.cancelled_by;
   if (d.returns_stock)
     for (auto& i : o.items) t.returned.push_back({i.product_id, i.amount, 0});
   if (d.pays_crew) {

@@ -196,19 +196,40 @@ verdict unlock(const order_record& o, const caller& who) {
   return out;
 }
 
-verdict cancel(const order_record& o, const caller& who) {
+/// Who cancels gives the reason: the customer (while pending), staff (until picked up), the
+/// owner of the shop that requested a delivery (while pending). Anyone else who sees the order
+/// (a crew, the owner of a shop with lines in it) may not.
+verdict cancel(const order_record& o, const order_action& a) {
   using namespace order_status;
+  const auto& who = a.who;
   if (!may_see(o, who)) return refuse(errors::not_found("no such order"));
-  if (who.role == roles::customer && o.status != std::string(pending))
-    return refuse(
-        errors::conflict("invalid_transition",
-                         "a customer may cancel only a pending order; this one is " + o.status));
-  if (who.is_staff() && !legal_transition(o.status, cancelled))
-    return refuse(invalid_transition(o, "cancel"));
-  if (who.role != roles::customer && !who.is_staff())
-    return refuse(errors::forbidden("only the customer or staff may cancel an order"));
+  bool requesting_owner = who.role == roles::shop_owner && o.type == "delivery_request" &&
+                          o.requesting_owner_id == who.user_id;
+  std::string reason;
+  if (who.role == roles::customer) {
+    if (o.status != std::string(pending))
+      return refuse(
+          errors::conflict("invalid_transition",
+                           "a customer may cancel only a pending order; this one is " + o.status));
+    reason = cancel_reason::customer;
+  } else if (who.is_staff()) {
+    if (!legal_transition(o.status, cancelled)) return refuse(invalid_transition(o, "cancel"));
+    reason = cancel_reason::staff;
+  } else if (requesting_owner) {
+    if (o.status != std::string(pending))
+      return refuse(errors::conflict(
+          "invalid_transition",
+          "a shop may cancel only a pending delivery request; this one is " + o.status));
+    reason = cancel_reason::shop;
+  } else {
+    return refuse(errors::forbidden(
+        "only the customer, staff or the shop that requested the delivery may cancel an order"));
+  }
   auto out = transition(cancelled, o.crew_id);
   out.returns_stock = true;
+  out.cancel_reason = std::move(reason);
+  out.cancel_note = a.note;
+  out.cancelled_by = who.user_id;
   return out;
 }
 
@@ -229,7 +250,7 @@ caf::expected<outcome> decide(const order_record& o, const order_action& a) {
     case order_action_kind::unlock:
       return unlock(o, a.who);
     case order_action_kind::cancel:
-      return cancel(o, a.who);
+      return cancel(o, a);
   }
   return refuse(errors::validation("action", "unknown order action"));
 }

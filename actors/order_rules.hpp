@@ -47,6 +47,11 @@ struct outcome {
   bool returns_stock = false;
   bool pays_crew = false;
   int64_t item_id = 0;
+  /// A cancellation: why (a cancel_reason, from who cancels), the canceller's note
+  /// (empty: none) and who (0: nobody, for no_crew).
+  std::string cancel_reason;
+  std::string cancel_note;
+  int64_t cancelled_by = 0;
   int wrong_codes = 0;
   bool lock = false;
   /// Answered instead of the order once the outcome is committed (the wrong code's 400).
@@ -57,7 +62,9 @@ struct outcome {
 /// to_caf_error): 404 for callers who may not see the order (or an item not in it), 403 for
 /// those who see it but may not act — any crew but the assigned one included —, 409
 /// invalid_transition for an action the current status does not allow, 409 already_assigned
-/// for an accept that lost, 409 code_locked.
+/// for an accept that lost, 409 code_locked. Cancelling: the customer while pending, staff until
+/// picked up, the owner of the shop that requested a delivery while it is pending; the reason
+/// follows from which of them it is.
 caf::expected<outcome> decide(const order_record& o, const order_action& a);
 
 /// The event announcing a newly placed order (its first event), with where its shops are, for

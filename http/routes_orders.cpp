@@ -72,6 +72,10 @@ nlohmann::json order_json(const order_record& o) {
                       {"code_locked", o.code_locked},
                       {"created_at", o.created_at},
                       {"updated_at", o.updated_at}};
+  // Null until cancelled (API.md: the note null when none was given, the user null for no_crew).
+  j["cancel_reason"] = optional_text(o.cancel_reason);
+  j["cancel_note"] = optional_text(o.cancel_note);
+  j["cancelled_by"] = optional_id(o.cancelled_by);
   if (o.code_visible) j["code"] = o.code;
   if (o.type == "delivery_request") j["requesting_shop_id"] = o.requesting_shop_id;
   return j;
@@ -84,7 +88,10 @@ nlohmann::json event_json(const order_event& e) {
           {"status", e.status},
           {"at", e.at},
           {"by_user_id", optional_id(e.by_user_id)},
-          {"crew_id", optional_id(e.crew_id)}};
+          {"crew_id", optional_id(e.crew_id)},
+          {"cancel_reason", optional_text(e.cancel_reason)},
+          {"cancel_note", optional_text(e.cancel_note)},
+          {"cancelled_by", optional_id(e.cancelled_by)}};
 }
 
 std::string header(const request_context& ctx, const std::string& name) {
@@ -232,15 +239,15 @@ void add_order_routes(router& r) {
   r.add(
       "POST", "/api/v1/orders/{id}/cancel", any_role,
       [](request_context& ctx) {
-        auto c = ctx;
-        order_action a;
+        auto a = decode_cancel_order(ctx.body);
         a.who = caller_of(ctx);
-        a.action = order_action_kind::cancel;
+        auto c = ctx;
         ask<order_record>(
             ctx, order_ref(ctx.svc->registry, ctx.id_param("id")),
             [c](order_record& o) { send_order(c, 200, o); }, a);
       },
-      "Cancel: the customer while pending, staff until picked up; stock is returned");
+      "Cancel with an optional note: the customer while pending, staff until picked up, the "
+      "shop that requested a delivery while pending; stock is returned");
 }
 
 }  // namespace wassally::http

@@ -22,7 +22,9 @@ const std::string order_columns =
     " requesting_shop_id, coalesce(rs.owner_id, 0) AS requesting_owner_id, coalesce(o.crew_id, 0)"
     " AS crew_id, o.receiver_name, o.receiver_phone, o.address, o.latitude, o.longitude, o.notes,"
     " o.items_total::text AS items_total, o.delivery_fee::text AS delivery_fee, o.total::text AS"
-    " total, o.coins, o.wrong_code_count, o.code_locked, " +
+    " total, o.coins, o.wrong_code_count, o.code_locked, coalesce(o.cancel_reason, '') AS"
+    " cancel_reason, coalesce(o.cancel_note, '') AS cancel_note, coalesce(o.cancelled_by, 0) AS"
+    " cancelled_by, " +
     db::iso_utc("o.created_at") + " AS created_at, " + db::iso_utc("o.updated_at") +
     " AS updated_at";
 
@@ -54,13 +56,17 @@ order_record read_order(const pqxx::row& r) {
   o.code_locked = r["code_locked"].as<bool>();
   o.created_at = r["created_at"].as<std::string>();
   o.updated_at = r["updated_at"].as<std::string>();
+  o.cancel_reason = r["cancel_reason"].as<std::string>();
+  o.cancel_note = r["cancel_note"].as<std::string>();
+  o.cancelled_by = r["cancelled_by"].as<int64_t>();
   return o;
 }
 
 /// The columns of an order event, read by read_event.
 const std::string event_columns =
     "order_id, seq, status, coalesce(crew_id, 0) AS crew_id, coalesce(by_user_id, 0) AS"
-    " by_user_id, " +
+    " by_user_id, coalesce(cancel_reason, '') AS cancel_reason, coalesce(cancel_note, '') AS"
+    " cancel_note, coalesce(cancelled_by, 0) AS cancelled_by, " +
     db::iso_utc("at") + " AS at";
 
 order_event read_event(const pqxx::row& r) {
@@ -70,6 +76,9 @@ order_event read_event(const pqxx::row& r) {
   e.crew_id = r["crew_id"].as<int64_t>();
   e.by_user_id = r["by_user_id"].as<int64_t>();
   e.at = r["at"].as<std::string>();
+  e.cancel_reason = r["cancel_reason"].as<std::string>();
+  e.cancel_note = r["cancel_note"].as<std::string>();
+  e.cancelled_by = r["cancelled_by"].as<int64_t>();
   return e;
 }
 
@@ -120,6 +129,11 @@ order_snapshot load_snapshot(pqxx::dbtransaction& tx, int64_t id) {
 
 std::optional<int64_t> nonzero(int64_t v) {
   if (v == 0) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> nonempty(const std::string& v) {
+  if (v.empty()) return std::nullopt;
   return v;
 }
 
@@ -205,10 +219,15 @@ db_command apply(transition t) {
         auto r = tx.exec_params(
             "UPDATE orders SET status = $3, crew_id = CASE WHEN $3 = 'pending' THEN NULL"
             " ELSE coalesce($4, crew_id) END, version = version + 1, updated_at = now(),"
-            " delivered_at = CASE WHEN $3 = 'delivered' THEN to_timestamp($6) ELSE delivered_at END"
+            " delivered_at = CASE WHEN $3 = 'delivered' THEN to_timestamp($6) ELSE delivered_at "
+            "END,"
+            " cancel_reason = CASE WHEN $3 = 'cancelled' THEN $7::text ELSE cancel_reason END,"
+            " cancel_note = CASE WHEN $3 = 'cancelled' THEN $8::text ELSE cancel_note END,"
+            " cancelled_by = CASE WHEN $3 = 'cancelled' THEN $9::bigint ELSE cancelled_by END"
             " WHERE id = $1 AND status = $2 AND coalesce(crew_id, 0) = $5 RETURNING " +
                 db::iso_utc("updated_at"),
-            t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id, t.at_unix);
+            t.order_id, t.from, t.to, nonzero(t.crew_id), t.from_crew_id, t.at_unix,
+            nonempty(t.cancel_reason), nonempty(t.cancel_note), nonzero(t.cancelled_by));
         if (r.empty())
           throw api_exception(
               errors::conflict("invalid_transition", "the order changed meanwhile"));
@@ -217,11 +236,16 @@ db_command apply(transition t) {
         e.status = t.to;
         e.crew_id = t.crew_id;
         e.by_user_id = t.by_user_id;
+        e.cancel_reason = t.cancel_reason;
+        e.cancel_note = t.cancel_note;
+        e.cancelled_by = t.cancelled_by;
         e.at = r[0][0].as<std::string>();
         tx.exec_params(
-            "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at)"
-            " VALUES ($1, $2, $3, $4, $5, now())",
-            t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id));
+            "INSERT INTO order_events (order_id, seq, status, crew_id, by_user_id, at,"
+            " cancel_reason, cancel_note, cancelled_by)"
+            " VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8)",
+            t.order_id, t.seq, t.to, nonzero(t.crew_id), nonzero(t.by_user_id),
+            nonempty(t.cancel_reason), nonempty(t.cancel_note), nonzero(t.cancelled_by));
         if (t.delivered) {
           auto crew = tx.exec_params(
               "UPDATE delivery_crews SET coins = coins + $2,"

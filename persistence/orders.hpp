@@ -33,6 +33,10 @@ struct transition {
   int64_t coins = 0;
   /// When it happens (unix seconds, the service clock): delivered_at and the sales buckets.
   int64_t at_unix = 0;
+  /// A cancellation: written to the order row and to its event (empty / 0: NULL).
+  std::string cancel_reason;
+  std::string cancel_note;
+  int64_t cancelled_by = 0;
 };
 db_command apply(transition t);
 

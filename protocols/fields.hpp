@@ -49,6 +49,11 @@
 #define WASSALLY_PP_MAP_23(m, a, ...) m(a), WASSALLY_PP_MAP_22(m, __VA_ARGS__)
 #define WASSALLY_PP_MAP_24(m, a, ...) m(a), WASSALLY_PP_MAP_23(m, __VA_ARGS__)
 #define WASSALLY_PP_MAP_25(m, a, ...) m(a), WASSALLY_PP_MAP_24(m, __VA_ARGS__)
+#define WASSALLY_PP_MAP_26(m, a, ...) m(a), WASSALLY_PP_MAP_25(m, __VA_ARGS__)
+#define WASSALLY_PP_MAP_27(m, a, ...) m(a), WASSALLY_PP_MAP_26(m, __VA_ARGS__)
+#define WASSALLY_PP_MAP_28(m, a, ...) m(a), WASSALLY_PP_MAP_27(m, __VA_ARGS__)
+#define WASSALLY_PP_MAP_29(m, a, ...) m(a), WASSALLY_PP_MAP_28(m, __VA_ARGS__)
+#define WASSALLY_PP_MAP_30(m, a, ...) m(a), WASSALLY_PP_MAP_29(m, __VA_ARGS__)
 
 #define WASSALLY_PP_NVP(f) ::cereal::make_nvp(#f, f)
 #define WASSALLY_PP_MEMBER(f) x.f

@@ -2,6 +2,7 @@
 // Messages about carts, stock reservations and orders (API.md "Cart" and "Orders").
 
 #include <caf/atom.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,18 @@ inline bool is_final(const std::string& status) {
   return false;
 }
 }  // namespace order_status
+
+/// Why an order was cancelled (API.md "Orders"): from who cancelled it. order_rules decides it;
+/// the CHECK of migration 0005 lists the same four.
+namespace cancel_reason {
+inline constexpr const char* customer = "customer";
+inline constexpr const char* staff = "staff";
+inline constexpr const char* shop = "shop";
+inline constexpr const char* no_crew = "no_crew";
+}  // namespace cancel_reason
+
+/// The longest note a cancellation may carry, in characters.
+inline constexpr std::size_t max_cancel_note = 500;
 
 // -- what a shop tells others about its products --------------------------------------------
 
@@ -182,7 +195,12 @@ struct order_event {
   std::string at;
   int64_t crew_id = 0;
   int64_t by_user_id = 0;
-  WASSALLY_FIELDS(order_event, seq, status, at, crew_id, by_user_id)
+  /// A cancellation's reason (empty: not a cancellation), note (empty: none) and user (0: none).
+  std::string cancel_reason;
+  std::string cancel_note;
+  int64_t cancelled_by = 0;
+  WASSALLY_FIELDS(order_event, seq, status, at, crew_id, by_user_id, cancel_reason, cancel_note,
+                  cancelled_by)
 };
 
 struct order_record {
@@ -208,10 +226,14 @@ struct order_record {
   bool code_locked = false;
   std::string created_at;
   std::string updated_at;
+  /// Set once cancelled (as its cancellation event): reason, note (empty: none), user (0: none).
+  std::string cancel_reason;
+  std::string cancel_note;
+  int64_t cancelled_by = 0;
   WASSALLY_FIELDS(order_record, id, code, code_visible, type, status, user_id, requesting_shop_id,
                   requesting_owner_id, crew_id, receiver_name, receiver_phone, location, notes,
                   items, items_total, delivery_fee, total, coins, wrong_code_count, code_locked,
-                  created_at, updated_at)
+                  created_at, updated_at, cancel_reason, cancel_note, cancelled_by)
 };
 
 /// POST /orders. Without lines the caller's cart is checked out.
@@ -318,7 +340,8 @@ struct order_action {
   int64_t item_id = 0;
   std::string code;
   int64_t crew_id = 0;
-  WASSALLY_FIELDS(order_action, who, action, item_id, code, crew_id)
+  std::string note;  // cancel: the canceller's note (empty: none)
+  WASSALLY_FIELDS(order_action, who, action, item_id, code, crew_id, note)
 };
 
 /// For a live stream: the events after `after_seq` (all of them when 0 and `resume` is false,

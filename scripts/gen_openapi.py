@@ -305,7 +305,13 @@ S["OrderItem"] = {"type": "object", "required": ["id", "product_id", "shop_id", 
   "properties": {"id": {"type": "integer"}, "product_id": {"type": "integer"}, "shop_id": {"type": "integer"}, "name": {"type": "string"},
     "quantity": {"type": "number"}, "unit_price": dict(dec, description="snapshot at placement, offer applied"), "line_total": dec, "is_bought": {"type": "boolean"}}}
 status_enum = {"type": "string", "enum": ["pending", "assigned", "picked_up", "delivered", "cancelled"]}
-S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", "crew_id", "receiver_name", "receiver_phone", "location", "notes", "items", "items_total", "delivery_fee", "total", "coins", "code_locked", "created_at", "updated_at"],
+# A cancellation's record, on the order and on its history event (null until cancelled).
+cancel_props = {
+    "cancel_reason": {"type": "string", "nullable": True, "enum": ["customer", "staff", "shop", "no_crew", None],
+                      "description": "who cancelled: the customer, staff, the shop that requested the delivery, or no_crew (pending too long); null unless cancelled"},
+    "cancel_note": {"type": "string", "nullable": True, "description": "the canceller's note; null when none was given (or not cancelled)"},
+    "cancelled_by": {"type": "integer", "nullable": True, "description": "the user who cancelled; null for no_crew (or not cancelled)"}}
+S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", "crew_id", "receiver_name", "receiver_phone", "location", "notes", "items", "items_total", "delivery_fee", "total", "coins", "code_locked", "created_at", "updated_at", "cancel_reason", "cancel_note", "cancelled_by"],
   "properties": {"id": {"type": "integer"}, "code": {"type": "string", "description": "confirmation code: only for the customer (or the requesting shop's owner) and staff"},
     "code_locked": {"type": "boolean", "description": "true after 5 wrong delivery codes, until staff unlocks it (POST /orders/{id}/unlock-code)"},
     "type": {"type": "string", "enum": ["order", "delivery_request"]}, "status": status_enum, "user_id": {"type": "integer"},
@@ -313,9 +319,11 @@ S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", 
     "receiver_name": {"type": "string"}, "receiver_phone": phone, "location": ref("Location"), "notes": {"type": "string"},
     "items": {"type": "array", "items": ref("OrderItem"), "description": "a shop owner sees only their shops' lines (and totals of those)"},
     "items_total": dec, "delivery_fee": dec, "total": dict(dec, description="items_total + delivery_fee"), "coins": {"type": "integer"},
-    "created_at": ts, "updated_at": ts}}
-S["OrderEvent"] = {"type": "object", "required": ["seq", "status", "at", "by_user_id", "crew_id"],
-  "properties": {"seq": {"type": "integer"}, "status": status_enum, "at": ts, "by_user_id": {"type": "integer", "nullable": True}, "crew_id": {"type": "integer", "nullable": True}}}
+    "created_at": ts, "updated_at": ts, **cancel_props}}
+S["OrderEvent"] = {"type": "object", "required": ["seq", "status", "at", "by_user_id", "crew_id", "cancel_reason", "cancel_note", "cancelled_by"],
+  "properties": {"seq": {"type": "integer"}, "status": status_enum, "at": ts, "by_user_id": {"type": "integer", "nullable": True}, "crew_id": {"type": "integer", "nullable": True}, **cancel_props}}
+S["CancelOrderRequest"] = {"type": "object", "description": "The body is optional: no body, {} or a null note cancel without a note.",
+  "properties": {"note": {"type": "string", "maxLength": 500, "description": "why, in at most 500 characters; an empty note is no note"}}}
 auth_errs = {"401": resp("Unauthorized"), "403": resp("Forbidden")}
 P["/api/v1/cart"] = {
   "get": {"operationId": "getCart", "tags": ["cart"], "summary": "The caller's cart at current prices", "security": customer,
@@ -360,9 +368,10 @@ P["/api/v1/orders/{id}/events"] = {"parameters": id_param,
           "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}}],
           "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "400": resp("BadRequest"), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
 P["/api/v1/orders/{id}/cancel"] = {"parameters": id_param,
-  "post": {"operationId": "cancelOrder", "tags": ["orders"], "summary": "Cancel; stock is returned", "security": anyone,
-           "description": "The customer while pending; staff while pending or assigned. Otherwise 409 invalid_transition; others who may see the order 403.",
-           "responses": {"200": ok("The order", ref("Order")), **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
+  "post": {"operationId": "cancelOrder", "tags": ["orders"], "summary": "Cancel with an optional note; stock is returned", "security": anyone,
+           "description": "The customer while pending (cancel_reason customer); staff while pending or assigned (staff); the owner of the shop that requested a delivery while it is pending (shop). Otherwise 409 invalid_transition; others who may see the order 403. The order and its cancellation's history event record cancel_reason, cancel_note and cancelled_by.",
+           "requestBody": dict(body(ref("CancelOrderRequest")), required=False),
+           "responses": {"200": ok("The order", ref("Order")), **common_body, **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
 
 # --- Delivery crews, delivery requests, staff ---
 doc["tags"].append({"name": "crews", "description": "Delivery crews: position, status, pending orders near them, the order journey"})

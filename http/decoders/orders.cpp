@@ -73,6 +73,26 @@ place_order decode_place_order(const nlohmann::json& body) {
   return r;
 }
 
+order_action decode_cancel_order(const std::string& body) {
+  order_action a;
+  a.action = order_action_kind::cancel;
+  // No body at all cancels without a note, as before notes existed.
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return a;
+  auto json = parse_object(body);
+  field_reader f(json);
+  // At most max_cancel_note characters: code points, counted (the body is valid UTF-8).
+  auto note = f.optional_string("note", std::string::npos);
+  auto characters = std::count_if(note.begin(), note.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  if (static_cast<std::size_t>(characters) > max_cancel_note)
+    f.fail("note", "must be at most " + std::to_string(max_cancel_note) + " characters");
+  else
+    a.note = std::move(note);
+  f.finish();
+  return a;
+}
+
 order_query decode_order_query(const std::map<std::string, std::string>& query) {
   nlohmann::json none = nlohmann::json::object();
   field_reader f(none);

@@ -352,6 +352,167 @@ BOOST_AUTO_TEST_CASE(cancel_returns_stock_and_illegal_transitions_are_refused) {
   BOOST_TEST(w.stock(s, milk) == 10);
 }
 
+namespace {
+
+/// The cancellation columns of the order row and of its latest event, as PostgreSQL holds them
+/// (nulls as JSON null).
+json cancel_columns(const std::string& database_url, int64_t order_id) {
+  pqxx::connection db(database_url);
+  pqxx::work tx(db);
+  auto read = [](const pqxx::row& r) {
+    json j;
+    j["cancel_reason"] = r[0].is_null() ? json() : json(r[0].as<std::string>());
+    j["cancel_note"] = r[1].is_null() ? json() : json(r[1].as<std::string>());
+    j["cancelled_by"] = r[2].is_null() ? json() : json(r[2].as<int64_t>());
+    return j;
+  };
+  json out;
+  out["order"] = read(tx.exec_params(
+      "SELECT cancel_reason, cancel_note, cancelled_by FROM orders WHERE id = $1", order_id)[0]);
+  out["event"] =
+      read(tx.exec_params("SELECT cancel_reason, cancel_note, cancelled_by FROM"
+                          " order_events WHERE order_id = $1 ORDER BY seq DESC LIMIT 1",
+                          order_id)[0]);
+  return out;
+}
+
+json cancel_fields(const json& j) {
+  return {{"cancel_reason", j["cancel_reason"]},
+          {"cancel_note", j["cancel_note"]},
+          {"cancelled_by", j["cancelled_by"]}};
+}
+
+int64_t user_id_of(const std::string& database_url, const std::string& username) {
+  pqxx::connection db(database_url);
+  pqxx::work tx(db);
+  return tx.exec_params("SELECT id FROM users WHERE username = $1", username)[0][0].as<int64_t>();
+}
+
+}  // namespace
+
+// API.md: the order and its cancellation's history entry record cancel_reason (from who
+// cancelled), cancel_note and cancelled_by; PostgreSQL holds the same, and so does a restarted
+// server.
+BOOST_AUTO_TEST_CASE(cancellations_record_reason_note_and_canceller) {
+  orders_world w;
+  auto s = w.shop();
+  auto milk = w.product(s, {{"price", "2"}, {"stock", 10}});
+  auto [name, cust] = w.customer();
+  auto placed = w.place(cust, {orders_world::line(milk, 4)}).json();
+  int64_t id = placed["id"];
+  int64_t customer_id = placed["user_id"];
+  BOOST_TEST(placed["cancel_reason"].is_null());
+  BOOST_TEST(placed["cancel_note"].is_null());
+  BOOST_TEST(placed["cancelled_by"].is_null());
+
+  // A note is a string of at most 500 characters.
+  expect_error(w.client.post_json(path(id, "/cancel"), {{"note", std::string(501, 'x')}}, cust),
+               400, "validation_error", "note");
+  expect_error(w.client.post_json(path(id, "/cancel"), {{"note", 42}}, cust), 400,
+               "validation_error", "note");
+  expect_error(w.client.post_json(path(id, "/cancel"), {{"note", {{"text", "no"}}}}, cust), 400,
+               "validation_error", "note");
+  BOOST_TEST(w.client.get(path(id), cust).json()["status"] == "pending");
+
+  auto r = w.client.post_json(path(id, "/cancel"), {{"note", "changed my mind"}}, cust);
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  json expected = {{"cancel_reason", "customer"},
+                   {"cancel_note", "changed my mind"},
+                   {"cancelled_by", customer_id}};
+  BOOST_TEST(r.json()["status"] == "cancelled");
+  BOOST_TEST(cancel_fields(r.json()) == expected, r.body);
+  BOOST_TEST(cancel_fields(w.client.get(path(id), cust).json()) == expected);
+  BOOST_TEST(w.stock(s, milk) == 10);
+  auto history = w.client.get(path(id, "/history"), cust).json();
+  BOOST_TEST_REQUIRE(history.size() == 2u, history.dump());
+  BOOST_TEST(cancel_fields(history[1]) == expected, history.dump());
+  BOOST_TEST(history[0]["cancel_reason"].is_null());
+  BOOST_TEST(history[0]["cancel_note"].is_null());
+  BOOST_TEST(history[0]["cancelled_by"].is_null());
+  auto row = cancel_columns(w.server.database_url(), id);
+  BOOST_TEST(row["order"] == expected, row.dump());
+  BOOST_TEST(row["event"] == expected, row.dump());
+
+  // Staff without a body at all: reason staff, no note.
+  int64_t second = w.place(cust, {orders_world::line(milk, 1)}).json()["id"];
+  auto staff_id = user_id_of(w.server.database_url(), "ord.staff");
+  auto by_staff = w.client.request("POST", path(second, "/cancel"), "", w.staff);
+  BOOST_TEST_REQUIRE(by_staff.status == 200, by_staff.body);
+  json staff_expected = {
+      {"cancel_reason", "staff"}, {"cancel_note", nullptr}, {"cancelled_by", staff_id}};
+  BOOST_TEST(cancel_fields(by_staff.json()) == staff_expected, by_staff.body);
+  BOOST_TEST(cancel_fields(w.client.get(path(second, "/history"), cust).json().back()) ==
+             staff_expected);
+  auto staff_row = cancel_columns(w.server.database_url(), second);
+  BOOST_TEST(staff_row["order"] == staff_expected, staff_row.dump());
+  BOOST_TEST(staff_row["event"] == staff_expected, staff_row.dump());
+
+  // 500 characters are allowed, however many bytes they take; an empty object is no note.
+  std::string arabic;
+  for (int i = 0; i < 500; ++i) arabic += "\u0634";  // ش, two bytes
+  int64_t third = w.place(cust, {orders_world::line(milk, 1)}).json()["id"];
+  auto long_note = w.client.post_json(path(third, "/cancel"), {{"note", arabic}}, cust);
+  BOOST_TEST_REQUIRE(long_note.status == 200, long_note.body);
+  BOOST_TEST(long_note.json()["cancel_note"] == arabic);
+  int64_t fourth = w.place(cust, {orders_world::line(milk, 1)}).json()["id"];
+  auto plain = w.client.post_json(path(fourth, "/cancel"), json::object(), cust);
+  BOOST_TEST_REQUIRE(plain.status == 200, plain.body);
+  BOOST_TEST(plain.json()["cancel_reason"] == "customer");
+  BOOST_TEST(plain.json()["cancel_note"].is_null());
+
+  // What the actors held is what PostgreSQL holds: a restarted server answers the same.
+  w.server.restart();
+  auto again = w.relogin(name, "password-1");
+  BOOST_TEST(cancel_fields(w.client.get(path(id), again).json()) == expected);
+  BOOST_TEST(cancel_fields(w.client.get(path(id, "/history"), again).json().back()) == expected);
+  BOOST_TEST(cancel_fields(w.client.get(path(second), again).json()) == staff_expected);
+  BOOST_TEST(w.client.get(path(third), again).json()["cancel_note"] == arabic);
+}
+
+// The owner of the shop that requested a delivery may cancel it while it is pending (reason
+// shop); not another shop's request (404: not seen), nor a customer's order with its lines (403).
+BOOST_AUTO_TEST_CASE(a_shop_owner_cancels_its_own_pending_delivery_request) {
+  orders_world w;
+  auto s = w.shop();
+  auto other = w.shop();
+  auto milk = w.product(s, {{"price", "2"}, {"stock", 10}});
+  json body = {{"receiver_name", "Omar"},
+               {"receiver_phone", "+201112223334"},
+               {"location", {{"address", "Zamalek"}, {"latitude", 30.06}, {"longitude", 31.22}}},
+               {"price", "35.00"}};
+  auto made = w.client.post_json("/api/v1/shops/" + std::to_string(s.id) + "/delivery-requests",
+                                 body, s.owner);
+  BOOST_TEST_REQUIRE(made.status == 201, made.body);
+  int64_t request = made.json()["id"];
+  int64_t owner_id = made.json()["user_id"];
+
+  expect_error(w.client.post_json(path(request, "/cancel"), json::object(), other.owner), 404,
+               "not_found");
+  auto [name, cust] = w.customer();
+  expect_error(w.client.post_json(path(request, "/cancel"), json::object(), cust), 404,
+               "not_found");
+  int64_t order = w.place(cust, {orders_world::line(milk, 2)}).json()["id"];
+  expect_error(w.client.post_json(path(order, "/cancel"), {{"note", "no"}}, s.owner), 403,
+               "forbidden");
+  expect_error(w.client.post_json(path(order, "/cancel"), json::object(), other.owner), 404,
+               "not_found");
+  BOOST_TEST(w.client.get(path(order), cust).json()["status"] == "pending");
+
+  auto r = w.client.post_json(path(request, "/cancel"), {{"note", "customer came in"}}, s.owner);
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  json expected = {
+      {"cancel_reason", "shop"}, {"cancel_note", "customer came in"}, {"cancelled_by", owner_id}};
+  BOOST_TEST(r.json()["status"] == "cancelled");
+  BOOST_TEST(cancel_fields(r.json()) == expected, r.body);
+  BOOST_TEST(cancel_fields(w.client.get(path(request, "/history"), s.owner).json().back()) ==
+             expected);
+  auto row = cancel_columns(w.server.database_url(), request);
+  BOOST_TEST(row["order"] == expected, row.dump());
+  BOOST_TEST(row["event"] == expected, row.dump());
+  expect_error(w.client.post_json(path(request, "/cancel"), json::object(), s.owner), 409,
+               "invalid_transition");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(order_concurrency)

@@ -115,7 +115,8 @@ struct cart_fixture {
       s.order = p.order;
       s.order.id = next_order_id++;
       s.order.code = p.candidate_codes.at(0);
-      s.events.push_back({1, order_status::pending, "2026-12-06T08:00:00Z", 0, p.order.user_id});
+      s.events.push_back(
+          {1, order_status::pending, "2026-12-06T08:00:00Z", 0, p.order.user_id, {}, {}, 0});
       for (auto& i : p.order.items) s.stock_moves.push_back({i.product_id, i.amount, 1});
       if (p.clear_cart) rows.clear();  // the same transaction empties the cart
       return s;

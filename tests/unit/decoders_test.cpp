@@ -324,6 +324,30 @@ BOOST_AUTO_TEST_CASE(quantities_beyond_their_column_are_refused_on_the_field) {
       "negative");
 }
 
+// POST /orders/{id}/cancel: the body is optional; a note is a string of at most 500
+// characters (code points, not bytes).
+BOOST_AUTO_TEST_CASE(a_cancel_takes_an_optional_note_of_at_most_500_characters) {
+  for (std::string empty : {"", " \r\n", "{}", R"({"note": null})", R"({"note": ""})"}) {
+    auto a = http::decode_cancel_order(empty);
+    BOOST_TEST((a.action == order_action_kind::cancel), empty);
+    BOOST_TEST(a.note.empty(), empty);
+  }
+  BOOST_TEST(http::decode_cancel_order(R"({"note": "closed early"})").note == "closed early");
+  std::string arabic;
+  for (int i = 0; i < 500; ++i) arabic += "\u0634";  // two bytes each
+  BOOST_TEST(http::decode_cancel_order(json{{"note", arabic}}.dump()).note == arabic);
+  for (json bad : {json(std::string(501, 'x')), json(arabic + "x"), json(42), json(true),
+                   json::array({"a"}), json{{"text", "a"}}})
+    expect_field(
+        "note",
+        [&] {
+          http::decode_cancel_order(json{{"note", bad}}.dump());
+        },
+        bad.dump());
+  BOOST_TEST(error_of([] { http::decode_cancel_order("not json"); }).code == "malformed_json");
+  BOOST_TEST(error_of([] { http::decode_cancel_order("[]"); }).code == "malformed_json");
+}
+
 BOOST_AUTO_TEST_CASE(coordinates_ids_and_query_numbers_are_range_checked) {
   expect_field(
       "latitude",

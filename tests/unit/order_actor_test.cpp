@@ -67,7 +67,15 @@ struct order_fixture {
                 errors::conflict("invalid_transition", "the order changed meanwhile"));
           o.status = t.to;
           o.crew_id = t.to == order_status::pending ? 0 : (t.crew_id ? t.crew_id : o.crew_id);
-          order_event e{t.seq, t.to, "2026-12-06T08:00:00Z", t.crew_id, t.by_user_id};
+          order_event e{t.seq, t.to, "2026-12-06T08:00:00Z", t.crew_id, t.by_user_id, {}, {}, 0};
+          e.cancel_reason = t.cancel_reason;
+          e.cancel_note = t.cancel_note;
+          e.cancelled_by = t.cancelled_by;
+          if (t.to == order_status::cancelled) {
+            o.cancel_reason = t.cancel_reason;
+            o.cancel_note = t.cancel_note;
+            o.cancelled_by = t.cancelled_by;
+          }
           row.events.push_back(e);
           order_transitioned out;
           out.event = e;
@@ -125,7 +133,8 @@ struct order_fixture {
     i.shop_id = shop;
     i.amount = *quantity::parse("2");
     s.order.items.push_back(i);
-    s.events.push_back({1, order_status::pending, "2026-12-06T07:00:00Z", 0, customer.user_id});
+    s.events.push_back(
+        {1, order_status::pending, "2026-12-06T07:00:00Z", 0, customer.user_id, {}, {}, 0});
     return s;
   }
 
@@ -148,9 +157,10 @@ struct order_fixture {
   void stored_as(const std::string& status) {
     rows[1].order.status = status;
     rows[1].order.crew_id = crew_member.user_id;
-    rows[1].events.push_back({2, order_status::assigned, "", crew_member.user_id, 20});
+    rows[1].events.push_back({2, order_status::assigned, "", crew_member.user_id, 20, {}, {}, 0});
     if (status == order_status::picked_up)
-      rows[1].events.push_back({3, order_status::picked_up, "", crew_member.user_id, 20});
+      rows[1].events.push_back(
+          {3, order_status::picked_up, "", crew_member.user_id, 20, {}, {}, 0});
     crews[crew_member.user_id].current_order_ids = {1};
   }
   std::vector<order_status_changed> published() { return bus.all<order_status_changed>(); }
@@ -187,7 +197,7 @@ BOOST_AUTO_TEST_CASE(an_action_refused_by_postgres_is_decided_again_on_the_reloa
   // Another node's crew took the order meanwhile: the row says assigned to crew 21.
   rows[1].order.status = order_status::assigned;
   rows[1].order.crew_id = other_crew.user_id;
-  rows[1].events.push_back({2, order_status::assigned, "", other_crew.user_id, 21});
+  rows[1].events.push_back({2, order_status::assigned, "", other_crew.user_id, 21, {}, {}, 0});
   auto r = act(action(crew_member, order_action_kind::accept));
   BOOST_TEST(db.count<orders_sql::apply>() == 1);  // refused by the conditional update
   BOOST_TEST(db.count<orders_sql::load>() == 2);   // reloaded
@@ -212,6 +222,27 @@ BOOST_AUTO_TEST_CASE(a_refusal_of_an_unchanged_row_reloads_and_then_commits) {
   BOOST_TEST_REQUIRE(r.ok());
   BOOST_TEST(r.value().status == order_status::cancelled);
   BOOST_TEST(rows[1].order.status == order_status::cancelled);
+}
+
+// The cancellation's reason, note and canceller reach the row, the event, the answer and the
+// actor's memory alike, so a reload finds what memory holds.
+BOOST_AUTO_TEST_CASE(a_cancellation_records_its_reason_note_and_canceller) {
+  current();
+  auto a = action(customer, order_action_kind::cancel);
+  a.note = "changed my mind";
+  auto r = act(a);
+  BOOST_TEST_REQUIRE(r.ok());
+  BOOST_TEST(r.value().cancel_reason == cancel_reason::customer);
+  BOOST_TEST(r.value().cancel_note == "changed my mind");
+  BOOST_TEST(r.value().cancelled_by == customer.user_id);
+  BOOST_TEST(rows[1].order.cancel_reason == cancel_reason::customer);
+  BOOST_TEST_REQUIRE(rows[1].events.size() == 2u);
+  BOOST_TEST(rows[1].events.back().cancel_note == "changed my mind");
+  BOOST_TEST(rows[1].events.back().cancelled_by == customer.user_id);
+  auto now = current();
+  BOOST_TEST(now.cancel_reason == cancel_reason::customer);
+  BOOST_TEST(now.cancel_note == "changed my mind");
+  BOOST_TEST(now.cancelled_by == customer.user_id);
 }
 
 BOOST_AUTO_TEST_CASE(a_write_that_did_not_run_is_answered_without_reloading) {

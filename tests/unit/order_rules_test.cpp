@@ -153,6 +153,65 @@ BOOST_AUTO_TEST_CASE(cancel_and_assign_by_role) {
              "forbidden");
 }
 
+// Who cancels gives the reason; the note and the canceller go with it. The owner of the shop
+// that requested a delivery may cancel it while it is pending, nothing else.
+BOOST_AUTO_TEST_CASE(cancel_reason_follows_the_canceller_and_requesting_shops_may_cancel) {
+  auto with_note = [](order_action a, std::string note) {
+    a.note = std::move(note);
+    return a;
+  };
+  auto by_customer = order_rules::decide(
+      order("pending"), with_note(action(customer, order_action_kind::cancel), "changed my mind"));
+  BOOST_REQUIRE(by_customer);
+  BOOST_TEST(by_customer->cancel_reason == cancel_reason::customer);
+  BOOST_TEST(by_customer->cancel_note == "changed my mind");
+  BOOST_TEST(by_customer->cancelled_by == customer.user_id);
+  auto by_staff =
+      order_rules::decide(order("assigned", 3), action(staff, order_action_kind::cancel));
+  BOOST_REQUIRE(by_staff);
+  BOOST_TEST(by_staff->cancel_reason == cancel_reason::staff);
+  BOOST_TEST(by_staff->cancel_note.empty());
+  BOOST_TEST(by_staff->cancelled_by == staff.user_id);
+  // Other actions record no cancellation.
+  auto accepted = order_rules::decide(order("pending"), action(crew, order_action_kind::accept));
+  BOOST_REQUIRE(accepted);
+  BOOST_TEST(accepted->cancel_reason.empty());
+
+  // A delivery request of owner_a's shop (its user is the owner, it has no lines).
+  auto request = [](const std::string& status, int64_t crew_id = 0) {
+    auto o = order(status, crew_id);
+    o.type = "delivery_request";
+    o.user_id = owner_a.user_id;
+    o.requesting_shop_id = 100;
+    o.requesting_owner_id = owner_a.user_id;
+    o.items.clear();
+    return o;
+  };
+  auto by_shop = order_rules::decide(
+      request("pending"), with_note(action(owner_a, order_action_kind::cancel), "closed"));
+  BOOST_REQUIRE(by_shop);
+  BOOST_TEST(by_shop->to == order_status::cancelled);
+  BOOST_TEST(by_shop->cancel_reason == cancel_reason::shop);
+  BOOST_TEST(by_shop->cancel_note == "closed");
+  BOOST_TEST(by_shop->cancelled_by == owner_a.user_id);
+  BOOST_TEST(by_shop->returns_stock);
+  BOOST_TEST(outcome(request("assigned", 3), action(owner_a, order_action_kind::cancel)).first ==
+             "invalid_transition");
+  // Another shop's request: not seen. A customer's order with the owner's lines: seen, not theirs.
+  BOOST_TEST(outcome(request("pending"), action(owner_b, order_action_kind::cancel)).first ==
+             "not_found");
+  BOOST_TEST(outcome(order("pending"), action(owner_a, order_action_kind::cancel)).first ==
+             "forbidden");
+  BOOST_TEST(outcome(order("pending"), action(uninvolved_owner, order_action_kind::cancel)).first ==
+             "not_found");
+  BOOST_TEST(outcome(request("pending"), action(customer, order_action_kind::cancel)).first ==
+             "not_found");
+  auto staff_cancels_request =
+      order_rules::decide(request("pending"), action(staff, order_action_kind::cancel));
+  BOOST_REQUIRE(staff_cancels_request);
+  BOOST_TEST(staff_cancels_request->cancel_reason == cancel_reason::staff);
+}
+
 // The whole outcome, side effects included: what the order actor writes and whom it tells.
 BOOST_AUTO_TEST_CASE(outcomes_carry_every_side_effect) {
   auto pending = order("pending");
