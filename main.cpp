@@ -161,7 +161,8 @@ struct runtime {
     registry = spawn_registry(
         *system, {{entity_kind::shop, shop_factory(persistence, so)},
                   {entity_kind::order,
-                   order_factory(persistence, event_bus, idle, db_timeout, order_counters)},
+                   order_factory(persistence, event_bus, idle, db_timeout, order_counters,
+                                 std::chrono::seconds(cfg.crew_location_event_s))},
                   {entity_kind::cart, cart_factory(ps, idle)},
                   {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;

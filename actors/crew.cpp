@@ -54,6 +54,16 @@ crew_record snapshot(const crew_state& st) {
   return c;
 }
 
+crew_moved position_of(const crew_record& c) {
+  return {c.user_id, crew_position{true, c.latitude, c.longitude, c.last_seen}};
+}
+
+/// Tells `order_id` where this crew is (after a committed position, or on being assigned).
+void tell_position(self_ptr self, int64_t order_id) {
+  auto& c = self->state.crew;
+  if (c.has_location) tell(order_ref(self->state.lc.registry, order_id), position_of(c));
+}
+
 void publish_crew(self_ptr self) {
   auto& c = self->state.crew;
   publish(self->state.event_bus,
@@ -153,6 +163,7 @@ void write_location(self_ptr self) {
         st.crew.longitude = pos.longitude;
         st.crew.last_seen = service_clock::format_iso(pos.seen_unix);
         publish_crew(self);
+        for (auto order_id : st.holding) tell_position(self, order_id);
         for (auto& rp : *waiters) rp.deliver(done{});
         write_location(self);
       },
@@ -219,7 +230,10 @@ crew_actor::behavior_type running(self_ptr self) {
       [=](const crew_slot_outcome& o) {
         auto& st = self->state;
         st.claims.erase(o.order_id);
-        if (o.kept) st.holding.insert(o.order_id);
+        if (o.kept) {
+          st.holding.insert(o.order_id);
+          tell_position(self, o.order_id);
+        }
       },
       [=](const crew_order_finished& f) {
         auto& st = self->state;

@@ -30,6 +30,11 @@ struct order_state {
   order_record order;
   std::vector<order_event> events;
   std::shared_ptr<order_actor_counters> counters;
+  // The crew's position on the order's streams: when it last went out, and whether a later
+  // one is due when the window ends.
+  std::chrono::milliseconds crew_location_every{5000};
+  int64_t crew_location_sent_ms = 0;
+  bool crew_location_due = false;
   static inline const char* name = "order";
 };
 
@@ -61,6 +66,29 @@ void reload_then(self_ptr self, std::function<void()> next) {
 }
 
 api_error hidden() { return errors::not_found("no such order"); }
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Publishes where the crew is now, or, within `crew_location_every` of the last one, once the
+/// window ends (one reminder at a time; it sends whatever is latest then).
+void announce_crew_location(self_ptr self) {
+  auto& st = self->state;
+  if (!order_rules::tracks_crew(st.order) || !st.order.crew_location.known) return;
+  auto wait = st.crew_location_sent_ms + st.crew_location_every.count() - now_ms();
+  if (wait > 0) {
+    if (!st.crew_location_due) {
+      st.crew_location_due = true;
+      self->delayed_send(self, std::chrono::milliseconds(wait), crew_location_flush_atom::value);
+    }
+    return;
+  }
+  st.crew_location_sent_ms = now_ms();
+  publish(st.event_bus, order_crew_location{st.order.id, st.order.crew_location});
+}
 
 /// Stock moves of the order's products, per shop.
 std::map<int64_t, std::vector<order_line_request>> lines_by_shop(
@@ -96,6 +124,9 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         auto& e = done.event;
         st.order.status = e.status;
         st.order.crew_id = e.status == order_status::pending ? 0 : new_crew;
+        // Another crew's position (or none, once over) until the new crew reports.
+        if (st.order.crew_id != previous_crew || !order_rules::tracks_crew(st.order))
+          st.order.crew_location = {};
         st.order.updated_at = e.at;
         if (e.status == order_status::cancelled) {
           st.order.cancel_reason = e.cancel_reason;
@@ -274,6 +305,9 @@ order_actor::behavior_type running(self_ptr self) {
         if (!order_rules::may_see(st.order, q.who)) return to_caf_error(hidden());
         order_watch out;
         out.final = order_status::is_final(st.order.status);
+        out.sees_crew_location = order_rules::sees_crew_location(st.order, q.who);
+        if (out.sees_crew_location && order_rules::tracks_crew(st.order))
+          out.crew_location = st.order.crew_location;
         if (q.resume) {
           for (auto& e : st.events)
             if (e.seq > q.after_seq) out.events.push_back(e);
@@ -295,6 +329,17 @@ order_actor::behavior_type running(self_ptr self) {
       [=](state_atom) {
         return to_actor_state(order_snapshot{self->state.order, self->state.events, {}});
       },
+      [=](const crew_moved& m) {
+        auto& o = self->state.order;
+        if (!order_rules::tracks_crew(o) || o.crew_id != m.crew_id) return;
+        if (o.crew_location.known && m.position.at < o.crew_location.at) return;  // older
+        o.crew_location = m.position;
+        announce_crew_location(self);
+      },
+      [=](crew_location_flush_atom) {
+        self->state.crew_location_due = false;
+        announce_crew_location(self);
+      },
       // Anti-entropy found news about this order that the actor missed: reload it.
       [=](reload_atom) { reload_then(self, nullptr); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
@@ -313,13 +358,15 @@ order_actor::behavior_type running(self_ptr self) {
 
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout,
-                             std::shared_ptr<order_actor_counters> counters) {
+                             std::shared_ptr<order_actor_counters> counters,
+                             std::chrono::milliseconds crew_location_every) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
              const caf::message& preload) {
     auto order = sys.spawn([=](self_ptr self) -> order_actor::behavior_type {
       auto& st = self->state;
       st.event_bus = event_bus;
       st.counters = counters;
+      st.crew_location_every = crew_location_every;
       st.lc.key = {entity_kind::order, id};
       st.lc.registry = registry;
       st.lc.persistence = persistence;

@@ -23,8 +23,13 @@ struct order_actor_counters {
   std::atomic<int64_t> reloads{0};  // reloads after a write PostgreSQL refused
 };
 
-entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
-                             std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout,
-                             std::shared_ptr<order_actor_counters> counters = nullptr);
+/// While assigned or picked up, the order keeps its crew's latest position (crew_moved, from the
+/// crew after each position it committed; loaded with the order from the crew's row) and
+/// publishes it on the event bus topic "order_tracking" at most once per
+/// `crew_location_every` (the latest position goes out when the window ends).
+entity_factory order_factory(
+    caf::actor persistence, caf::actor event_bus, std::chrono::milliseconds idle,
+    std::chrono::milliseconds db_timeout, std::shared_ptr<order_actor_counters> counters = nullptr,
+    std::chrono::milliseconds crew_location_every = std::chrono::seconds(5));
 
 }  // namespace wassally

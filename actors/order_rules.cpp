@@ -68,11 +68,30 @@ bool in_scope(const order_record& o, const order_scope& scope) {
   return false;
 }
 
+namespace {
+
+/// The order's own people: its customer (the requesting shop's owner, for a delivery request)
+/// and staff. They see the confirmation code and where the crew is.
+bool is_principal(const order_record& o, const caller& who) {
+  bool is_requester = who.role == roles::shop_owner && o.requesting_owner_id == who.user_id;
+  return who.is_staff() || (who.role == roles::customer && o.user_id == who.user_id) ||
+         is_requester;
+}
+
+}  // namespace
+
+bool tracks_crew(const order_record& o) {
+  return o.crew_id != 0 &&
+         (o.status == order_status::assigned || o.status == order_status::picked_up);
+}
+
+bool sees_crew_location(const order_record& o, const caller& who) { return is_principal(o, who); }
+
 order_record view_for(order_record o, const caller& who) {
   bool is_requester = who.role == roles::shop_owner && o.requesting_owner_id == who.user_id;
-  o.code_visible =
-      who.is_staff() || (who.role == roles::customer && o.user_id == who.user_id) || is_requester;
+  o.code_visible = is_principal(o, who);
   if (!o.code_visible) o.code.clear();
+  if (!tracks_crew(o) || !sees_crew_location(o, who)) o.crew_location = {};
   if (who.role == roles::shop_owner && !is_requester) {
     std::vector<order_item> mine;
     money items_total;

@@ -26,6 +26,11 @@ bool in_scope(const order_record& o, const order_scope& scope);
 /// The order as `who` sees it: a shop owner only their shops' lines (and totals of those), the
 /// code only for the customer, the requesting owner and staff.
 order_record view_for(order_record o, const caller& who);
+/// Whether the order follows its crew's position: assigned or picked up.
+bool tracks_crew(const order_record& o);
+/// Whether `who` is told where the crew is (in the order and on its stream) while the order
+/// tracks its crew: the customer (for a delivery request, the requesting shop's owner) and staff.
+bool sees_crew_location(const order_record& o, const caller& who);
 
 /// The whole outcome of an action on an order: what to write and what follows from it. The
 /// order actor carries it out (commits it, then tells crews and shops and publishes); every

@@ -70,7 +70,8 @@ struct config {
   int coins_per_order = 10;
   int reservation_timeout_s = 30;  // stock held for a placement that never finished
   int sse_keepalive_s = 15;        // comment lines on idle event streams
-  int crew_max_orders = 3;         // undelivered orders a crew may hold
+  int crew_location_event_s = 5;  // an order tells its streams where its crew is at most this often
+  int crew_max_orders = 3;        // undelivered orders a crew may hold
   // (crew_location_flush_s is still accepted and ignored: positions are committed before 204)
 
   // Housekeeping and caches

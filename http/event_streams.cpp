@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "actors/order_rules.hpp"
+#include "http/order_json.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/events.hpp"
@@ -80,6 +81,7 @@ struct stream {
   Pistache::Tcp::Transport* transport = nullptr;
   int64_t order_id = 0;
   int64_t last_seq = 0;
+  bool sees_crew_location = false;    // the watcher gets event: crew_location
   bool ready = false;                 // headers and first events written
   std::vector<order_event> buffered;  // events that arrived before it was ready
 };
@@ -108,6 +110,12 @@ std::string event_text(const order_event& e) {
                          {"at", e.at},
                          {"crew_id", e.crew_id ? nlohmann::json(e.crew_id) : nlohmann::json()}};
   return "id: " + std::to_string(e.seq) + "\nevent: status\ndata: " + data.dump() + "\n\n";
+}
+
+/// Where the crew is: no id (not a status event, not replayed; the next one comes within
+/// crew_location_event_s while the crew moves).
+std::string crew_location_text(const crew_position& p) {
+  return "event: crew_location\ndata: " + crew_location_json(p).dump() + "\n\n";
 }
 
 flush_target target_of(self_ptr self, const stream& s) {
@@ -222,6 +230,7 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
   s.closed = connection_closed_flag(peer);
   s.transport = req.out->transport();
   s.last_seq = req.after_seq;
+  s.sees_crew_location = w.sees_crew_location;
   write(self, s,
         stream_head(*req.out) + chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
         true);
@@ -231,6 +240,8 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
     if (!deliver(self, id, s, e)) return;
   for (auto& e : pending)
     if (!deliver(self, id, s, e)) return;
+  if (s.sees_crew_location && w.crew_location.known && !w.final)
+    write(self, s, chunk(crew_location_text(w.crew_location)));
   if (w.final) {
     // A final order with nothing new since Last-Event-ID: just end.
     if (auto p = s.peer.lock()) p->setIdle(true);
@@ -306,6 +317,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
     st.keepalive = keepalive;
     subscribe<order_status_changed>(self, event_bus);
     subscribe<crew_changed>(self, event_bus);
+    subscribe<order_crew_location>(self, event_bus);
     self->delayed_send(self, keepalive, tick_atom::value);
     return {
         [=](open_order_stream& req) {
@@ -334,6 +346,19 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
               {"at", e.at},
               {"crew_id", e.crew_id ? nlohmann::json(e.crew_id) : nlohmann::json()}};
           to_staff(self, "event: order\ndata: " + data.dump() + "\n\n");
+        },
+        [=](const order_crew_location& m) {
+          auto& st = self->state;
+          auto o = st.by_order.find(m.order_id);
+          if (o == st.by_order.end()) return;
+          auto text = chunk(crew_location_text(m.position));
+          for (auto id : std::set<uint64_t>(o->second)) {
+            auto it = st.streams.find(id);
+            // A stream not yet started sends the position it gets from the order itself.
+            if (it == st.streams.end() || !it->second.ready || !it->second.sees_crew_location)
+              continue;
+            if (!write(self, it->second, text)) drop(self, id);
+          }
         },
         [=](const crew_changed& c) {
           if (self->state.staff.empty()) return;

@@ -9,4 +9,7 @@ namespace wassally::http {
 /// An order as API.md renders it (the code only when the record says the caller may see it).
 nlohmann::json order_json(const order_record& o);
 
+/// `{latitude, longitude, at}` of an order's crew, or null (API.md "Dispatch": crew_location).
+nlohmann::json crew_location_json(const crew_position& p);
+
 }  // namespace wassally::http

@@ -41,6 +41,11 @@ nlohmann::json cart_json(const cart_view& c) {
 
 }  // namespace
 
+nlohmann::json crew_location_json(const crew_position& p) {
+  if (!p.known) return nullptr;
+  return {{"latitude", p.latitude}, {"longitude", p.longitude}, {"at", p.at}};
+}
+
 nlohmann::json order_json(const order_record& o) {
   auto items = nlohmann::json::array();
   for (auto& i : o.items)
@@ -76,6 +81,7 @@ nlohmann::json order_json(const order_record& o) {
   j["cancel_reason"] = optional_text(o.cancel_reason);
   j["cancel_note"] = optional_text(o.cancel_note);
   j["cancelled_by"] = optional_id(o.cancelled_by);
+  j["crew_location"] = crew_location_json(o.crew_location);
   if (o.code_visible) j["code"] = o.code;
   if (o.type == "delivery_request") j["requesting_shop_id"] = o.requesting_shop_id;
   return j;

@@ -26,9 +26,15 @@ const std::string order_columns =
     " cancel_reason, coalesce(o.cancel_note, '') AS cancel_note, coalesce(o.cancelled_by, 0) AS"
     " cancelled_by, " +
     db::iso_utc("o.created_at") + " AS created_at, " + db::iso_utc("o.updated_at") +
-    " AS updated_at";
+    " AS updated_at, dc.latitude AS crew_latitude, dc.longitude AS crew_longitude, " +
+    db::iso_utc("dc.last_seen") + " AS crew_seen";
 
-const std::string order_from = " FROM orders o LEFT JOIN shops rs ON rs.id = o.requesting_shop_id ";
+// The crew's position is read with the order (the crew's row is the truth after a restart); the
+// order actor keeps it current from then on (crew_moved).
+const std::string order_from =
+    " FROM orders o LEFT JOIN shops rs ON rs.id = o.requesting_shop_id"
+    " LEFT JOIN delivery_crews dc ON dc.user_id = o.crew_id"
+    " AND o.status IN ('assigned', 'picked_up') ";
 
 money read_money(const pqxx::field& f) { return money::parse(f.as<std::string>()).value(); }
 
@@ -58,6 +64,9 @@ order_record read_order(const pqxx::row& r) {
   o.updated_at = r["updated_at"].as<std::string>();
   o.cancel_reason = r["cancel_reason"].as<std::string>();
   o.cancel_note = r["cancel_note"].as<std::string>();
+  if (!r["crew_latitude"].is_null() && !r["crew_seen"].is_null())
+    o.crew_location = {true, r["crew_latitude"].as<double>(), r["crew_longitude"].as<double>(),
+                       r["crew_seen"].as<std::string>()};
   o.cancelled_by = r["cancelled_by"].as<int64_t>();
   return o;
 }

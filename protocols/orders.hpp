@@ -203,6 +203,17 @@ struct order_event {
                   cancelled_by)
 };
 
+/// Where an order's crew was last seen (PUT /crew/location), shown to the order's customer and
+/// staff while it is assigned or picked up. `known` is false before the crew reported a position
+/// (and in every reply to callers who may not see it).
+struct crew_position {
+  bool known = false;
+  double latitude = 0;
+  double longitude = 0;
+  std::string at;
+  WASSALLY_FIELDS(crew_position, known, latitude, longitude, at)
+};
+
 struct order_record {
   int64_t id = 0;
   std::string code;
@@ -230,10 +241,11 @@ struct order_record {
   std::string cancel_reason;
   std::string cancel_note;
   int64_t cancelled_by = 0;
+  crew_position crew_location;  // the assigned crew's, while assigned or picked up
   WASSALLY_FIELDS(order_record, id, code, code_visible, type, status, user_id, requesting_shop_id,
                   requesting_owner_id, crew_id, receiver_name, receiver_phone, location, notes,
                   items, items_total, delivery_fee, total, coins, wrong_code_count, code_locked,
-                  created_at, updated_at, cancel_reason, cancel_note, cancelled_by)
+                  created_at, updated_at, cancel_reason, cancel_note, cancelled_by, crew_location)
 };
 
 /// POST /orders. Without lines the caller's cart is checked out.
@@ -356,7 +368,25 @@ struct watch_order {
 struct order_watch {
   std::vector<order_event> events;
   bool final = false;
-  WASSALLY_FIELDS(order_watch, events, final)
+  bool sees_crew_location = false;  // the watcher is told where the crew is (customer, staff)
+  crew_position crew_location;      // where it is now, when known and shown
+  WASSALLY_FIELDS(order_watch, events, final, sees_crew_location, crew_location)
+};
+
+/// From a crew to each order it holds, after its new position committed (and to an order it
+/// has just been assigned, with where it is then).
+struct crew_moved {
+  int64_t crew_id = 0;
+  crew_position position;
+  WASSALLY_FIELDS(crew_moved, crew_id, position)
+};
+
+/// Published on the event bus topic "order_tracking" by an order whose crew moved, at most once
+/// per `crew_location_event_s`: its streams tell the customer and staff (`event: crew_location`).
+struct order_crew_location {
+  int64_t order_id = 0;
+  crew_position position;
+  WASSALLY_FIELDS(order_crew_location, order_id, position)
 };
 
 /// Published on the event bus topic "order_status" after a status change committed.

@@ -63,6 +63,8 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// An order's own reminder to publish its crew's latest position (see order_crew_location).
+using crew_location_flush_atom = caf::atom_constant<caf::atom("crew_loc")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
@@ -140,8 +142,9 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 /// The event bus topics.
 enum class topic : uint8_t {
-  order_status,  // order_status_changed, after the change committed
-  crew_status,   // crew_changed, after the change committed
+  order_status,    // order_status_changed, after the change committed
+  crew_status,     // crew_changed, after the change committed
+  order_tracking,  // order_crew_location, throttled by each order
 };
 
 }  // namespace wassally

@@ -128,6 +128,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_action>("wassally::order_action");
   cfg.add_message_type<watch_order>("wassally::watch_order");
   cfg.add_message_type<order_watch>("wassally::order_watch");
+  cfg.add_message_type<crew_position>("wassally::crew_position");
+  cfg.add_message_type<crew_moved>("wassally::crew_moved");
+  cfg.add_message_type<order_crew_location>("wassally::order_crew_location");
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");

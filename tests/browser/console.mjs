@@ -193,6 +193,7 @@ try {
     await page.fill("#cancel-note", "Customer called: <i>changed mind</i>");
     await page.click("#cancel-submit");
     await page.waitForSelector('#main .order[data-status="cancelled"]');
+    seen.cancel_shown = await page.textContent("#order-cancel");
     await page.click('a[href="#/board"]');
     await page.waitForSelector(`.column-cancelled a.card[data-order-id="${second.id}"]`, { timeout: 5000 });
     seen.cancelled_order = second.id;

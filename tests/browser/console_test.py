@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reliability"))
 from harness import run_main  # noqa: E402
 from harness import (PASSWORD, STAFF_PASSWORD, STAFF_USER, Client, Server, World,  # noqa: E402
-                     create_database, env_or_die, log, must, order_body, report, scalar)
+                     create_database, env_or_die, log, must, order_body, psql, report, scalar)
 
 
 def deliver(c, customer, crew, items):
@@ -166,9 +166,15 @@ def main():
         check(scalar(db, f"SELECT status || ':' || crew_id || ':' || code_locked::int FROM orders "
                          f"WHERE id = {first}") == f"delivered:{crew['id']}:0",
               "PostgreSQL does not hold the assigned, unlocked and delivered order")
+        staff_id = must(c.get("/api/v1/me", token=w.staff), 200)["id"]
+        note = "Customer called: <i>changed mind</i>"
+        check(seen.get("cancel_shown") == f"staff — {note}",
+              f"the cancellation shown as {seen.get('cancel_shown')!r}")
         if seen.get("cancelled_order"):
-            check(scalar(db, f"SELECT status FROM orders WHERE id = {seen['cancelled_order']}")
-                  == "cancelled", "PostgreSQL does not hold the cancellation")
+            row = psql(db, "SELECT status, cancel_reason, cancel_note, cancelled_by FROM orders "
+                           f"WHERE id = {seen['cancelled_order']}")
+            check(row == [["cancelled", "staff", note, str(staff_id)]],
+                  f"PostgreSQL holds the cancellation as {row}")
     finally:
         code, _ = srv.terminate()
         if code != 0:

@@ -192,9 +192,10 @@ BOOST_AUTO_TEST_CASE(an_order_from_three_shops_goes_from_placed_to_delivered) {
   BOOST_TEST(me["coins"] == 10);
   BOOST_TEST(me["number_of_deliveries"] == 1);
   std::vector<std::string> seen;
-  for (int i = 0; i < 3; ++i) {
+  while (seen.size() < 3) {
     auto e = stream.next(5s);
     BOOST_TEST_REQUIRE(e.has_value());
+    if (e->event != "status") continue;  // the crew's position comes too (API.md "Dispatch")
     seen.push_back(json::parse(e->data)["status"]);
     if (seen.back() == "assigned") BOOST_TEST(json::parse(e->data)["crew_id"] == near_crew.id);
   }
@@ -416,6 +417,79 @@ BOOST_AUTO_TEST_CASE(a_delivery_request_is_handled_like_any_order) {
   BOOST_TEST(w.client.get("/api/v1/me", crew.auth).json()["coins"] == 10);
 }
 
+// API.md "Dispatch": while assigned or picked up, the customer and staff see crew_location in
+// the order and get event: crew_location on its stream, at most one per crew_location_event_s
+// (here 1 s), the latest position once the window ends; nobody else sees it.
+BOOST_AUTO_TEST_CASE(the_customer_and_staff_follow_the_crew_until_delivery) {
+  orders_world w(settings{{"WASSALLY_CREW_LOCATION_EVENT_S", "1"}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto o = make_order(w);
+  auto as = [&](const header_map& who) { return w.client.get(order_path(o.id), who).json(); };
+  BOOST_TEST(as(o.customer)["crew_location"].is_null());  // pending: no crew yet
+  sse_stream stream("127.0.0.1", w.server.port(), order_path(o.id, "/events"), o.customer);
+  BOOST_TEST_REQUIRE(stream.next(5s).has_value());  // pending
+  using clock = std::chrono::steady_clock;
+  // The next crew_location event (skipping status events), with when it came.
+  auto next_location =
+      [&](std::chrono::milliseconds within) -> std::optional<std::pair<json, clock::time_point>> {
+    auto until = clock::now() + within;
+    while (clock::now() < until) {
+      auto e =
+          stream.next(std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()));
+      if (!e) return std::nullopt;
+      if (e->event == "crew_location") {
+        BOOST_TEST(e->id.empty());  // not a status event: never replayed
+        return std::make_pair(json::parse(e->data), clock::now());
+      }
+    }
+    return std::nullopt;
+  };
+
+  BOOST_TEST_REQUIRE(act(w, o.id, "accept", crew.auth).status == 200);
+  auto first = next_location(5s);
+  BOOST_TEST_REQUIRE(first.has_value());
+  BOOST_TEST(first->first["latitude"] == 30.05);
+  BOOST_TEST(first->first["longitude"] == 31.23);
+  auto seen = std::get<2>(crew_row(w, crew.id));
+  BOOST_TEST(first->first["at"] == seen);
+  auto shown = as(o.customer)["crew_location"];
+  BOOST_TEST(shown == first->first);
+  BOOST_TEST(as(w.staff)["crew_location"] == first->first);
+  BOOST_TEST(as(crew.auth)["crew_location"].is_null());
+  BOOST_TEST(as(o.shop.owner)["crew_location"].is_null());
+
+  // Four positions in quick succession: at most one event a second, the last one shown.
+  auto started = clock::now();
+  for (double lat : {30.06, 30.07, 30.08, 30.09})
+    BOOST_TEST_REQUIRE(
+        w.client
+            .put_json("/api/v1/crew/location", {{"latitude", lat}, {"longitude", 31.24}}, crew.auth)
+            .status == 204);
+  std::vector<std::pair<json, clock::time_point>> got;
+  while (got.empty() || got.back().first["latitude"] != 30.09) {
+    auto e = next_location(4s);
+    BOOST_TEST_REQUIRE(e.has_value(), "no crew_location with the last position");
+    got.push_back(*e);
+  }
+  BOOST_TEST(got.size() <= 2u);  // the writes took well under the 1 s window
+  auto last = first->second;
+  for (auto& [data, at] : got) {
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(at - last).count() >= 900);
+    last = at;
+  }
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count() <
+             3000);
+  BOOST_TEST(as(o.customer)["crew_location"]["latitude"] == 30.09);
+  BOOST_TEST(as(w.staff)["crew_location"]["longitude"] == 31.24);
+
+  // Still followed when picked up; over once delivered.
+  BOOST_TEST_REQUIRE(act(w, o.id, "pickup", crew.auth).status == 200);
+  BOOST_TEST(as(o.customer)["crew_location"]["latitude"] == 30.09);
+  BOOST_TEST_REQUIRE(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).status == 200);
+  BOOST_TEST(as(o.customer)["crew_location"].is_null());
+  BOOST_TEST(as(w.staff)["crew_location"].is_null());
+}
+
 BOOST_AUTO_TEST_CASE(staff_see_the_overview_and_a_live_stream_of_changes) {
   orders_world w;
   sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
@@ -616,6 +690,10 @@ BOOST_AUTO_TEST_CASE(crews_keep_their_orders_and_positions_across_sigkill) {
   auto crews = w.client.get("/api/v1/staff/crews", w.staff).json();
   BOOST_TEST_REQUIRE(crews["results"].size() == 1u);
   BOOST_TEST(crews["results"][0]["location"]["latitude"] == 30.07);
+  // Orders loaded again know where their crew is (the crew's row).
+  auto followed = w.client.get(order_path(picked.id), w.staff).json();
+  BOOST_TEST(followed["crew_location"]["latitude"] == 30.07);
+  BOOST_TEST(followed["crew_location"]["at"] == crews["results"][0]["last_seen"]);
   BOOST_TEST(crews["results"][0]["current_order_ids"].size() == 2u);
   auto mine = w.client.get("/api/v1/crew/orders", auth).json();
   BOOST_TEST(mine["count"] == 2);
