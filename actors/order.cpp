@@ -58,6 +58,13 @@ void reload_then(self_ptr self, std::function<void()> next) {
             change.order_id = s.order.id;
             change.event = e;
             publish(st.event_bus, change);
+            // A delivery that committed unheard of also counted for the order's shops: they
+            // reload their row rather than wait for anti-entropy.
+            if (e.status == order_status::delivered) {
+              std::set<int64_t> shops;
+              for (auto& i : s.order.items) shops.insert(i.shop_id);
+              for (auto shop : shops) tell(shop_ref(st.lc.registry, shop), reload_atom::value);
+            }
           }
         st.order = std::move(s.order);
         st.events = std::move(s.events);
@@ -144,6 +151,8 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         }
         for (auto& [shop, lines] : lines_by_shop(st.order, done.stock_moves))
           tell(shop_ref(st.lc.registry, shop), stock_returned{lines});
+        for (auto& confirmed : done.confirmed)
+          tell(shop_ref(st.lc.registry, confirmed.shop_id), confirmed);
         order_status_changed change;
         change.order_id = st.order.id;
         change.event = e;

@@ -47,6 +47,7 @@ struct shop_state : shop_rules::shop_catalog {
   std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
   caf::actor registry;
   bool stock_suspect = false;  // the last anti-entropy check found memory off the database
+                               // (stock or confirmed orders)
   static inline const char* name = "shop";
 };
 
@@ -54,16 +55,17 @@ using self_ptr = shop_actor::stateful_pointer<shop_state>;
 
 void republish(shop_state& st);
 
-/// Reloads the catalog (stock included) before answering anything else, then runs `next`.
-/// Holds for placements in progress are kept (they are this actor's own promises, not the
-/// database's).
+/// Reloads the shop and its catalog (stock included) before answering anything else, then runs
+/// `next`. Holds for placements in progress are kept (they are this actor's own promises, not
+/// the database's).
 void reload_then(self_ptr self, std::function<void()> next) {
   auto& st = self->state;
-  entity_reload_then<catalog_snapshot>(
-      self, st.lc, [id = st.shop.id] { return catalog_sql::load(id); },
-      [self](catalog_snapshot& c) {
+  entity_reload_then<shop_snapshot>(
+      self, st.lc, [id = st.shop.id] { return shops_sql::load_with_catalog(id); },
+      [self](shop_snapshot& s) {
         auto& st = self->state;
-        st.load(c);
+        st.shop = std::move(s.shop);
+        st.load(s.catalog);
         st.stock_suspect = false;
         republish(st);
       },
@@ -121,6 +123,9 @@ shop_actor::behavior_type running(self_ptr self) {
           return rp;
         }
         mutate<shop_record>(self, rp, shops_sql::update(*next), p.who, [self](shop_record& saved) {
+          // The row read back may already count a delivery whose notice is still on its way
+          // here, and the notice may have come before: the larger count stands.
+          shop_rules::note_confirmed_orders(saved, self->state.shop.confirmed_orders);
           self->state.shop = saved;
           return saved;
         });
@@ -318,13 +323,13 @@ shop_actor::behavior_type running(self_ptr self) {
       [=](const release_reservation& req) { shop_rules::release(self->state, req.placement); },
       // PostgreSQL refused stock this shop had allowed, or a placement's outcome is unknown.
       [=](reload_atom) { reload_then(self, nullptr); },
-      // Anti-entropy: the database's fingerprint of the stock. A difference seen once may be a
-      // sale whose commit notice is still on its way; seen on two checks in a row it is repaired.
+      // Anti-entropy: the database's fingerprint of the stock and the confirmed orders. A
+      // difference seen once may be a sale or a delivery whose commit notice is still on its way;
+      // seen on two checks in a row it is repaired.
       [=](const reconcile_stock& db) -> reconcile_outcome {
         auto& st = self->state;
         reconcile_outcome out;
-        auto [sum, count] = shop_rules::stock_fingerprint(st);
-        if (sum == db.stock_milli_sum && count == db.products) {
+        if (shop_rules::agrees_with(st, db)) {
           st.stock_suspect = false;
           return out;
         }
@@ -339,6 +344,10 @@ shop_actor::behavior_type running(self_ptr self) {
       [=](const stock_returned& req) {
         shop_rules::apply_stock(self->state, req.lines, +1);
         republish(self->state);
+      },
+      // An order with lines of this shop was delivered (committed).
+      [=](const shop_orders_confirmed& n) {
+        shop_rules::note_confirmed_orders(self->state.shop, n.confirmed_orders);
       },
       [=](const analytics_query& q) {
         if (auto refused = refusal_unless_manager(self->state.shop, q.who))

@@ -90,6 +90,7 @@ caf::expected<shop_record> patched(const shop_record& current, const patch_shop&
   if (sets(p, "image")) next.image = v.image;
   if (sets(p, "category_id")) next.category_id = v.category_id;
   if (sets(p, "status")) next.status = v.status;
+  if (sets(p, "preparation_min")) next.preparation_min = v.preparation_min;
   if (sets(p, "location.address")) next.location.address = v.location.address;
   if (sets(p, "location.latitude")) next.location.latitude = v.location.latitude;
   if (sets(p, "location.longitude")) next.location.longitude = v.location.longitude;
@@ -305,6 +306,16 @@ std::pair<int64_t, int64_t> stock_fingerprint(const shop_catalog& c) {
       ++count;
     }
   return {sum, count};
+}
+
+bool agrees_with(const shop_catalog& c, const reconcile_stock& db) {
+  auto [sum, count] = stock_fingerprint(c);
+  if (sum != db.stock_milli_sum || count != db.products) return false;
+  return db.confirmed_orders < 0 || db.confirmed_orders == c.shop.confirmed_orders;
+}
+
+void note_confirmed_orders(shop_record& shop, int64_t committed) {
+  shop.confirmed_orders = std::max(shop.confirmed_orders, committed);
 }
 
 std::optional<api_error> refusal_of_delivery_request(const shop_record& shop, const caller& who) {

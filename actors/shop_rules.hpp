@@ -19,6 +19,7 @@
 #include "protocols/catalog.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/orders.hpp"
+#include "protocols/reconcile.hpp"
 #include "protocols/shops.hpp"
 
 namespace wassally::shop_rules {
@@ -101,6 +102,14 @@ void apply_stock(shop_catalog& c, const std::vector<order_line_request>& lines, 
 /// The stock held in the form the reconciler's query sums it: limited products that are not
 /// deleted, in thousandths — (sum, count).
 std::pair<int64_t, int64_t> stock_fingerprint(const shop_catalog& c);
+
+/// Whether the shop and catalog held agree with the database's fingerprint `db`: the stock
+/// (stock_fingerprint) and `confirmed_orders` (when `db` knows it).
+bool agrees_with(const shop_catalog& c, const reconcile_stock& db);
+
+/// A committed `confirmed_orders` of the shop (a delivery's notice, or a row read back): the
+/// count only grows, so the larger one is the newer one.
+void note_confirmed_orders(shop_record& shop, int64_t committed);
 
 /// Only the shop's owner requests deliveries, and only while the shop is active.
 std::optional<api_error> refusal_of_delivery_request(const shop_record& shop, const caller& who);

@@ -28,6 +28,7 @@ nlohmann::json shop_json(const shop_record& s, const std::string& media_base) {
                       {"category_id", s.category_id},
                       {"status", s.status},
                       {"confirmed_orders", s.confirmed_orders},
+                      {"preparation_min", s.preparation_min},
                       {"location",
                        {{"address", s.location.address},
                         {"latitude", s.location.latitude},

@@ -302,6 +302,18 @@ db_command apply(transition t) {
         }
         order_transitioned out;
         out.event = e;
+        if (t.delivered) {
+          // Each shop with lines in a delivered order (not a delivery request: it has none)
+          // confirmed one more order; its actor learns the new count from the order actor.
+          for (auto r :
+               tx.exec_params("UPDATE shops SET confirmed_orders = confirmed_orders + 1"
+                              " WHERE id IN (SELECT DISTINCT oi.shop_id FROM order_items oi"
+                              " JOIN orders o ON o.id = oi.order_id"
+                              " WHERE oi.order_id = $1 AND o.type = 'order')"
+                              " RETURNING id, confirmed_orders",
+                              t.order_id))
+            out.confirmed.push_back({r[0].as<int64_t>(), r[1].as<int64_t>()});
+        }
         for (auto& l : t.returned) {
           auto back = tx.exec_params(
               "UPDATE products SET stock = CASE WHEN is_unlimited THEN stock"

@@ -17,8 +17,9 @@ db_command load(int64_t order_id);
 db_command load_open(int64_t after_id, int64_t limit);
 
 /// Moves the order from `from` to `to` (only if it still is `from`), appends event `seq`, and
-/// returns the stock of `returned` lines (cancellation) → order_transitioned. A changed order:
-/// 409 invalid_transition.
+/// returns the stock of `returned` lines (cancellation) → order_transitioned. Delivered: the
+/// crew's coins and deliveries, the sales buckets, and +1 confirmed_orders of each shop with
+/// lines in it (their new counts in `confirmed`). A changed order: 409 invalid_transition.
 struct transition {
   int64_t order_id = 0;
   std::string from;

@@ -3,6 +3,7 @@
 #include <caf/make_message.hpp>
 #include <pqxx/pqxx>
 
+#include "persistence/catalog.hpp"
 #include "persistence/users.hpp"
 #include "protocols/errors.hpp"
 
@@ -11,7 +12,8 @@ namespace {
 
 const char* shop_columns =
     "s.id, s.name, s.description, s.phone_number, s.facebook_url, s.image, s.category_id, "
-    "s.status, s.confirmed_orders, l.address, l.latitude, l.longitude, s.owner_id";
+    "s.status, s.confirmed_orders, l.address, l.latitude, l.longitude, s.owner_id, "
+    "s.preparation_min";
 
 shop_record read_shop(const pqxx::row& r) {
   shop_record s;
@@ -28,6 +30,7 @@ shop_record read_shop(const pqxx::row& r) {
   s.location.latitude = r[10].as<double>();
   s.location.longitude = r[11].as<double>();
   s.owner_id = r[12].as<int64_t>();
+  s.preparation_min = r[13].as<int64_t>();
   return s;
 }
 
@@ -123,10 +126,11 @@ db_command create(const create_shop& c, const std::string& owner_password_hash) 
                 c.shop.location.address, c.shop.location.latitude, c.shop.location.longitude);
             auto shop = tx.exec_params(
                 "INSERT INTO shops (owner_id, category_id, location_id, name, description,"
-                " phone_number, facebook_url, image) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " RETURNING id",
+                " phone_number, facebook_url, image, preparation_min)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 owner_id, c.shop.category_id, loc[0][0].as<int64_t>(), c.shop.name,
-                c.shop.description, c.shop.phone_number, c.shop.facebook_url, c.shop.image);
+                c.shop.description, c.shop.phone_number, c.shop.facebook_url, c.shop.image,
+                c.shop.preparation_min);
             return caf::make_message(load(tx, shop[0][0].as<int64_t>()));
           }};
 }
@@ -137,16 +141,27 @@ db_command find(int64_t id) {
           caf::make_message(id)};
 }
 
+db_command load_with_catalog(int64_t id) {
+  return {"shops.load_with_catalog", false,
+          [id](pqxx::dbtransaction& tx) {
+            shop_snapshot out;
+            out.shop = load(tx, id);
+            out.catalog = catalog_sql::load(id).run(tx).get_as<catalog_snapshot>(0);
+            return caf::make_message(std::move(out));
+          },
+          caf::make_message(id)};
+}
+
 db_command update(const shop_record& s) {
   return {"shops.update", true,
           [s](pqxx::dbtransaction& tx) {
             require_category(tx, s.category_id);
             auto rows = tx.exec_params(
                 "UPDATE shops SET name = $2, description = $3, phone_number = $4,"
-                " facebook_url = $5, image = $6, category_id = $7, status = $8, updated_at = now()"
-                " WHERE id = $1 RETURNING location_id",
+                " facebook_url = $5, image = $6, category_id = $7, status = $8,"
+                " preparation_min = $9, updated_at = now() WHERE id = $1 RETURNING location_id",
                 s.id, s.name, s.description, s.phone_number, s.facebook_url, s.image, s.category_id,
-                s.status);
+                s.status, s.preparation_min);
             if (rows.empty()) throw api_exception(errors::not_found("no such shop"));
             tx.exec_params(
                 "UPDATE locations SET address = $2, latitude = $3, longitude = $4 WHERE id = $1",
@@ -178,7 +193,7 @@ db_command list(const shop_query& q) {
                  tx.exec(std::string("SELECT ") + shop_columns + ", " + distance + from + where +
                          order + " OFFSET " + tx.quote(q.offset) + " LIMIT " + tx.quote(q.limit))) {
               auto s = read_shop(r);
-              s.distance_km = r[13].as<double>();
+              s.distance_km = r[14].as<double>();
               page.results.push_back(std::move(s));
             }
             return caf::make_message(std::move(page));

@@ -1,6 +1,7 @@
 #pragma once
 // SQL of the shop aggregate: shop categories, shops and their locations.
 
+#include "protocols/catalog.hpp"
 #include "protocols/persistence.hpp"
 #include "protocols/shops.hpp"
 
@@ -19,6 +20,8 @@ db_command set_category_image(int64_t category_id, const std::string& image);
 db_command create(const create_shop& c, const std::string& owner_password_hash);
 /// → shop_record; unknown id: 404.
 db_command find(int64_t id);
+/// The shop and its catalog (catalog_sql::load) in one read → shop_snapshot; unknown id: 404.
+db_command load_with_catalog(int64_t id);
 /// Writes every editable field of `s` (and its location) → shop_record.
 db_command update(const shop_record& s);
 /// → shop_page for the filters (distance-sorted when `near`).

@@ -101,6 +101,13 @@ struct catalog_snapshot {
   WASSALLY_FIELDS(catalog_snapshot, categories, products, offers)
 };
 
+/// A shop and its catalog, read in one transaction: what a shop actor reloads.
+struct shop_snapshot {
+  shop_record shop;
+  catalog_snapshot catalog;
+  WASSALLY_FIELDS(shop_snapshot, shop, catalog)
+};
+
 /// Create (offer_id == 0) or change the fields named in `set`.
 struct save_offer {
   caller who;

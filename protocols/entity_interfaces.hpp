@@ -50,7 +50,9 @@ using order_actor =
                          caf::reacts_to<crew_moved>, caf::reacts_to<crew_location_flush_atom>>;
 
 /// actors/shop.hpp.
-/// (reload_atom: anti-entropy or a refused placement found its stock differs from PostgreSQL.)
+/// (reload_atom: anti-entropy or a refused placement found its stock differs from PostgreSQL, or
+/// an order found its delivery committed unheard of; the shop reloads its row and catalog.)
+/// (shop_orders_confirmed: an order with lines of this shop was delivered: the new count.)
 using shop_actor = entity_actor::extend<
     caf::reacts_to<reload_atom>, caf::replies_to<get_shop>::with<shop_record>,
     caf::replies_to<patch_shop>::with<shop_record>,
@@ -66,6 +68,7 @@ using shop_actor = entity_actor::extend<
     caf::replies_to<quote_products>::with<product_quotes>,
     caf::replies_to<reserve_stock>::with<product_quotes>, caf::reacts_to<commit_reservation>,
     caf::reacts_to<release_reservation>, caf::reacts_to<stock_returned>,
+    caf::reacts_to<shop_orders_confirmed>,
     caf::replies_to<reconcile_stock>::with<reconcile_outcome>,
     caf::replies_to<analytics_query>::with<analytics_reply>,
     caf::replies_to<create_delivery_request>::with<order_placed>>;

@@ -279,11 +279,13 @@ struct open_orders_page {
   WASSALLY_FIELDS(open_orders_page, orders, last_id)
 };
 
-/// A committed status change and the stock it gave back (cancellation).
+/// A committed status change, the stock it gave back (cancellation) and, for a delivered order,
+/// the new `confirmed_orders` of each shop with lines in it.
 struct order_transitioned {
   order_event event;
   std::vector<order_line_request> stock_moves;
-  WASSALLY_FIELDS(order_transitioned, event, stock_moves)
+  std::vector<shop_orders_confirmed> confirmed;
+  WASSALLY_FIELDS(order_transitioned, event, stock_moves, confirmed)
 };
 
 /// An earlier placement under the same Idempotency-Key (found = false: none within 24 h, or the

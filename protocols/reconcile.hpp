@@ -23,11 +23,13 @@ struct live_ids {
 };
 
 /// To a shop actor: the database's fingerprint of its stock (sum of the stock of its limited,
-/// not deleted products, in thousandths). Answered with reconcile_outcome.
+/// not deleted products, in thousandths) and its `confirmed_orders` (-1: not known). Answered
+/// with reconcile_outcome.
 struct reconcile_stock {
   int64_t stock_milli_sum = 0;
   int64_t products = 0;
-  WASSALLY_FIELDS(reconcile_stock, stock_milli_sum, products)
+  int64_t confirmed_orders = -1;
+  WASSALLY_FIELDS(reconcile_stock, stock_milli_sum, products, confirmed_orders)
 };
 
 /// To a crew actor: the orders PostgreSQL says it holds (assigned or picked up).
@@ -60,13 +62,15 @@ struct open_orders_index {
   WASSALLY_FIELDS(open_orders_index, pending, held, held_by)
 };
 
-/// Per shop: the sum of the stock of its limited, not deleted products (thousandths) and their
-/// number. Shops with none are absent.
+/// Per shop: the sum of the stock of its limited, not deleted products (thousandths), their
+/// number (0 and 0 for a shop with none), and the shop's `confirmed_orders`. Unknown shops are
+/// absent.
 struct stock_fingerprints {
   std::vector<int64_t> shop_ids;
   std::vector<int64_t> stock_milli_sums;
   std::vector<int64_t> products;
-  WASSALLY_FIELDS(stock_fingerprints, shop_ids, stock_milli_sums, products)
+  std::vector<int64_t> confirmed_orders;
+  WASSALLY_FIELDS(stock_fingerprints, shop_ids, stock_milli_sums, products, confirmed_orders)
 };
 
 }  // namespace wassally

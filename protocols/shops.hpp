@@ -50,12 +50,26 @@ struct shop_record {
   std::string image;
   int64_t category_id = 0;
   std::string status = "active";
+  /// Delivered orders with lines of this shop (delivery requests do not count). Only ever grows.
   int64_t confirmed_orders = 0;
+  /// Minutes the shop needs to prepare an order (0..240), for the ETA.
+  int64_t preparation_min = 10;
   geo_location location;
   int64_t owner_id = 0;
   double distance_km = -1;  // set by `near` listings only
   WASSALLY_FIELDS(shop_record, id, name, description, phone_number, facebook_url, image,
-                  category_id, status, confirmed_orders, location, owner_id, distance_km)
+                  category_id, status, confirmed_orders, preparation_min, location, owner_id,
+                  distance_km)
+};
+
+/// To a shop actor, from an order actor once the order's delivery committed: the shop's
+/// `confirmed_orders` as that transaction left it. The count only grows, so the shop keeps the
+/// larger of this and what it holds: a notice arriving late, twice, or after a reload that
+/// already counted it changes nothing.
+struct shop_orders_confirmed {
+  int64_t shop_id = 0;
+  int64_t confirmed_orders = 0;
+  WASSALLY_FIELDS(shop_orders_confirmed, shop_id, confirmed_orders)
 };
 
 /// POST /shops: the shop, and either a new owner account or an existing owner's id.

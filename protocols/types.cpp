@@ -58,6 +58,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<product_record>("wassally::product_record");
   cfg.add_message_type<product_page>("wassally::product_page");
   cfg.add_message_type<catalog_snapshot>("wassally::catalog_snapshot");
+  cfg.add_message_type<shop_snapshot>("wassally::shop_snapshot");
   cfg.add_message_type<list_product_categories>("wassally::list_product_categories");
   cfg.add_message_type<save_product_category>("wassally::save_product_category");
   cfg.add_message_type<delete_product_category>("wassally::delete_product_category");
@@ -79,6 +80,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<commit_reservation>("wassally::commit_reservation");
   cfg.add_message_type<release_reservation>("wassally::release_reservation");
   cfg.add_message_type<stock_returned>("wassally::stock_returned");
+  cfg.add_message_type<shop_orders_confirmed>("wassally::shop_orders_confirmed");
   cfg.add_message_type<cart_line>("wassally::cart_line");
   cfg.add_message_type<cart_lines>("wassally::cart_lines");
   cfg.add_message_type<cart_item_view>("wassally::cart_item_view");

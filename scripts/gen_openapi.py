@@ -136,10 +136,14 @@ S["ShopCategory"] = {"type": "object", "required": ["id", "name", "image", "imag
   "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "image": image_out, "images": ref("Images")}}
 S["ShopCategoryRequest"] = {"type": "object", "required": ["name"],
   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "image": image_in}}
-S["Shop"] = {"type": "object", "required": ["id", "name", "description", "phone_number", "facebook_url", "image", "images", "category_id", "status", "confirmed_orders", "location", "owner_id"],
+preparation_min = {"type": "integer", "minimum": 0, "maximum": 240,
+                   "description": "minutes the shop needs to prepare an order (used by the ETA); default 10"}
+S["Shop"] = {"type": "object", "required": ["id", "name", "description", "phone_number", "facebook_url", "image", "images", "category_id", "status", "confirmed_orders", "preparation_min", "location", "owner_id"],
   "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone,
     "facebook_url": {"type": "string"}, "image": image_out, "images": ref("Images"), "category_id": {"type": "integer"},
-    "status": {"type": "string", "enum": ["active", "suspended"]}, "confirmed_orders": {"type": "integer"},
+    "status": {"type": "string", "enum": ["active", "suspended"]},
+    "confirmed_orders": {"type": "integer", "minimum": 0, "description": "delivered orders that contain lines of this shop (delivery requests do not count), past orders included; read-only"},
+    "preparation_min": preparation_min,
     "location": ref("Location"), "owner_id": {"type": "integer"},
     "distance_km": {"type": "number", "description": "only in listings filtered with near"}}}
 S["ShopOwnerAccount"] = {"type": "object", "required": ["username", "password", "phone_number"],
@@ -149,10 +153,12 @@ S["CreateShopRequest"] = {"type": "object", "required": ["name", "phone_number",
   "description": "Give `owner` (a new shop_owner account, created in the same transaction) or `owner_id` of an existing shop owner, not both. Validation errors of the owner are named owner.username etc.",
   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}, "description": {"type": "string"}, "phone_number": phone,
     "facebook_url": {"type": "string"}, "image": image_in, "category_id": {"type": "integer"},
+    "preparation_min": preparation_min,
     "location": ref("Location"), "owner": ref("ShopOwnerAccount"), "owner_id": {"type": "integer"}}}
 S["PatchShopRequest"] = {"type": "object", "description": "Any of the editable fields; `status` is staff-only (an owner gets 403). Location members may be sent alone.",
   "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "phone_number": phone, "facebook_url": {"type": "string"},
     "image": image_in, "category_id": {"type": "integer"}, "status": {"type": "string", "enum": ["active", "suspended"]},
+    "preparation_min": preparation_min,
     "location": {"type": "object", "properties": {"address": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"}}}}}
 def paged(item):
     return {"allOf": [ref("Paginated"), {"type": "object", "properties": {"results": {"type": "array", "items": ref(item)}}}]}

@@ -8,6 +8,11 @@
 #include "protocols/errors.hpp"
 
 namespace wassally::http {
+namespace {
+// Minutes a shop needs to prepare an order (the database's CHECK says the same).
+constexpr int64_t min_preparation_min = 0;
+constexpr int64_t max_preparation_min = 240;
+}  // namespace
 
 shop_category decode_shop_category(const nlohmann::json& body) {
   field_reader f(body);
@@ -31,6 +36,8 @@ create_shop decode_create_shop(const nlohmann::json& body) {
   s.image = f.optional_string("image", fields::max_url);
   fields::check_picture_url(f, "image", s.image);
   s.category_id = f.integer("category_id", true, 1, INT64_MAX).value_or(0);
+  s.preparation_min = f.integer("preparation_min", false, min_preparation_min, max_preparation_min)
+                          .value_or(s.preparation_min);
   fields::read_location(f, body, s.location, false, nullptr);
   bool has_owner = body.contains("owner") && !body["owner"].is_null();
   bool has_owner_id = body.contains("owner_id") && !body["owner_id"].is_null();
@@ -78,6 +85,10 @@ patch_shop decode_patch_shop(const nlohmann::json& body) {
     if (*st != "active" && *st != "suspended") f.fail("status", "one of active, suspended");
     v.status = *st;
     p.set.push_back("status");
+  }
+  if (auto m = f.integer("preparation_min", false, min_preparation_min, max_preparation_min)) {
+    v.preparation_min = *m;
+    p.set.push_back("preparation_min");
   }
   fields::read_location(f, body, v.location, true, &p.set);
   for (auto key : {"id", "owner_id", "confirmed_orders"})

@@ -488,6 +488,84 @@ BOOST_AUTO_TEST_CASE(the_customer_and_staff_follow_the_crew_until_delivery) {
   BOOST_TEST_REQUIRE(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).status == 200);
   BOOST_TEST(as(o.customer)["crew_location"].is_null());
   BOOST_TEST(as(w.staff)["crew_location"].is_null());
+
+BOOST_AUTO_TEST_CASE(shops_count_the_delivered_orders_with_their_lines) {
+  orders_world w;
+  auto a = w.shop(30.05, 31.23);
+  auto b = w.shop(30.06, 31.23);
+  auto a1 = w.product(a, {{"price", "5"}, {"stock", 50}});
+  auto a2 = w.product(a, {{"price", "6"}, {"stock", 50}});
+  auto b1 = w.product(b, {{"price", "7"}, {"stock", 50}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto cust = w.customer().second;
+  // What GET /shops/{id} (the shop actor's memory) and PostgreSQL say.
+  auto api_count = [&](const shop_handle& s) {
+    auto r = w.client.get("/api/v1/shops/" + std::to_string(s.id));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return r.json()["confirmed_orders"].get<int64_t>();
+  };
+  auto db_count = [&](const shop_handle& s) {
+    pqxx::connection db(w.server.database_url());
+    pqxx::read_transaction tx(db);
+    return tx.exec_params("SELECT confirmed_orders FROM shops WHERE id = $1", s.id)[0][0]
+        .as<int64_t>();
+  };
+  auto expect_counts = [&](int64_t of_a, int64_t of_b, const std::string& when) {
+    BOOST_TEST_CONTEXT(when) {
+      BOOST_TEST(api_count(a) == of_a);
+      BOOST_TEST(api_count(b) == of_b);
+      BOOST_TEST(db_count(a) == of_a);
+      BOOST_TEST(db_count(b) == of_b);
+    }
+  };
+  auto deliver = [&](const json& placed) {
+    int64_t id = placed["id"];
+    BOOST_TEST_REQUIRE(act(w, id, "accept", crew.auth).status == 200);
+    BOOST_TEST_REQUIRE(act(w, id, "pickup", crew.auth).status == 200);
+    auto r = act(w, id, "deliver", crew.auth, {{"code", placed["code"]}});
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    BOOST_TEST_REQUIRE(r.json()["status"] == "delivered");
+  };
+  expect_counts(0, 0, "new shops");
+
+  // Two lines of a and one of b: one order for each shop.
+  auto first = w.place(
+      cust, {orders_world::line(a1, 1), orders_world::line(a2, 2), orders_world::line(b1, 1)});
+  BOOST_TEST_REQUIRE(first.status == 201, first.body);
+  expect_counts(0, 0, "placed, not delivered");
+  deliver(first.json());
+  expect_counts(1, 1, "first delivered");
+
+  // A cancelled order does not count, neither does a delivery request of a.
+  auto cancelled = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 1)});
+  BOOST_TEST_REQUIRE(cancelled.status == 201, cancelled.body);
+  BOOST_TEST_REQUIRE(act(w, cancelled.json()["id"], "cancel", cust).status == 200);
+  auto request = w.client.post_json(
+      "/api/v1/shops/" + std::to_string(a.id) + "/delivery-requests",
+      {{"receiver_name", "Ali"},
+       {"receiver_phone", "+201112223334"},
+       {"location", {{"address", "Zamalek"}, {"latitude", 30.06}, {"longitude", 31.22}}},
+       {"price", "35.00"}},
+      a.owner);
+  BOOST_TEST_REQUIRE(request.status == 201, request.body);
+  deliver(request.json());
+  expect_counts(1, 1, "cancelled order and delivered request");
+
+  // A second delivered order counts again, for the shops it has lines of.
+  auto second = w.place(cust, {orders_world::line(a2, 1)});
+  BOOST_TEST_REQUIRE(second.status == 201, second.body);
+  deliver(second.json());
+  expect_counts(2, 1, "second delivered");
+  auto third = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 3)});
+  BOOST_TEST_REQUIRE(third.status == 201, third.body);
+  deliver(third.json());
+  expect_counts(3, 2, "third delivered");
+
+  // A restarted server reads the same counts back.
+  w.server.restart();
+  w.client = w.server.client();
+  BOOST_TEST(api_count(a) == 3);
+  BOOST_TEST(api_count(b) == 2);
 }
 
 BOOST_AUTO_TEST_CASE(staff_see_the_overview_and_a_live_stream_of_changes) {

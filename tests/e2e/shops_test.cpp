@@ -267,6 +267,54 @@ BOOST_AUTO_TEST_CASE(owners_edit_staff_suspend) {
   BOOST_TEST(after.json()["status"] == "suspended");
 }
 
+BOOST_AUTO_TEST_CASE(owners_set_the_preparation_time) {
+  auto cat = category("Kitchens" + next_id());
+  auto owner = "owner" + next_id();
+  auto shop = create_shop("Grill", cat, 30, 31, owner);
+  BOOST_TEST(shop["preparation_min"] == 10);  // the default
+  auto path = "/api/v1/shops/" + std::to_string(shop["id"].get<int64_t>());
+  auto owner_auth = auth(owner, "owner-pass-1");
+  BOOST_TEST(client.get(path).json()["preparation_min"] == 10);
+
+  auto r = client.patch_json(path, {{"preparation_min", 25}}, owner_auth);
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  BOOST_TEST(r.json()["preparation_min"] == 25);
+  BOOST_TEST(r.json()["name"] == "Grill");  // nothing else changed
+  BOOST_TEST(client.get(path).json()["preparation_min"] == 25);
+  for (auto bad : {json(241), json(-1), json("ten"), json(12.5)})
+    expect_error(client.patch_json(path, {{"preparation_min", bad}}, owner_auth), 400,
+                 "validation_error", "preparation_min");
+  expect_error(client.patch_json(path, {{"preparation_min", 30}}, new_customer()), 403,
+               "forbidden");
+  expect_error(client.patch_json(path, {{"confirmed_orders", 5}}, staff), 400, "validation_error",
+               "confirmed_orders");
+  BOOST_TEST(client.patch_json(path, {{"preparation_min", 0}}, staff).json()["preparation_min"] ==
+             0);
+  BOOST_TEST(
+      client.patch_json(path, {{"preparation_min", 240}}, owner_auth).json()["preparation_min"] ==
+      240);
+
+  // Staff may set it at registration; out of range is refused there too.
+  auto body = shop_body("Bakehouse", cat, 30, 31, "owner" + next_id());
+  body["preparation_min"] = 45;
+  auto created = client.post_json("/api/v1/shops", body, staff);
+  BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+  BOOST_TEST(created.json()["preparation_min"] == 45);
+  for (auto bad : {json(241), json(-1), json("ten")}) {
+    auto refused = shop_body("Bakehouse", cat, 30, 31, "owner" + next_id());
+    refused["preparation_min"] = bad;
+    expect_error(client.post_json("/api/v1/shops", refused, staff), 400, "validation_error",
+                 "preparation_min");
+  }
+
+  // Durable.
+  server.restart();
+  client = server.client();
+  BOOST_TEST(client.get(path).json()["preparation_min"] == 240);
+  BOOST_TEST(client.get("/api/v1/shops/" + std::to_string(created.json()["id"].get<int64_t>()))
+                 .json()["preparation_min"] == 45);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_and_malformed_ids_are_404) {
   expect_error(client.get("/api/v1/shops/987654"), 404, "not_found");
   expect_error(client.get("/api/v1/shops/abc"), 404, "not_found");

@@ -46,6 +46,7 @@ WASSALLY_COMMAND_REPLY(carts_sql::clear, done);
 
 WASSALLY_COMMAND_REPLY(shops_sql::find, shop_record);
 WASSALLY_COMMAND_REPLY(shops_sql::update, shop_record);
+WASSALLY_COMMAND_REPLY(shops_sql::load_with_catalog, shop_snapshot);
 
 WASSALLY_COMMAND_REPLY(catalog_sql::load, catalog_snapshot);
 WASSALLY_COMMAND_REPLY(catalog_sql::insert_category, product_category);

@@ -371,6 +371,34 @@ BOOST_AUTO_TEST_CASE(coordinates_ids_and_query_numbers_are_range_checked) {
         http::decode_patch_shop(json{{"category_id", 1e20}});
       },
       "category");
+  for (auto bad : {json(241), json(-1), json("ten"), json(10.5), json(true)}) {
+    expect_field(
+        "preparation_min",
+        [&] {
+          http::decode_patch_shop(json{{"preparation_min", bad}});
+        },
+        "patch preparation_min " + bad.dump());
+  }
+  for (auto good : {0, 25, 240}) {
+    auto p = http::decode_patch_shop(json{{"preparation_min", good}});
+    BOOST_TEST(p.values.preparation_min == good);
+    BOOST_TEST(p.set == std::vector<std::string>{"preparation_min"});
+  }
+  BOOST_TEST(http::decode_patch_shop(json{{"name", "x"}}).set == std::vector<std::string>{"name"});
+  json new_shop = {{"name", "Corner"},
+                   {"phone_number", "+201001234567"},
+                   {"category_id", 1},
+                   {"owner_id", 5},
+                   {"location", {{"address", "Cairo"}, {"latitude", 30.0}, {"longitude", 31.2}}}};
+  BOOST_TEST(http::decode_create_shop(new_shop).shop.preparation_min == 10);  // the default
+  new_shop["preparation_min"] = 0;
+  BOOST_TEST(http::decode_create_shop(new_shop).shop.preparation_min == 0);
+  for (auto bad : {json(241), json(-1), json("ten")}) {
+    new_shop["preparation_min"] = bad;
+    expect_field(
+        "preparation_min", [&] { http::decode_create_shop(new_shop); },
+        "create preparation_min " + bad.dump());
+  }
   expect_field(
       "product_ids",
       [] {

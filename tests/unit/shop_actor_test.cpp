@@ -41,28 +41,37 @@ struct shop_fixture {
   caf::actor registry =
       spawn_registry(cs.sys(), {{entity_kind::shop, shop_factory(persistence, options(30s))}});
 
+  int64_t db_confirmed_orders = 0;  // what the fake database holds for every shop
+
+  static catalog_snapshot catalog_of(int64_t shop) {
+    catalog_snapshot c;
+    if (shop == 2) {  // shop 2 has a product whose stock moved 7 times
+      product_record p;
+      p.id = 500;
+      p.shop_id = 2;
+      p.name = "Flour";
+      p.price = *money::parse("20");
+      p.stock = {10000};
+      p.stock_version = 7;
+      c.products.push_back(p);
+    }
+    return c;
+  }
+  shop_record shop_row(int64_t id) const {
+    shop_record s;
+    s.id = id;
+    s.owner_id = 7;
+    s.name = "Test shop";
+    s.confirmed_orders = db_confirmed_orders;
+    return s;
+  }
+
   shop_fixture() {
     cs.stop_at_end(registry);
-    db.on<shops_sql::find>([](int64_t id) {
-      shop_record s;
-      s.id = id;
-      s.owner_id = 7;
-      s.name = "Test shop";
-      return s;
-    });
-    db.on<catalog_sql::load>([](int64_t shop) {
-      catalog_snapshot c;
-      if (shop == 2) {  // shop 2 has a product whose stock moved 7 times
-        product_record p;
-        p.id = 500;
-        p.shop_id = 2;
-        p.name = "Flour";
-        p.price = *money::parse("20");
-        p.stock = {10000};
-        p.stock_version = 7;
-        c.products.push_back(p);
-      }
-      return c;
+    db.on<shops_sql::find>([this](int64_t id) { return shop_row(id); });
+    db.on<catalog_sql::load>([](int64_t shop) { return catalog_of(shop); });
+    db.on<shops_sql::load_with_catalog>([this](int64_t id) {
+      return shop_snapshot{shop_row(id), catalog_of(id)};
     });
     db.on<catalog_sql::insert_category>([this](int64_t shop, const std::string& name) {
       return product_category{next_id++, shop, name};
@@ -292,6 +301,32 @@ BOOST_AUTO_TEST_CASE(stock_moves_already_in_the_loaded_row_are_not_applied_twice
   BOOST_TEST(stock_of(2, 500) == 11);
   tell(2, caf::make_message(commit_reservation{9, {{500, {2000}, 6}}}));
   BOOST_TEST(stock_of(2, 500) == 11);
+}
+
+BOOST_AUTO_TEST_CASE(delivery_notices_keep_the_largest_count_and_anti_entropy_repairs_misses) {
+  auto confirmed = [&] {
+    return std::get<shop_record>(ask<shop_record>(caf::make_message(get_shop{customer})))
+        .confirmed_orders;
+  };
+  BOOST_TEST(confirmed() == 0);
+  tell(1, caf::make_message(shop_orders_confirmed{1, 3}));
+  BOOST_TEST(confirmed() == 3);
+  tell(1, caf::make_message(shop_orders_confirmed{1, 2}));  // late: already counted
+  BOOST_TEST(confirmed() == 3);
+  // A delivery whose notice never came: the database says 5. Seen once it may be a notice on
+  // its way; seen twice, the shop reloads.
+  db_confirmed_orders = 5;
+  auto check = [&] {
+    return std::get<reconcile_outcome>(
+               ask<reconcile_outcome>(caf::make_message(reconcile_stock{0, 0, 5})))
+        .repaired;
+  };
+  BOOST_TEST(check() == 0);
+  BOOST_TEST(confirmed() == 3);
+  BOOST_TEST(check() == 1);
+  BOOST_TEST(db.count<shops_sql::load_with_catalog>() == 1);
+  BOOST_TEST(confirmed() == 5);
+  BOOST_TEST(check() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_hold_expires) {

@@ -105,6 +105,36 @@ BOOST_AUTO_TEST_CASE(a_patch_changes_only_the_fields_it_names) {
   p.who = other_owner;
   p.set = {"name"};
   BOOST_TEST(code_of(shop_rules::patched(c.shop, p).error()) == "forbidden");
+  // The owner sets the preparation time; a patch not naming it keeps it.
+  p.who = owner;
+  p.values.preparation_min = 25;
+  BOOST_TEST(shop_rules::patched(c.shop, p)->preparation_min == 10);
+  p.set = {"preparation_min"};
+  BOOST_TEST(shop_rules::patched(c.shop, p)->preparation_min == 25);
+}
+
+BOOST_AUTO_TEST_CASE(confirmed_orders_keep_the_largest_committed_count) {
+  shop_record s;
+  struct row {
+    int64_t notice;
+    int64_t expected;
+  };
+  // Notices may arrive late or out of order, or after a reload that already counted them.
+  for (auto r : {row{3, 3}, row{5, 5}, row{4, 5}, row{5, 5}, row{0, 5}, row{6, 6}}) {
+    shop_rules::note_confirmed_orders(s, r.notice);
+    BOOST_TEST(s.confirmed_orders == r.expected, "notice " << r.notice);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(anti_entropy_compares_stock_and_confirmed_orders) {
+  auto c = catalog();
+  c.shop.confirmed_orders = 4;
+  auto [sum, count] = shop_rules::stock_fingerprint(c);
+  BOOST_TEST(shop_rules::agrees_with(c, reconcile_stock{sum, count, 4}));
+  BOOST_TEST(shop_rules::agrees_with(c, reconcile_stock{sum, count, -1}));  // count unknown
+  BOOST_TEST(!shop_rules::agrees_with(c, reconcile_stock{sum, count, 5}));
+  BOOST_TEST(!shop_rules::agrees_with(c, reconcile_stock{sum + 1, count, 4}));
+  BOOST_TEST(!shop_rules::agrees_with(c, reconcile_stock{sum, count + 1, 4}));
 }
 
 BOOST_AUTO_TEST_CASE(category_names_are_unique_per_shop) {
