@@ -26,8 +26,10 @@ export function mountBoard(main) {
   );
 
   function card(o) {
+    const unattended = o.status === "pending" && live.unattended.has(o.id);
     return h("li", { dataset: { orderId: o.id } },
-      h("a", { class: "card", href: `#/orders/${o.id}`, dataset: { orderId: o.id } },
+      h("a", { class: unattended ? "card unattended" : "card", href: `#/orders/${o.id}`, dataset: { orderId: o.id } },
+        unattended ? h("span", { class: "badge alert" }, "nobody took it") : null,
         h("span", { class: "card-id" }, `#${o.id}`),
         o.type === "delivery_request" ? h("span", { class: "tag" }, "delivery") : null,
         h("span", { class: "card-name" }, o.receiver_name),

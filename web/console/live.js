@@ -12,6 +12,7 @@ export const live = {
   orders: new Map(), // id → order summary {id, status, crew_id, receiver_name, total, at, ...}
   counts: {}, // status → number of orders (from the lists, moved by events)
   crews: new Map(), // id → {id, status, latitude, longitude, at}
+  unattended: new Map(), // order id → pending_since, from event: order_unattended (while pending)
   reloads: 0,
   connected: false,
 };
@@ -40,6 +41,7 @@ export function startLive() {
     {
       order: (e) => (reloading ? pendingEvents.push(e) : applyOrderEvent(e)),
       crew: applyCrewEvent,
+      order_unattended: applyUnattended,
     },
     {
       onOpen: () => {
@@ -117,6 +119,7 @@ async function applyOrderEvent(e) {
       live.counts[e.status] = (live.counts[e.status] || 0) + 1;
     }
     Object.assign(known, { status: e.status, crew_id: e.crew_id, at: e.at });
+    if (e.status !== "pending") live.unattended.delete(known.id);
     emit("order", known);
     return;
   }
@@ -129,6 +132,14 @@ async function applyOrderEvent(e) {
   } catch {
     // Gone or not visible: nothing to show.
   }
+}
+
+/** Nobody took the order for pending_alert_s: flagged on the board until it leaves pending. */
+function applyUnattended(e) {
+  live.unattended.set(e.order_id, e.pending_since);
+  const known = live.orders.get(e.order_id);
+  if (known) emit("order", known);
+  else applyOrderEvent({ order_id: e.order_id, status: "pending", at: e.pending_since });
 }
 
 function applyCrewEvent(e) {
