@@ -23,6 +23,10 @@ template <>
 struct topic_of<crew_changed> {
   static constexpr topic value = topic::crew_status;
 };
+template <>
+struct topic_of<order_unattended> {
+  static constexpr topic value = topic::order_unattended;
+};
 
 /// Publishes `event` on its topic (nothing when `bus` is null: tests without a bus). Sent
 /// anonymously: nobody answers an event, and a typed actor may not send() to the untyped bus.

@@ -140,8 +140,9 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 /// The event bus topics.
 enum class topic : uint8_t {
-  order_status,  // order_status_changed, after the change committed
-  crew_status,   // crew_changed, after the change committed
+  order_status,      // order_status_changed, after the change committed
+  crew_status,       // crew_changed, after the change committed
+  order_unattended,  // order_unattended: an order pending for pending_alert_s
 };
 
 }  // namespace wassally

@@ -129,6 +129,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<watch_order>("wassally::watch_order");
   cfg.add_message_type<order_watch>("wassally::order_watch");
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
+  cfg.add_message_type<order_unattended>("wassally::order_unattended");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");
   cfg.add_message_type<live_ids>("wassally::live_ids");
