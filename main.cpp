@@ -146,7 +146,11 @@ struct runtime {
     ps.delivery_fee = *fee;
     ps.coins_per_order = cfg.coins_per_order;
     ps.idempotency_stale_s = cfg.idempotency_stale_s;
-    dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout);
+    escalation_options escalation;
+    escalation.alert = std::chrono::seconds(cfg.pending_alert_s);
+    escalation.expiry = std::chrono::seconds(cfg.pending_expiry_s);
+    escalation.check_interval = std::chrono::milliseconds(cfg.pending_check_interval_ms);
+    dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation);
     shop_options so;
     so.idle = idle;
     so.db_timeout = db_timeout;
@@ -166,6 +170,7 @@ struct runtime {
                   {entity_kind::cart, cart_factory(ps, idle)},
                   {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;
+    set_dispatcher_registry(dispatcher, registry);
     order_desk = spawn_order_desk(*system, ps);
     staff_desk = spawn_staff_desk(*system, persistence, db_timeout);
     accounts_options ao;

@@ -11,7 +11,10 @@
 #include <unordered_set>
 
 #include "persistence/orders.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/entity_interfaces.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/events.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
@@ -30,11 +33,20 @@ double distance_km(double lat1, double lng1, double lat2, double lng2) {
 
 namespace {
 
+using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
+using use_registry_atom = caf::atom_constant<caf::atom("use_regis")>;
+
 /// Where a pending order's shops are. Orders come from up to three shops: the points live inline
 /// (no allocation per order); a fourth and later point, should one ever exist, goes to `more`.
+/// With it, since when the order is pending (its persisted created_at, unix seconds) and how far
+/// its escalation went in this process.
 struct indexed_order {
   std::array<dispatch_point, 3> points{};
   uint8_t size = 0;
+  bool alerted = false;         // order_unattended published (this process run)
+  bool cancelling = false;      // the no_crew cancel is on its way to the order
+  bool cancel_refused = false;  // the order refused it for good (it was no longer pending)
+  int64_t pending_since = 0;
   std::vector<dispatch_point> more;
 
   template <class F>
@@ -57,7 +69,10 @@ struct dispatcher_state {
   std::unordered_set<int64_t> suspect_missing;
   std::unordered_set<int64_t> suspect_extra;
   caf::actor persistence;
+  caf::actor event_bus;
+  caf::actor registry;  // set once the registry exists (set_dispatcher_registry)
   std::chrono::milliseconds db_timeout{5000};
+  escalation_options escalation;
   static inline const char* name = "dispatcher";
 };
 
@@ -95,18 +110,29 @@ pending_matches query(const dispatcher_state& st, const pending_query& q) {
   return out;
 }
 
-void add_to_index(dispatcher_state& st, int64_t order_id,
-                  const std::vector<dispatch_point>& points) {
+/// Unix seconds of the wall clock, as PostgreSQL's now() that wrote created_at (escalation does
+/// not follow the service clock tests may move).
+int64_t wall_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void add_to_index(dispatcher_state& st, int64_t order_id, const std::vector<dispatch_point>& points,
+                  int64_t pending_since) {
   auto& e = st.pending[order_id];
   e = {};
   for (auto& p : points) e.add(p);
+  e.pending_since = pending_since;
 }
 
 void apply(dispatcher_state& st, const order_status_changed& c) {
   if (c.placed && c.event.status == order_status::pending) {
     std::vector<dispatch_point> points;
     for (auto& p : c.shop_points) points.push_back({p.latitude, p.longitude});
-    add_to_index(st, c.order_id, points);
+    // The placed event's `at` is the order's created_at (one transaction, one now()).
+    auto since = service_clock::parse_iso(c.event.at);
+    add_to_index(st, c.order_id, points, since ? *since : wall_now());
   } else {
     st.pending.erase(c.order_id);
   }
@@ -142,20 +168,66 @@ reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
     self->request(st.persistence, st.db_timeout, orders_sql::pending_entries(load))
         .then(
             [self](dispatch_entries& found) {
-              for (auto& e : found.entries) add_to_index(self->state, e.order_id, e.shop_points);
+              for (auto& e : found.entries)
+                add_to_index(self->state, e.order_id, e.shop_points, e.pending_since);
             },
             [](caf::error&) {});
   }
   return out;
 }
 
+/// The system's no_crew cancel of `order_id` (order_rules decides it: only while pending). A
+/// refusal (a crew took it meanwhile: the order's status event follows) is final; a timeout or
+/// an unavailable service is tried again on a later check.
+void cancel_unattended(self_ptr self, int64_t order_id) {
+  auto& st = self->state;
+  order_action cancel;
+  cancel.who = caller::system();
+  cancel.action = order_action_kind::cancel;
+  ask_entity(self, order_ref(st.registry, order_id), st.db_timeout, std::move(cancel))
+      .then([](order_record&) {},  // the committed change comes as its order_status_changed
+            [self, order_id](caf::error& err) {
+              auto it = self->state.pending.find(order_id);
+              if (it == self->state.pending.end()) return;
+              it->second.cancelling = false;
+              if (from_caf_error(err).status < 500) it->second.cancel_refused = true;
+            });
+}
+
+/// Orders pending past their alert time are announced to staff, once each; those past their
+/// expiry time are cancelled with reason no_crew. Times count from the persisted created_at in
+/// whole seconds, rounded so that neither happens early (at most a second late).
+void escalate(self_ptr self) {
+  auto& st = self->state;
+  auto now = wall_now();
+  auto alert = st.escalation.alert.count();
+  auto expiry = st.escalation.expiry.count();
+  for (auto& [id, e] : st.pending) {
+    if (!e.alerted && now > e.pending_since + alert) {
+      e.alerted = true;
+      publish(st.event_bus, order_unattended{id, service_clock::format_iso(e.pending_since)});
+    }
+    if (expiry > 0 && st.registry && !e.cancelling && !e.cancel_refused &&
+        now > e.pending_since + expiry) {
+      e.cancelling = true;
+      cancel_unattended(self, id);
+    }
+  }
+}
+
 }  // namespace
 
+void set_dispatcher_registry(const caf::actor& dispatcher, const caf::actor& registry) {
+  caf::anon_send(dispatcher, use_registry_atom::value, registry);
+}
+
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
-                            std::chrono::milliseconds db_timeout) {
+                            std::chrono::milliseconds db_timeout, escalation_options escalation) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
     self->state.persistence = persistence;
+    self->state.event_bus = event_bus;
     self->state.db_timeout = db_timeout;
+    self->state.escalation = escalation;
     // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
     subscribe<order_status_changed>(self, event_bus);
     self->set_default_handler(caf::skip);
@@ -170,7 +242,8 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
       self->request(persistence, load_timeout, orders_sql::pending_index())
           .then(
               [=](dispatch_entries& all) {
-                for (auto& e : all.entries) add_to_index(self->state, e.order_id, e.shop_points);
+                for (auto& e : all.entries)
+                  add_to_index(self->state, e.order_id, e.shop_points, e.pending_since);
                 // The whole index arrived in one message (100,000 orders after a restart):
                 // freed now, its memory goes back to the system rather than staying in malloc.
                 all.entries = {};
@@ -181,7 +254,14 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                     [=](const pending_query& q) { return query(self->state, q); },
                     [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
                     [=](const reconcile_pending& db) { return reconcile(self, db); },
+                    [=](use_registry_atom, caf::actor& r) { self->state.registry = std::move(r); },
+                    [=](escalate_atom) {
+                      escalate(self);
+                      self->delayed_send(self, self->state.escalation.check_interval,
+                                         escalate_atom::value);
+                    },
                 });
+                self->send(self, escalate_atom::value);
               },
               [=](caf::error&) {
                 // The database is not there yet: try again after a while.

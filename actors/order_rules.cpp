@@ -216,11 +216,23 @@ verdict unlock(const order_record& o, const caller& who) {
 }
 
 /// Who cancels gives the reason: the customer (while pending), staff (until picked up), the
-/// owner of the shop that requested a delivery (while pending). Anyone else who sees the order
-/// (a crew, the owner of a shop with lines in it) may not.
+/// owner of the shop that requested a delivery (while pending), the system — the dispatcher,
+/// for an order nobody took within pending_expiry_s — while pending: no_crew, by nobody, without
+/// a note. Anyone else who sees the order (a crew, the owner of a shop with lines in it) may not.
 verdict cancel(const order_record& o, const order_action& a) {
   using namespace order_status;
   const auto& who = a.who;
+  if (who.is_system()) {
+    // A crew or staff took it meanwhile: exactly one of them wins, and here it was not this.
+    if (o.status != std::string(pending))
+      return refuse(
+          errors::conflict("invalid_transition",
+                           "only a pending order expires unattended; this one is " + o.status));
+    auto out = transition(cancelled, o.crew_id);
+    out.returns_stock = true;
+    out.cancel_reason = cancel_reason::no_crew;
+    return out;
+  }
   if (!may_see(o, who)) return refuse(errors::not_found("no such order"));
   bool requesting_owner = who.role == roles::shop_owner && o.type == "delivery_request" &&
                           o.requesting_owner_id == who.user_id;

@@ -171,6 +171,17 @@ const std::vector<key_spec>& specs() {
        int_field(&config::crew_location_event_s, 1, 3600, "crew_location_event_s")},
       {"crew_max_orders", "undelivered orders a crew may hold (409 crew_busy beyond)",
        int_field(&config::crew_max_orders, 1, 100, "crew_max_orders")},
+      {"pending_alert_s",
+       "an order pending this long after it was placed raises event: order_unattended on "
+       "GET /staff/events (once per order per server run)",
+       int_field(&config::pending_alert_s, 1, 31536000, "pending_alert_s")},
+      {"pending_expiry_s",
+       "an order pending this long after it was placed is cancelled with reason no_crew (0: "
+       "never)",
+       int_field(&config::pending_expiry_s, 0, 31536000, "pending_expiry_s")},
+      {"pending_check_interval_ms",
+       "how often the dispatcher looks for pending orders past their alert or expiry time",
+       int_field(&config::pending_check_interval_ms, 10, 3600000, "pending_check_interval_ms")},
       {"crew_location_flush_s",
        "ignored (accepted for old config files): a crew's position is committed before its 204",
        [](config&, const std::string& v) { parse_int("crew_location_flush_s", v, 1, 3600); }},

@@ -72,6 +72,10 @@ struct config {
   int sse_keepalive_s = 15;        // comment lines on idle event streams
   int crew_location_event_s = 5;  // an order tells its streams where its crew is at most this often
   int crew_max_orders = 3;        // undelivered orders a crew may hold
+  // Escalation of pending orders nobody takes (API.md "Dispatch"), from the order's created_at
+  int pending_alert_s = 300;             // staff get event: order_unattended
+  int pending_expiry_s = 1800;           // cancelled with reason no_crew (0: never)
+  int pending_check_interval_ms = 1000;  // how often the dispatcher looks for such orders
   // (crew_location_flush_s is still accepted and ignored: positions are committed before 204)
 
   // Housekeeping and caches

@@ -318,6 +318,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
     subscribe<order_status_changed>(self, event_bus);
     subscribe<crew_changed>(self, event_bus);
     subscribe<order_crew_location>(self, event_bus);
+    subscribe<order_unattended>(self, event_bus);
     self->delayed_send(self, keepalive, tick_atom::value);
     return {
         [=](open_order_stream& req) {
@@ -370,6 +371,11 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
               {"at", c.at}};
           to_staff(self, "event: crew\ndata: " + data.dump() + "\n\n");
         },
+        [=](const order_unattended& u) {
+          if (self->state.staff.empty()) return;
+          nlohmann::json data = {{"order_id", u.order_id}, {"pending_since", u.pending_since}};
+          to_staff(self, "event: order_unattended\ndata: " + data.dump() + "\n\n");
+        },
         [=](open_staff_stream& req) {
           auto& st = self->state;
           auto peer = req.out->take_stream(200);
@@ -382,7 +388,8 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           s.ready = true;
           st.staff.insert(id);
           write(self, s,
-                stream_head(*req.out) + chunk(": staff stream of order and crew changes\n\n"),
+                stream_head(*req.out) +
+                    chunk(": staff stream of order and crew changes and unattended orders\n\n"),
                 true);
         },
         [=](tick_atom) {

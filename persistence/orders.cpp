@@ -371,14 +371,17 @@ namespace {
 /// Ids and shop positions of pending orders (of `only_ids` when given, a PostgreSQL array
 /// literal), in id order.
 dispatch_entries read_pending_entries(pqxx::dbtransaction& tx, const std::string& only_ids) {
-  // Ids and shop positions only: the dispatcher keeps nothing else of an order.
+  // Ids, shop positions and since when the order is pending (its created_at, whole seconds as
+  // its JSON shows it): the dispatcher keeps nothing else of an order.
   std::string filter = only_ids.empty() ? "" : " AND o.id = ANY($1::bigint[])";
   auto sql =
-      "SELECT x.order_id, l.latitude, l.longitude FROM ("
-      " SELECT DISTINCT oi.order_id, oi.shop_id FROM order_items oi"
+      "SELECT x.order_id, l.latitude, l.longitude, x.since FROM ("
+      " SELECT DISTINCT oi.order_id, oi.shop_id,"
+      " floor(extract(epoch FROM o.created_at))::bigint AS since FROM order_items oi"
       " JOIN orders o ON o.id = oi.order_id WHERE o.status = 'pending'" +
       filter +
-      " UNION SELECT o.id, o.requesting_shop_id FROM orders o"
+      " UNION SELECT o.id, o.requesting_shop_id, floor(extract(epoch FROM o.created_at))::bigint"
+      " FROM orders o"
       " WHERE o.status = 'pending' AND o.requesting_shop_id IS NOT NULL" +
       filter +
       ") x"
@@ -388,7 +391,8 @@ dispatch_entries read_pending_entries(pqxx::dbtransaction& tx, const std::string
   auto rows = only_ids.empty() ? tx.exec(sql) : tx.exec_params(sql, only_ids);
   for (auto r : rows) {
     auto id = r[0].as<int64_t>();
-    if (out.entries.empty() || out.entries.back().order_id != id) out.entries.push_back({id, {}});
+    if (out.entries.empty() || out.entries.back().order_id != id)
+      out.entries.push_back({id, {}, r[3].as<int64_t>()});
     out.entries.back().shop_points.push_back({r[1].as<double>(), r[2].as<double>()});
   }
   return out;

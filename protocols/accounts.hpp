@@ -14,6 +14,10 @@ inline const std::string customer = "customer";
 inline const std::string shop_owner = "shop_owner";
 inline const std::string delivery_crew = "delivery_crew";
 inline const std::string staff = "staff";
+/// The server itself (the dispatcher cancelling an order nobody took): never a user's role, so
+/// no token carries it (security::verify_access refuses any role but the four above) and
+/// PostgreSQL's users.role CHECK refuses it too.
+inline const std::string system = "system";
 }  // namespace roles
 
 /// A user as the API shows it; crew and owner members are filled for those roles only.

@@ -116,7 +116,8 @@ struct dispatch_point {
 struct dispatch_entry {
   int64_t order_id = 0;
   std::vector<dispatch_point> shop_points;
-  WASSALLY_FIELDS(dispatch_entry, order_id, shop_points)
+  int64_t pending_since = 0;  // the order's created_at, unix seconds (escalation deadlines)
+  WASSALLY_FIELDS(dispatch_entry, order_id, shop_points, pending_since)
 };
 
 struct dispatch_entries {

@@ -27,6 +27,10 @@ template <>
 struct topic_of<order_crew_location> {
   static constexpr topic value = topic::order_tracking;
 };
+template <>
+struct topic_of<order_unattended> {
+  static constexpr topic value = topic::order_unattended;
+};
 
 /// Publishes `event` on its topic (nothing when `bus` is null: tests without a bus). Sent
 /// anonymously: nobody answers an event, and a typed actor may not send() to the untyped bus.

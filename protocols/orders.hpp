@@ -402,6 +402,14 @@ struct order_status_changed {
   WASSALLY_FIELDS(order_status_changed, order_id, event, placed, shop_points)
 };
 
+/// Published on the event bus topic "order_unattended" by the dispatcher when an order has been
+/// pending for pending_alert_s (once per order per process run).
+struct order_unattended {
+  int64_t order_id = 0;
+  std::string pending_since;  // the order's created_at, ISO-8601 UTC
+  WASSALLY_FIELDS(order_unattended, order_id, pending_since)
+};
+
 /// GET /orders, with the role-specific visibility applied by the order directory.
 struct order_query {
   caller who;

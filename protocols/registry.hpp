@@ -142,9 +142,10 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 /// The event bus topics.
 enum class topic : uint8_t {
-  order_status,    // order_status_changed, after the change committed
-  crew_status,     // crew_changed, after the change committed
-  order_tracking,  // order_crew_location, throttled by each order
+  order_status,      // order_status_changed, after the change committed
+  crew_status,       // crew_changed, after the change committed
+  order_tracking,    // order_crew_location, throttled by each order
+  order_unattended,  // order_unattended: an order pending for pending_alert_s
 };
 
 }  // namespace wassally

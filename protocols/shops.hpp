@@ -18,6 +18,13 @@ struct caller {
   /// is not started at all (a command queued for the database is answered `504 not_written`).
   int64_t deadline_unix_ms = 0;
   bool is_staff() const { return role == roles::staff; }
+  /// The server acting on its own (no user): only built in-process by caller::system().
+  bool is_system() const { return role == roles::system && user_id == 0; }
+  static caller system() {
+    caller c;
+    c.role = roles::system;
+    return c;
+  }
   WASSALLY_FIELDS(caller, user_id, role, deadline_unix_ms)
 };
 

@@ -134,6 +134,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<crew_moved>("wassally::crew_moved");
   cfg.add_message_type<order_crew_location>("wassally::order_crew_location");
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
+  cfg.add_message_type<order_unattended>("wassally::order_unattended");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");
   cfg.add_message_type<live_ids>("wassally::live_ids");

@@ -378,7 +378,7 @@ P["/api/v1/orders/{id}/events"] = {"parameters": id_param,
           "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "400": resp("BadRequest"), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
 P["/api/v1/orders/{id}/cancel"] = {"parameters": id_param,
   "post": {"operationId": "cancelOrder", "tags": ["orders"], "summary": "Cancel with an optional note; stock is returned", "security": anyone,
-           "description": "The customer while pending (cancel_reason customer); staff while pending or assigned (staff); the owner of the shop that requested a delivery while it is pending (shop). Otherwise 409 invalid_transition; others who may see the order 403. The order and its cancellation's history event record cancel_reason, cancel_note and cancelled_by.",
+           "description": "The customer while pending (cancel_reason customer); staff while pending or assigned (staff); the owner of the shop that requested a delivery while it is pending (shop). The server itself cancels an order still pending after pending_expiry_s (no_crew, cancelled_by null, no note); no request can. Otherwise 409 invalid_transition; others who may see the order 403. The order and its cancellation's history event record cancel_reason, cancel_note and cancelled_by.",
            "requestBody": dict(body(ref("CancelOrderRequest")), required=False),
            "responses": {"200": ok("The order", ref("Order")), **common_body, **auth_errs, "404": resp("NotFound"), "409": resp("Conflict"), **common_db}}}
 
@@ -443,8 +443,8 @@ P["/api/v1/staff/crews"] = {
           "responses": {"200": ok("A page of crews", paged("Crew")), "400": resp("BadRequest"), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
 P["/api/v1/staff/overview"] = {"get": {"operationId": "staffOverview", "tags": ["staff"], "summary": "Orders by status, active crews, orders in the last hour, revenue today", "security": staff,
   "responses": {"200": ok("The overview", ref("StaffOverview")), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
-P["/api/v1/staff/events"] = {"get": {"operationId": "staffEvents", "tags": ["staff"], "summary": "Live order and crew changes (Server-Sent Events)", "security": staff,
-  "description": "`event: order` with {order_id, status, at, crew_id} on every order status change; `event: crew` with {crew_id, status, latitude, longitude, at} on crew status and position changes; keepalive comments as for order streams.",
+P["/api/v1/staff/events"] = {"get": {"operationId": "staffEvents", "tags": ["staff"], "summary": "Live order and crew changes and unattended orders (Server-Sent Events)", "security": staff,
+  "description": "`event: order` with {order_id, status, at, crew_id} on every order status change; `event: crew` with {crew_id, status, latitude, longitude, at} on crew status and position changes; `event: order_unattended` with {order_id, pending_since} (pending_since: the order's created_at, e.g. `{\"order_id\":17,\"pending_since\":\"2026-11-24T19:30:00Z\"}`) when an order has been pending for `pending_alert_s` (default 300) — once per order per server run, so after a restart an order already past it is announced once more; after `pending_expiry_s` (default 1800, 0 = never) the server cancels it with cancel_reason no_crew and cancelled_by null, heard here as its `event: order` with status cancelled. Both apply in either dispatch mode. Keepalive comments as for order streams.",
   "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "401": resp("Unauthorized"), "403": resp("Forbidden")}}}
 
 # --- Shop analytics ---

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "protocols/accounts.hpp"
+
 namespace wassally::security {
 namespace {
 
@@ -121,6 +123,10 @@ std::optional<principal> token_signer::verify_access(const std::string& token, i
     if (!user_id || !expires_at) return fail(token_error::malformed);
     out.user_id = *user_id;
     out.role = p.at("role").get<std::string>();
+    // Only a user's role: never roles::system (the server acting on its own), whatever signed it.
+    if (out.role != roles::customer && out.role != roles::shop_owner &&
+        out.role != roles::delivery_crew && out.role != roles::staff)
+      return fail(token_error::malformed);
     out.expires_at = *expires_at;
     if (out.expires_at <= now) return fail(token_error::expired);
     return out;

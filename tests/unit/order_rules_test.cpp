@@ -212,6 +212,68 @@ BOOST_AUTO_TEST_CASE(cancel_reason_follows_the_canceller_and_requesting_shops_ma
   BOOST_TEST(staff_cancels_request->cancel_reason == cancel_reason::staff);
 }
 
+// The system's cancel (the dispatcher, for an order pending past pending_expiry_s): no_crew, by
+// nobody, without a note, stock returned; only while pending — a crew or staff that took the
+// order first wins. No user's caller ever produces no_crew, nor passes as the system.
+BOOST_AUTO_TEST_CASE(the_system_cancels_only_pending_orders_and_only_it_gives_no_crew) {
+  auto with_note = [](order_action a, std::string note) {
+    a.note = std::move(note);
+    return a;
+  };
+  auto request = [](const std::string& status) {  // a delivery request of owner_a's shop
+    auto o = order(status);
+    o.type = "delivery_request";
+    o.user_id = owner_a.user_id;
+    o.requesting_shop_id = 100;
+    o.requesting_owner_id = owner_a.user_id;
+    o.items.clear();
+    return o;
+  };
+  auto system = caller::system();
+  BOOST_TEST(system.is_system());
+  BOOST_TEST(system.user_id == 0);
+  auto expired = order_rules::decide(order("pending"),
+                                     with_note(action(system, order_action_kind::cancel), "x"));
+  BOOST_REQUIRE(expired);
+  BOOST_TEST((expired->what == effect::transition));
+  BOOST_TEST(expired->to == order_status::cancelled);
+  BOOST_TEST(expired->cancel_reason == cancel_reason::no_crew);
+  BOOST_TEST(expired->cancelled_by == 0);
+  BOOST_TEST(expired->cancel_note.empty());
+  BOOST_TEST(expired->returns_stock);
+  BOOST_TEST(!expired->claims_crew_slot);
+  auto request_expired =
+      order_rules::decide(request("pending"), action(system, order_action_kind::cancel));
+  BOOST_REQUIRE(request_expired);
+  BOOST_TEST(request_expired->cancel_reason == cancel_reason::no_crew);
+  for (auto status : {"assigned", "picked_up", "delivered", "cancelled"})
+    BOOST_TEST(outcome(order(status, 3), action(system, order_action_kind::cancel)).first ==
+                   "invalid_transition",
+               status);
+  // The system only cancels: any other action is refused (it sees no order as a user would).
+  BOOST_TEST(!order_rules::decide(order("pending"), action(system, order_action_kind::accept)));
+  BOOST_TEST(!order_rules::decide(order("pending"), action(system, order_action_kind::assign, 3)));
+  // Every user who may cancel gets their own reason, never no_crew.
+  for (auto& who : {customer, staff}) {
+    auto d = order_rules::decide(order("pending"), action(who, order_action_kind::cancel));
+    BOOST_REQUIRE(d);
+    BOOST_TEST(d->cancel_reason != cancel_reason::no_crew);
+    BOOST_TEST(d->cancelled_by == who.user_id);
+  }
+  auto by_shop =
+      order_rules::decide(request("pending"), action(owner_a, order_action_kind::cancel));
+  BOOST_REQUIRE(by_shop);
+  BOOST_TEST(by_shop->cancel_reason == cancel_reason::shop);
+  // The system role with a user id is not the system: refused, like any stranger.
+  const caller impostor{7, roles::system};
+  BOOST_TEST(!impostor.is_system());
+  auto d = order_rules::decide(order("pending"), action(impostor, order_action_kind::cancel));
+  BOOST_TEST(!d);
+  const caller unknown_role{1, "no_crew"};
+  BOOST_TEST(
+      !order_rules::decide(order("pending"), action(unknown_role, order_action_kind::cancel)));
+}
+
 // The whole outcome, side effects included: what the order actor writes and whom it tells.
 BOOST_AUTO_TEST_CASE(outcomes_carry_every_side_effect) {
   auto pending = order("pending");

@@ -73,6 +73,27 @@ BOOST_AUTO_TEST_CASE(signed_claims_out_of_integer_range_are_malformed) {
   BOOST_TEST(p->user_id == 7);
 }
 
+// The server's own caller role (roles::system, the no_crew cancel) is never a token's, even one
+// signed with the right key: only the four user roles pass.
+BOOST_AUTO_TEST_CASE(only_user_roles_pass_verification) {
+  token_signer s(secret);
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  for (std::string role : {"system", "System", "", "admin", "no_crew"}) {
+    token_error why{};
+    auto token =
+        signed_token(s, header, R"({"exp":2000,"sub":7,"role":")" + role + R"(","typ":"access"})");
+    BOOST_TEST(!s.verify_access(token, 1000, &why), role);
+    BOOST_TEST((why == token_error::malformed), role);
+  }
+  for (std::string role : {"customer", "shop_owner", "delivery_crew", "staff"})
+    BOOST_TEST(s.verify_access(
+                    signed_token(s, header,
+                                 R"({"exp":2000,"sub":7,"role":")" + role + R"(","typ":"access"})"),
+                    1000)
+                   .has_value(),
+               role);
+}
+
 BOOST_AUTO_TEST_CASE(alg_none_and_garbage_are_refused) {
   token_signer s(secret);
   auto header = base64url_encode(R"({"alg":"none","typ":"JWT"})");
