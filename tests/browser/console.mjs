@@ -286,6 +286,14 @@ try {
     await page.screenshot({ path: `${outDir}/board-1440.png`, fullPage: true });
   });
 
+  await step("an order nobody takes is flagged on the board", async () => {
+    // pending_alert_s is 3 here: the order placed during the restart is still pending.
+    await page.waitForSelector(`.column-pending a.card.unattended[data-order-id="${seen.order_placed_while_away}"]`,
+      { timeout: 15000 });
+    seen.unattended_flagged = true;
+    seen.assigned_not_flagged = (await page.locator(`a.card.unattended[data-order-id="${first.id}"]`).count()) === 0;
+  });
+
   await step("a phone-width screen", async () => {
     await page.setViewportSize({ width: 375, height: 812 });
     for (const [hash, ready, shot] of [["#/board", ".board", "board-375"], [`#/orders/${first.id}`, "#order-status", "order-375"],

@@ -39,7 +39,7 @@ def deliver(c, customer, crew, items):
 
 def main():
     db = create_database(env_or_die("WASSALLY_TEST_DATABASE_URL"), "console")
-    srv = Server(db, {})
+    srv = Server(db, {"WASSALLY_PENDING_ALERT_S": "3"})
     srv.start()
     out_dir = os.path.join(os.getcwd(), "browser-output", "console")
     os.makedirs(out_dir, exist_ok=True)
@@ -145,6 +145,9 @@ def main():
         check(seen.get("token_refreshed") and (seen.get("reloads_after_refresh") or 0) >= 1,
               f"token refresh: refreshed={seen.get('token_refreshed')} "
               f"re-reads={seen.get('reloads_after_refresh')}")
+        check(seen.get("unattended_flagged") and seen.get("assigned_not_flagged"),
+              "the board did not flag the order nobody took (event: order_unattended), or "
+              "flagged one that was taken")
         check(seen.get("phone_width_ok"), "pages overflow a 375 px screen")
         sales, expected = seen.get("sales_chart") or {}, seen.get("sales_expected") or {}
         check(sales and sales == expected and len(sales["labels"]) == 12,

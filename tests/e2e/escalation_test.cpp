@@ -16,10 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string order_path(int64_t id, const std::string& rest = "") {
-  return "/api/v1/orders/" + std::to_string(id) + rest;
-}
-
 settings escalation(const std::string& alert_s, const std::string& expiry_s) {
   return {{"WASSALLY_PENDING_ALERT_S", alert_s},
           {"WASSALLY_PENDING_EXPIRY_S", expiry_s},

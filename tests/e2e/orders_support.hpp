@@ -19,6 +19,11 @@ inline int& order_test_counter() {
 inline std::string unique_suffix() {
   return std::to_string(getpid() % 10000) + "o" + std::to_string(++order_test_counter());
 }
+/// "/api/v1/orders/{id}" followed by `rest` ("/accept", "/events", ...).
+inline std::string order_path(int64_t id, const std::string& rest = "") {
+  return "/api/v1/orders/" + std::to_string(id) + rest;
+}
+
 inline std::string unique_phone() {
   return "+2016" + std::to_string(1000000 + getpid() % 1000 * 1000 + ++order_test_counter());
 }

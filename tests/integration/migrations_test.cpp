@@ -9,6 +9,22 @@
 
 using namespace wassally;
 
+namespace {
+
+/// Whether PostgreSQL refuses `sql` (a constraint, a CHECK) in a transaction of its own.
+bool statement_fails(pqxx::connection& c, const std::string& sql) {
+  try {
+    pqxx::work tx(c);
+    tx.exec(sql);
+    tx.commit();
+    return false;
+  } catch (const pqxx::sql_error&) {
+    return true;
+  }
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(migrations)
 
 BOOST_AUTO_TEST_CASE(apply_creates_the_schema_and_is_idempotent) {
@@ -56,16 +72,7 @@ BOOST_AUTO_TEST_CASE(constraints_back_the_invariants) {
   auto url = test::create_test_database("migk");
   auto c = db::connect(url, 5);
   db::apply_migrations(*c, db::embedded_migrations());
-  auto fails = [&](const std::string& sql) {
-    try {
-      pqxx::work tx(*c);
-      tx.exec(sql);
-      tx.commit();
-      return false;
-    } catch (const pqxx::sql_error&) {
-      return true;
-    }
-  };
+  auto fails = [&](const std::string& sql) { return statement_fails(*c, sql); };
   BOOST_TEST(
       !fails("INSERT INTO users (username, password_hash, role, phone_number) VALUES "
              "('owner1', 'h', 'shop_owner', '+2010000000')"));
@@ -145,16 +152,7 @@ BOOST_AUTO_TEST_CASE(shop_fields_count_orders_delivered_before_the_migration) {
     BOOST_TEST(shops[3].first == 0);  // cancelled and pending only
     for (auto& [id, s] : shops) BOOST_TEST(s.second == 10, "preparation_min of shop " << id);
   }
-  auto fails = [&](const std::string& sql) {
-    try {
-      pqxx::work tx(*c);
-      tx.exec(sql);
-      tx.commit();
-      return false;
-    } catch (const pqxx::sql_error&) {
-      return true;
-    }
-  };
+  auto fails = [&](const std::string& sql) { return statement_fails(*c, sql); };
   BOOST_TEST(fails("UPDATE shops SET preparation_min = 241 WHERE id = 1"));
   BOOST_TEST(fails("UPDATE shops SET preparation_min = -1 WHERE id = 1"));
   BOOST_TEST(!fails("UPDATE shops SET preparation_min = 240 WHERE id = 1"));
