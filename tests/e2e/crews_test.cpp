@@ -484,365 +484,364 @@ BOOST_AUTO_TEST_CASE(the_customer_and_staff_follow_the_crew_until_delivery) {
   BOOST_TEST_REQUIRE(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).status == 200);
   BOOST_TEST(as(o.customer)["crew_location"].is_null());
   BOOST_TEST(as(w.staff)["crew_location"].is_null());
+}
 
-  BOOST_AUTO_TEST_CASE(shops_count_the_delivered_orders_with_their_lines) {
-    orders_world w;
-    auto a = w.shop(30.05, 31.23);
-    auto b = w.shop(30.06, 31.23);
-    auto a1 = w.product(a, {{"price", "5"}, {"stock", 50}});
-    auto a2 = w.product(a, {{"price", "6"}, {"stock", 50}});
-    auto b1 = w.product(b, {{"price", "7"}, {"stock", 50}});
-    auto crew = make_crew(w, true, 30.05, 31.23);
-    auto cust = w.customer().second;
-    // What GET /shops/{id} (the shop actor's memory) and PostgreSQL say.
-    auto api_count = [&](const shop_handle& s) {
-      auto r = w.client.get("/api/v1/shops/" + std::to_string(s.id));
-      BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
-      return r.json()["confirmed_orders"].get<int64_t>();
-    };
-    auto db_count = [&](const shop_handle& s) {
-      pqxx::connection db(w.server.database_url());
-      pqxx::read_transaction tx(db);
-      return tx.exec_params("SELECT confirmed_orders FROM shops WHERE id = $1", s.id)[0][0]
-          .as<int64_t>();
-    };
-    auto expect_counts = [&](int64_t of_a, int64_t of_b, const std::string& when) {
-      BOOST_TEST_CONTEXT(when) {
-        BOOST_TEST(api_count(a) == of_a);
-        BOOST_TEST(api_count(b) == of_b);
-        BOOST_TEST(db_count(a) == of_a);
-        BOOST_TEST(db_count(b) == of_b);
-      }
-    };
-    auto deliver = [&](const json& placed) {
-      int64_t id = placed["id"];
-      BOOST_TEST_REQUIRE(act(w, id, "accept", crew.auth).status == 200);
-      BOOST_TEST_REQUIRE(act(w, id, "pickup", crew.auth).status == 200);
-      auto r = act(w, id, "deliver", crew.auth, {{"code", placed["code"]}});
-      BOOST_TEST_REQUIRE(r.status == 200, r.body);
-      BOOST_TEST_REQUIRE(r.json()["status"] == "delivered");
-    };
-    expect_counts(0, 0, "new shops");
+BOOST_AUTO_TEST_CASE(shops_count_the_delivered_orders_with_their_lines) {
+  orders_world w;
+  auto a = w.shop(30.05, 31.23);
+  auto b = w.shop(30.06, 31.23);
+  auto a1 = w.product(a, {{"price", "5"}, {"stock", 50}});
+  auto a2 = w.product(a, {{"price", "6"}, {"stock", 50}});
+  auto b1 = w.product(b, {{"price", "7"}, {"stock", 50}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto cust = w.customer().second;
+  // What GET /shops/{id} (the shop actor's memory) and PostgreSQL say.
+  auto api_count = [&](const shop_handle& s) {
+    auto r = w.client.get("/api/v1/shops/" + std::to_string(s.id));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    return r.json()["confirmed_orders"].get<int64_t>();
+  };
+  auto db_count = [&](const shop_handle& s) {
+    pqxx::connection db(w.server.database_url());
+    pqxx::read_transaction tx(db);
+    return tx.exec_params("SELECT confirmed_orders FROM shops WHERE id = $1", s.id)[0][0]
+        .as<int64_t>();
+  };
+  auto expect_counts = [&](int64_t of_a, int64_t of_b, const std::string& when) {
+    BOOST_TEST_CONTEXT(when) {
+      BOOST_TEST(api_count(a) == of_a);
+      BOOST_TEST(api_count(b) == of_b);
+      BOOST_TEST(db_count(a) == of_a);
+      BOOST_TEST(db_count(b) == of_b);
+    }
+  };
+  auto deliver = [&](const json& placed) {
+    int64_t id = placed["id"];
+    BOOST_TEST_REQUIRE(act(w, id, "accept", crew.auth).status == 200);
+    BOOST_TEST_REQUIRE(act(w, id, "pickup", crew.auth).status == 200);
+    auto r = act(w, id, "deliver", crew.auth, {{"code", placed["code"]}});
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    BOOST_TEST_REQUIRE(r.json()["status"] == "delivered");
+  };
+  expect_counts(0, 0, "new shops");
 
-    // Two lines of a and one of b: one order for each shop.
-    auto first = w.place(
-        cust, {orders_world::line(a1, 1), orders_world::line(a2, 2), orders_world::line(b1, 1)});
-    BOOST_TEST_REQUIRE(first.status == 201, first.body);
-    expect_counts(0, 0, "placed, not delivered");
-    deliver(first.json());
-    expect_counts(1, 1, "first delivered");
+  // Two lines of a and one of b: one order for each shop.
+  auto first = w.place(
+      cust, {orders_world::line(a1, 1), orders_world::line(a2, 2), orders_world::line(b1, 1)});
+  BOOST_TEST_REQUIRE(first.status == 201, first.body);
+  expect_counts(0, 0, "placed, not delivered");
+  deliver(first.json());
+  expect_counts(1, 1, "first delivered");
 
-    // A cancelled order does not count, neither does a delivery request of a.
-    auto cancelled = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 1)});
-    BOOST_TEST_REQUIRE(cancelled.status == 201, cancelled.body);
-    BOOST_TEST_REQUIRE(act(w, cancelled.json()["id"], "cancel", cust).status == 200);
-    auto request = w.client.post_json(
-        "/api/v1/shops/" + std::to_string(a.id) + "/delivery-requests",
-        {{"receiver_name", "Ali"},
-         {"receiver_phone", "+201112223334"},
-         {"location", {{"address", "Zamalek"}, {"latitude", 30.06}, {"longitude", 31.22}}},
-         {"price", "35.00"}},
-        a.owner);
-    BOOST_TEST_REQUIRE(request.status == 201, request.body);
-    deliver(request.json());
-    expect_counts(1, 1, "cancelled order and delivered request");
+  // A cancelled order does not count, neither does a delivery request of a.
+  auto cancelled = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 1)});
+  BOOST_TEST_REQUIRE(cancelled.status == 201, cancelled.body);
+  BOOST_TEST_REQUIRE(act(w, cancelled.json()["id"], "cancel", cust).status == 200);
+  auto request = w.client.post_json(
+      "/api/v1/shops/" + std::to_string(a.id) + "/delivery-requests",
+      {{"receiver_name", "Ali"},
+       {"receiver_phone", "+201112223334"},
+       {"location", {{"address", "Zamalek"}, {"latitude", 30.06}, {"longitude", 31.22}}},
+       {"price", "35.00"}},
+      a.owner);
+  BOOST_TEST_REQUIRE(request.status == 201, request.body);
+  deliver(request.json());
+  expect_counts(1, 1, "cancelled order and delivered request");
 
-    // A second delivered order counts again, for the shops it has lines of.
-    auto second = w.place(cust, {orders_world::line(a2, 1)});
-    BOOST_TEST_REQUIRE(second.status == 201, second.body);
-    deliver(second.json());
-    expect_counts(2, 1, "second delivered");
-    auto third = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 3)});
-    BOOST_TEST_REQUIRE(third.status == 201, third.body);
-    deliver(third.json());
-    expect_counts(3, 2, "third delivered");
+  // A second delivered order counts again, for the shops it has lines of.
+  auto second = w.place(cust, {orders_world::line(a2, 1)});
+  BOOST_TEST_REQUIRE(second.status == 201, second.body);
+  deliver(second.json());
+  expect_counts(2, 1, "second delivered");
+  auto third = w.place(cust, {orders_world::line(a1, 1), orders_world::line(b1, 3)});
+  BOOST_TEST_REQUIRE(third.status == 201, third.body);
+  deliver(third.json());
+  expect_counts(3, 2, "third delivered");
 
-    // A restarted server reads the same counts back.
-    w.server.restart();
-    w.client = w.server.client();
-    BOOST_TEST(api_count(a) == 3);
-    BOOST_TEST(api_count(b) == 2);
+  // A restarted server reads the same counts back.
+  w.server.restart();
+  w.client = w.server.client();
+  BOOST_TEST(api_count(a) == 3);
+  BOOST_TEST(api_count(b) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(staff_see_the_overview_and_a_live_stream_of_changes) {
+  orders_world w;
+  sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
+  BOOST_TEST_REQUIRE(stream.status() == 200);
+  auto crew = make_crew(w, true, 30.0, 31.0);
+  auto o = make_order(w);
+  BOOST_TEST(act(w, o.id, "accept", crew.auth).status == 200);
+  bool saw_crew = false, saw_pending = false, saw_assigned = false;
+  for (int i = 0; i < 10 && !(saw_crew && saw_pending && saw_assigned); ++i) {
+    auto e = stream.next(5s);
+    BOOST_TEST_REQUIRE(e.has_value());
+    auto data = json::parse(e->data);
+    if (e->event == "crew" && data["crew_id"] == crew.id && data["latitude"] == 30.0)
+      saw_crew = true;
+    if (e->event == "order" && data["order_id"] == o.id && data["status"] == "pending")
+      saw_pending = true;
+    if (e->event == "order" && data["order_id"] == o.id && data["status"] == "assigned") {
+      saw_assigned = true;
+      BOOST_TEST(data["crew_id"] == crew.id);
+    }
   }
+  BOOST_TEST(saw_crew);
+  BOOST_TEST(saw_pending);
+  BOOST_TEST(saw_assigned);
+  auto overview = w.client.get("/api/v1/staff/overview", w.staff).json();
+  BOOST_TEST(overview["orders_by_status"]["assigned"] == 1);
+  BOOST_TEST(overview["orders_by_status"]["delivered"] == 0);
+  BOOST_TEST(overview["active_crews"].get<int>() >= 1);
+  BOOST_TEST(overview["orders_last_hour"] == 1);
+  BOOST_TEST(overview["revenue_today"] == "0.00");
+  sse_stream not_staff("127.0.0.1", w.server.port(), "/api/v1/staff/events", crew.auth);
+  BOOST_TEST(not_staff.status() == 403);
+}
 
-  BOOST_AUTO_TEST_CASE(staff_see_the_overview_and_a_live_stream_of_changes) {
-    orders_world w;
-    sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
-    BOOST_TEST_REQUIRE(stream.status() == 200);
-    auto crew = make_crew(w, true, 30.0, 31.0);
-    auto o = make_order(w);
-    BOOST_TEST(act(w, o.id, "accept", crew.auth).status == 200);
-    bool saw_crew = false, saw_pending = false, saw_assigned = false;
-    for (int i = 0; i < 10 && !(saw_crew && saw_pending && saw_assigned); ++i) {
+BOOST_AUTO_TEST_CASE(every_route_answers_each_role_as_api_md_says) {
+  orders_world w;
+  auto crew = make_crew(w);
+  auto o = make_order(w);
+  auto [n, customer] = w.customer();
+  auto owner = o.shop.owner;
+  struct probe {
+    std::string method, path;
+    json body;
+  };
+  auto id = std::to_string(o.id);
+  std::vector<probe> crew_only = {
+      {"PUT", "/api/v1/crew/location", {{"latitude", 1}, {"longitude", 1}}},
+      {"PUT", "/api/v1/crew/status", {{"status", "available"}}},
+      {"GET", "/api/v1/crew/orders/pending", nullptr},
+      {"GET", "/api/v1/crew/orders", nullptr},
+      {"POST", "/api/v1/orders/" + id + "/accept", json::object()},
+      {"POST", "/api/v1/orders/" + id + "/pickup", json::object()},
+      {"POST", "/api/v1/orders/" + id + "/deliver", {{"code", "1"}}},
+      {"POST", "/api/v1/orders/" + id + "/items/1/bought", json::object()}};
+  std::vector<probe> staff_routes = {
+      {"POST", "/api/v1/staff/crews", {{"username", "x"}}},
+      {"GET", "/api/v1/staff/crews", nullptr},
+      {"GET", "/api/v1/staff/overview", nullptr},
+      {"POST", "/api/v1/orders/" + id + "/assign", {{"crew_id", crew.id}}},
+      {"POST", "/api/v1/orders/" + id + "/unlock-code", json::object()}};
+  auto send = [&](const probe& p, const header_map& who) {
+    if (p.method == "GET") return w.client.get(p.path, who);
+    if (p.method == "PUT") return w.client.put_json(p.path, p.body, who);
+    return w.client.post_json(p.path, p.body, who);
+  };
+  for (auto& p : crew_only) {
+    expect_error(send(p, {}), 401, "unauthenticated");
+    for (auto* who : {&customer, &owner, &w.staff}) expect_error(send(p, *who), 403, "forbidden");
+  }
+  for (auto& p : staff_routes) {
+    expect_error(send(p, {}), 401, "unauthenticated");
+    for (auto* who : {&customer, &owner, &crew.auth}) expect_error(send(p, *who), 403, "forbidden");
+  }
+  // Unknown orders are 404 for the roles that may act.
+  expect_error(act(w, 987654, "accept", crew.auth), 404, "not_found");
+  expect_error(act(w, 987654, "assign", w.staff, {{"crew_id", crew.id}}), 404, "not_found");
+  expect_error(w.client.post_json("/api/v1/shops/987654/delivery-requests",
+                                  {{"receiver_name", "a"},
+                                   {"receiver_phone", "+201234567"},
+                                   {"location", {{"latitude", 1}, {"longitude", 1}}},
+                                   {"price", "5"}},
+                                  owner),
+               404, "not_found");
+}
+
+BOOST_AUTO_TEST_CASE(a_position_is_in_postgresql_and_the_staff_list_when_its_204_comes) {
+  orders_world w;
+  auto crew = make_crew(w, false);
+  BOOST_TEST(staff_crew(w, crew.id)["location"].is_null());
+  BOOST_TEST(std::get<2>(crew_row(w, crew.id)) == "");
+  sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
+  BOOST_TEST_REQUIRE(stream.status() == 200);
+  for (auto [lat, lng] : {std::pair{30.11, 31.21}, std::pair{30.12, 31.22}}) {
+    auto r = w.client.put_json("/api/v1/crew/location", {{"latitude", lat}, {"longitude", lng}},
+                               crew.auth);
+    BOOST_TEST_REQUIRE(r.status == 204, r.body);
+    // Committed before the answer: the row holds it, with last_seen...
+    auto [db_lat, db_lng, seen] = crew_row(w, crew.id);
+    BOOST_TEST(db_lat == lat);
+    BOOST_TEST(db_lng == lng);
+    BOOST_TEST(!seen.empty());
+    // ...and the staff list (read from PostgreSQL) shows it at once.
+    auto listed = staff_crew(w, crew.id);
+    BOOST_TEST(listed["location"]["latitude"] == lat, listed.dump());
+    BOOST_TEST(listed["location"]["longitude"] == lng, listed.dump());
+    BOOST_TEST(listed["last_seen"] == seen, listed.dump());
+    // The staff stream hears of the committed position.
+    bool heard = false;
+    for (int i = 0; i < 5 && !heard; ++i) {
       auto e = stream.next(5s);
       BOOST_TEST_REQUIRE(e.has_value());
       auto data = json::parse(e->data);
-      if (e->event == "crew" && data["crew_id"] == crew.id && data["latitude"] == 30.0)
-        saw_crew = true;
-      if (e->event == "order" && data["order_id"] == o.id && data["status"] == "pending")
-        saw_pending = true;
-      if (e->event == "order" && data["order_id"] == o.id && data["status"] == "assigned") {
-        saw_assigned = true;
-        BOOST_TEST(data["crew_id"] == crew.id);
-      }
+      heard = e->event == "crew" && data["crew_id"] == crew.id && data["latitude"] == lat;
     }
-    BOOST_TEST(saw_crew);
-    BOOST_TEST(saw_pending);
-    BOOST_TEST(saw_assigned);
-    auto overview = w.client.get("/api/v1/staff/overview", w.staff).json();
-    BOOST_TEST(overview["orders_by_status"]["assigned"] == 1);
-    BOOST_TEST(overview["orders_by_status"]["delivered"] == 0);
-    BOOST_TEST(overview["active_crews"].get<int>() >= 1);
-    BOOST_TEST(overview["orders_last_hour"] == 1);
-    BOOST_TEST(overview["revenue_today"] == "0.00");
-    sse_stream not_staff("127.0.0.1", w.server.port(), "/api/v1/staff/events", crew.auth);
-    BOOST_TEST(not_staff.status() == 403);
+    BOOST_TEST(heard);
   }
+}
 
-  BOOST_AUTO_TEST_CASE(every_route_answers_each_role_as_api_md_says) {
-    orders_world w;
-    auto crew = make_crew(w);
-    auto o = make_order(w);
-    auto [n, customer] = w.customer();
-    auto owner = o.shop.owner;
-    struct probe {
-      std::string method, path;
-      json body;
-    };
-    auto id = std::to_string(o.id);
-    std::vector<probe> crew_only = {
-        {"PUT", "/api/v1/crew/location", {{"latitude", 1}, {"longitude", 1}}},
-        {"PUT", "/api/v1/crew/status", {{"status", "available"}}},
-        {"GET", "/api/v1/crew/orders/pending", nullptr},
-        {"GET", "/api/v1/crew/orders", nullptr},
-        {"POST", "/api/v1/orders/" + id + "/accept", json::object()},
-        {"POST", "/api/v1/orders/" + id + "/pickup", json::object()},
-        {"POST", "/api/v1/orders/" + id + "/deliver", {{"code", "1"}}},
-        {"POST", "/api/v1/orders/" + id + "/items/1/bought", json::object()}};
-    std::vector<probe> staff_routes = {
-        {"POST", "/api/v1/staff/crews", {{"username", "x"}}},
-        {"GET", "/api/v1/staff/crews", nullptr},
-        {"GET", "/api/v1/staff/overview", nullptr},
-        {"POST", "/api/v1/orders/" + id + "/assign", {{"crew_id", crew.id}}},
-        {"POST", "/api/v1/orders/" + id + "/unlock-code", json::object()}};
-    auto send = [&](const probe& p, const header_map& who) {
-      if (p.method == "GET") return w.client.get(p.path, who);
-      if (p.method == "PUT") return w.client.put_json(p.path, p.body, who);
-      return w.client.post_json(p.path, p.body, who);
-    };
-    for (auto& p : crew_only) {
-      expect_error(send(p, {}), 401, "unauthenticated");
-      for (auto* who : {&customer, &owner, &w.staff}) expect_error(send(p, *who), 403, "forbidden");
-    }
-    for (auto& p : staff_routes) {
-      expect_error(send(p, {}), 401, "unauthenticated");
-      for (auto* who : {&customer, &owner, &crew.auth})
-        expect_error(send(p, *who), 403, "forbidden");
-    }
-    // Unknown orders are 404 for the roles that may act.
-    expect_error(act(w, 987654, "accept", crew.auth), 404, "not_found");
-    expect_error(act(w, 987654, "assign", w.staff, {{"crew_id", crew.id}}), 404, "not_found");
-    expect_error(w.client.post_json("/api/v1/shops/987654/delivery-requests",
-                                    {{"receiver_name", "a"},
-                                     {"receiver_phone", "+201234567"},
-                                     {"location", {{"latitude", 1}, {"longitude", 1}}},
-                                     {"price", "5"}},
-                                    owner),
-                 404, "not_found");
-  }
-
-  BOOST_AUTO_TEST_CASE(a_position_is_in_postgresql_and_the_staff_list_when_its_204_comes) {
-    orders_world w;
-    auto crew = make_crew(w, false);
-    BOOST_TEST(staff_crew(w, crew.id)["location"].is_null());
-    BOOST_TEST(std::get<2>(crew_row(w, crew.id)) == "");
-    sse_stream stream("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
-    BOOST_TEST_REQUIRE(stream.status() == 200);
-    for (auto [lat, lng] : {std::pair{30.11, 31.21}, std::pair{30.12, 31.22}}) {
-      auto r = w.client.put_json("/api/v1/crew/location", {{"latitude", lat}, {"longitude", lng}},
-                                 crew.auth);
-      BOOST_TEST_REQUIRE(r.status == 204, r.body);
-      // Committed before the answer: the row holds it, with last_seen...
-      auto [db_lat, db_lng, seen] = crew_row(w, crew.id);
-      BOOST_TEST(db_lat == lat);
-      BOOST_TEST(db_lng == lng);
-      BOOST_TEST(!seen.empty());
-      // ...and the staff list (read from PostgreSQL) shows it at once.
-      auto listed = staff_crew(w, crew.id);
-      BOOST_TEST(listed["location"]["latitude"] == lat, listed.dump());
-      BOOST_TEST(listed["location"]["longitude"] == lng, listed.dump());
-      BOOST_TEST(listed["last_seen"] == seen, listed.dump());
-      // The staff stream hears of the committed position.
-      bool heard = false;
-      for (int i = 0; i < 5 && !heard; ++i) {
-        auto e = stream.next(5s);
-        BOOST_TEST_REQUIRE(e.has_value());
-        auto data = json::parse(e->data);
-        heard = e->event == "crew" && data["crew_id"] == crew.id && data["latitude"] == lat;
-      }
-      BOOST_TEST(heard);
-    }
-  }
-
-  BOOST_AUTO_TEST_CASE(positions_reported_together_are_written_together) {
-    // One database connection: commands queue behind the running transaction, so positions of
-    // many crews meet in a group commit and a fast crew's reports meet in its actor.
-    orders_world w(settings{{"WASSALLY_DB_POOL_SIZE", "1"}, {"WASSALLY_HTTP_THREADS", "4"}});
-    std::vector<crew_handle> crews;
-    for (int i = 0; i < 6; ++i) crews.push_back(make_crew(w, false));
-    auto merged_before = metric(w, "wassally_persistence_merged_commands_total");
-    auto commands_before = metric(w, "wassally_persistence_batch_size_sum");
-    BOOST_TEST_REQUIRE(merged_before >= 0);
-    // Four callers per crew: while one write is in flight, the others' reports wait together.
-    constexpr int threads_per_crew = 4, puts_per_thread = 10;
-    std::atomic<int> not_204{0};
-    std::mutex m;
-    std::map<int64_t, std::set<double>> sent;  // crew → latitudes it reported
-    std::vector<std::thread> threads;
-    std::atomic<bool> go{false};
-    for (auto& c : crews)
-      for (int t = 0; t < threads_per_crew; ++t)
-        threads.emplace_back([&, c, t] {
-          auto client = w.server.client();
-          while (!go.load()) std::this_thread::yield();
-          for (int k = 0; k < puts_per_thread; ++k) {
-            double lat = 30 + (t * puts_per_thread + k) / 1000.0;
-            {
-              std::lock_guard<std::mutex> g(m);
-              sent[c.id].insert(lat);
-            }
-            auto r = client.put_json("/api/v1/crew/location",
-                                     {{"latitude", lat}, {"longitude", 31.0}}, c.auth);
-            if (r.status != 204) ++not_204;
+BOOST_AUTO_TEST_CASE(positions_reported_together_are_written_together) {
+  // One database connection: commands queue behind the running transaction, so positions of
+  // many crews meet in a group commit and a fast crew's reports meet in its actor.
+  orders_world w(settings{{"WASSALLY_DB_POOL_SIZE", "1"}, {"WASSALLY_HTTP_THREADS", "4"}});
+  std::vector<crew_handle> crews;
+  for (int i = 0; i < 6; ++i) crews.push_back(make_crew(w, false));
+  auto merged_before = metric(w, "wassally_persistence_merged_commands_total");
+  auto commands_before = metric(w, "wassally_persistence_batch_size_sum");
+  BOOST_TEST_REQUIRE(merged_before >= 0);
+  // Four callers per crew: while one write is in flight, the others' reports wait together.
+  constexpr int threads_per_crew = 4, puts_per_thread = 10;
+  std::atomic<int> not_204{0};
+  std::mutex m;
+  std::map<int64_t, std::set<double>> sent;  // crew → latitudes it reported
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (auto& c : crews)
+    for (int t = 0; t < threads_per_crew; ++t)
+      threads.emplace_back([&, c, t] {
+        auto client = w.server.client();
+        while (!go.load()) std::this_thread::yield();
+        for (int k = 0; k < puts_per_thread; ++k) {
+          double lat = 30 + (t * puts_per_thread + k) / 1000.0;
+          {
+            std::lock_guard<std::mutex> g(m);
+            sent[c.id].insert(lat);
           }
-        });
-    go = true;
-    for (auto& t : threads) t.join();
-    BOOST_TEST(not_204.load() == 0);
-    int puts = static_cast<int>(crews.size()) * threads_per_crew * puts_per_thread;
-    auto merged = metric(w, "wassally_persistence_merged_commands_total") - merged_before;
-    auto commands = metric(w, "wassally_persistence_batch_size_sum") - commands_before;
-    BOOST_TEST_MESSAGE(puts << " positions reported: " << commands
-                            << " database commands, of which " << merged << " merged");
-    // Many crews' positions shared statements, and a crew's reports coalesced: fewer commands
-    // than reports (the two /metrics reads above add one command each at most).
-    BOOST_TEST(merged > 0);
-    BOOST_TEST(commands < puts);
-    // Each crew's row, its actor and the staff list agree on a position the crew reported.
-    for (auto& c : crews) {
-      auto [lat, lng, seen] = crew_row(w, c.id);
-      BOOST_TEST(sent[c.id].count(lat) == 1u, "crew " << c.id << " row latitude " << lat);
-      BOOST_TEST(lng == 31.0);
-      auto state =
-          w.client.get("/api/v1/admin/actors/crew/" + std::to_string(c.id), w.staff).json();
-      BOOST_TEST(state["state"]["latitude"] == lat, state.dump());
-      BOOST_TEST(state["state"]["last_seen"] == seen, state.dump());
-      BOOST_TEST(staff_crew(w, c.id)["location"]["latitude"] == lat);
-    }
+          auto r = client.put_json("/api/v1/crew/location",
+                                   {{"latitude", lat}, {"longitude", 31.0}}, c.auth);
+          if (r.status != 204) ++not_204;
+        }
+      });
+  go = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(not_204.load() == 0);
+  int puts = static_cast<int>(crews.size()) * threads_per_crew * puts_per_thread;
+  auto merged = metric(w, "wassally_persistence_merged_commands_total") - merged_before;
+  auto commands = metric(w, "wassally_persistence_batch_size_sum") - commands_before;
+  BOOST_TEST_MESSAGE(puts << " positions reported: " << commands << " database commands, of which "
+                          << merged << " merged");
+  // Many crews' positions shared statements, and a crew's reports coalesced: fewer commands
+  // than reports (the two /metrics reads above add one command each at most).
+  BOOST_TEST(merged > 0);
+  BOOST_TEST(commands < puts);
+  // Each crew's row, its actor and the staff list agree on a position the crew reported.
+  for (auto& c : crews) {
+    auto [lat, lng, seen] = crew_row(w, c.id);
+    BOOST_TEST(sent[c.id].count(lat) == 1u, "crew " << c.id << " row latitude " << lat);
+    BOOST_TEST(lng == 31.0);
+    auto state = w.client.get("/api/v1/admin/actors/crew/" + std::to_string(c.id), w.staff).json();
+    BOOST_TEST(state["state"]["latitude"] == lat, state.dump());
+    BOOST_TEST(state["state"]["last_seen"] == seen, state.dump());
+    BOOST_TEST(staff_crew(w, c.id)["location"]["latitude"] == lat);
   }
+}
 
-  BOOST_AUTO_TEST_SUITE_END()
+BOOST_AUTO_TEST_SUITE_END()
 
-  BOOST_AUTO_TEST_SUITE(crew_recovery)
+BOOST_AUTO_TEST_SUITE(crew_recovery)
 
-  BOOST_AUTO_TEST_CASE(crews_keep_their_orders_and_positions_across_sigkill) {
-    // The old throttle key is still accepted (and ignored): the position is committed before
-    // the 204, so a SIGKILL right after it loses nothing.
-    orders_world w(settings{{"WASSALLY_CREW_LOCATION_FLUSH_S", "3600"}});
-    auto crew = make_crew(w, true, 30.05, 31.23);
-    auto assigned = make_order(w);
-    auto picked = make_order(w);
-    auto still_pending = make_order(w);
-    BOOST_TEST(act(w, assigned.id, "accept", crew.auth).status == 200);
-    BOOST_TEST(act(w, picked.id, "accept", crew.auth).status == 200);
-    BOOST_TEST(act(w, picked.id, "pickup", crew.auth).status == 200);
-    BOOST_TEST(w.client
-                   .put_json("/api/v1/crew/location", {{"latitude", 30.07}, {"longitude", 31.25}},
-                             crew.auth)
-                   .status == 204);
-    w.server.kill_hard();
-    w.server.restart();
-    auto auth = w.relogin(crew.name, "crew-pass-1");
+BOOST_AUTO_TEST_CASE(crews_keep_their_orders_and_positions_across_sigkill) {
+  // The old throttle key is still accepted (and ignored): the position is committed before
+  // the 204, so a SIGKILL right after it loses nothing.
+  orders_world w(settings{{"WASSALLY_CREW_LOCATION_FLUSH_S", "3600"}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto assigned = make_order(w);
+  auto picked = make_order(w);
+  auto still_pending = make_order(w);
+  BOOST_TEST(act(w, assigned.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, picked.id, "accept", crew.auth).status == 200);
+  BOOST_TEST(act(w, picked.id, "pickup", crew.auth).status == 200);
+  BOOST_TEST(
+      w.client
+          .put_json("/api/v1/crew/location", {{"latitude", 30.07}, {"longitude", 31.25}}, crew.auth)
+          .status == 204);
+  w.server.kill_hard();
+  w.server.restart();
+  auto auth = w.relogin(crew.name, "crew-pass-1");
 
-    auto crews = w.client.get("/api/v1/staff/crews", w.staff).json();
-    BOOST_TEST_REQUIRE(crews["results"].size() == 1u);
-    BOOST_TEST(crews["results"][0]["location"]["latitude"] == 30.07);
-    // Orders loaded again know where their crew is (the crew's row).
-    auto followed = w.client.get(order_path(picked.id), w.staff).json();
-    BOOST_TEST(followed["crew_location"]["latitude"] == 30.07);
-    BOOST_TEST(followed["crew_location"]["at"] == crews["results"][0]["last_seen"]);
-    BOOST_TEST(crews["results"][0]["current_order_ids"].size() == 2u);
-    auto mine = w.client.get("/api/v1/crew/orders", auth).json();
-    BOOST_TEST(mine["count"] == 2);
-    // The pending index was rebuilt: the remaining pending order is offered, the others are not.
-    auto pending = w.client.get("/api/v1/crew/orders/pending", auth).json();
-    BOOST_TEST_REQUIRE(pending["count"] == 1, pending.dump());
-    BOOST_TEST(pending["results"][0]["id"] == still_pending.id);
-    // The crew still holds its slots: a third order fits, a fourth does not.
-    BOOST_TEST(act(w, still_pending.id, "accept", auth).status == 200);
-    expect_error(act(w, make_order(w).id, "accept", auth), 409, "crew_busy");
-    // And it finishes what it held.
-    BOOST_TEST(act(w, assigned.id, "pickup", auth).status == 200);
-    BOOST_TEST(act(w, assigned.id, "deliver", auth, {{"code", assigned.code}}).status == 200);
-    BOOST_TEST(act(w, picked.id, "deliver", auth, {{"code", picked.code}}).status == 200);
-    BOOST_TEST(w.client.get("/api/v1/me", auth).json()["number_of_deliveries"] == 2);
+  auto crews = w.client.get("/api/v1/staff/crews", w.staff).json();
+  BOOST_TEST_REQUIRE(crews["results"].size() == 1u);
+  BOOST_TEST(crews["results"][0]["location"]["latitude"] == 30.07);
+  // Orders loaded again know where their crew is (the crew's row).
+  auto followed = w.client.get(order_path(picked.id), w.staff).json();
+  BOOST_TEST(followed["crew_location"]["latitude"] == 30.07);
+  BOOST_TEST(followed["crew_location"]["at"] == crews["results"][0]["last_seen"]);
+  BOOST_TEST(crews["results"][0]["current_order_ids"].size() == 2u);
+  auto mine = w.client.get("/api/v1/crew/orders", auth).json();
+  BOOST_TEST(mine["count"] == 2);
+  // The pending index was rebuilt: the remaining pending order is offered, the others are not.
+  auto pending = w.client.get("/api/v1/crew/orders/pending", auth).json();
+  BOOST_TEST_REQUIRE(pending["count"] == 1, pending.dump());
+  BOOST_TEST(pending["results"][0]["id"] == still_pending.id);
+  // The crew still holds its slots: a third order fits, a fourth does not.
+  BOOST_TEST(act(w, still_pending.id, "accept", auth).status == 200);
+  expect_error(act(w, make_order(w).id, "accept", auth), 409, "crew_busy");
+  // And it finishes what it held.
+  BOOST_TEST(act(w, assigned.id, "pickup", auth).status == 200);
+  BOOST_TEST(act(w, assigned.id, "deliver", auth, {{"code", assigned.code}}).status == 200);
+  BOOST_TEST(act(w, picked.id, "deliver", auth, {{"code", picked.code}}).status == 200);
+  BOOST_TEST(w.client.get("/api/v1/me", auth).json()["number_of_deliveries"] == 2);
+}
+
+BOOST_AUTO_TEST_CASE(recovery_in_small_pages_brings_back_every_open_order_once) {
+  // Pages of 4: recovery reads the next page while the registry adopts the one before, and the
+  // dispatcher rebuilds its index (ids and shop positions) on its own.
+  orders_world w(settings{{"WASSALLY_RECOVERY_PAGE_SIZE", "4"}});
+  auto crew = make_crew(w, true, 30.05, 31.23);
+  auto s = w.shop(30.05, 31.23);
+  auto product = w.product(s, {{"price", "3"}, {"stock", 100}});
+  auto cust = w.customer().second;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 19; ++i) {
+    auto r = w.place(cust, {orders_world::line(product, 1)});
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    ids.push_back(r.json()["id"]);
   }
-
-  BOOST_AUTO_TEST_CASE(recovery_in_small_pages_brings_back_every_open_order_once) {
-    // Pages of 4: recovery reads the next page while the registry adopts the one before, and the
-    // dispatcher rebuilds its index (ids and shop positions) on its own.
-    orders_world w(settings{{"WASSALLY_RECOVERY_PAGE_SIZE", "4"}});
-    auto crew = make_crew(w, true, 30.05, 31.23);
-    auto s = w.shop(30.05, 31.23);
-    auto product = w.product(s, {{"price", "3"}, {"stock", 100}});
-    auto cust = w.customer().second;
-    std::vector<int64_t> ids;
-    for (int i = 0; i < 19; ++i) {
-      auto r = w.place(cust, {orders_world::line(product, 1)});
-      BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
-      ids.push_back(r.json()["id"]);
-    }
-    std::set<int64_t> pending(ids.begin(), ids.end());
-    for (int i : {2, 9, 17}) {  // final: not recovered
-      BOOST_TEST_REQUIRE(act(w, ids[i], "cancel", cust).status == 200);
-      pending.erase(ids[i]);
-    }
-    for (int i : {0, 13}) {  // open, but no longer offered
-      BOOST_TEST_REQUIRE(act(w, ids[i], "accept", crew.auth).status == 200);
-      pending.erase(ids[i]);
-    }
-    w.server.kill_hard();
-    w.server.restart();
-    auto auth = w.relogin(crew.name, "crew-pass-1");
-    auto staff = w.relogin("ord.staff", "staff-password-1");
-
-    std::string metrics;
-    for (int i = 0; i < 100; ++i) {
-      metrics = w.client.get("/metrics").body;
-      if (metrics.find("\nwassally_recovery_done 1\n") != std::string::npos) break;
-      std::this_thread::sleep_for(100ms);
-    }
-    BOOST_TEST_REQUIRE(metrics.find("\nwassally_recovery_done 1\n") != std::string::npos, metrics);
-    BOOST_TEST(metrics.find("\nwassally_recovery_orders 16\n") != std::string::npos, metrics);
-    auto actors = w.client.get("/api/v1/admin/actors", staff).json();
-    BOOST_TEST(actors["kinds"]["order"]["live"] == 16, actors.dump());
-    BOOST_TEST(actors["dispatcher"]["pending_orders"] == 14, actors.dump());
-
-    // Each offered order is read from its own (recovered) actor, as crews may see it.
-    auto offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
-    BOOST_TEST_REQUIRE(offered["count"] == 14, offered.dump());
-    std::set<int64_t> listed;
-    for (auto& o : offered["results"]) {
-      listed.insert(o["id"].get<int64_t>());
-      BOOST_TEST(o["status"] == "pending");
-      BOOST_TEST(o["items"].size() == 1u);
-      BOOST_TEST(!o.contains("code"));
-    }
-    BOOST_TEST((listed == pending));
-    // An order taken meanwhile leaves the next page and its count at once.
-    BOOST_TEST_REQUIRE(act(w, *pending.begin(), "accept", auth).status == 200);
-    offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
-    BOOST_TEST(offered["count"] == 13);
-    BOOST_TEST(offered["results"].size() == 13u);
+  std::set<int64_t> pending(ids.begin(), ids.end());
+  for (int i : {2, 9, 17}) {  // final: not recovered
+    BOOST_TEST_REQUIRE(act(w, ids[i], "cancel", cust).status == 200);
+    pending.erase(ids[i]);
   }
+  for (int i : {0, 13}) {  // open, but no longer offered
+    BOOST_TEST_REQUIRE(act(w, ids[i], "accept", crew.auth).status == 200);
+    pending.erase(ids[i]);
+  }
+  w.server.kill_hard();
+  w.server.restart();
+  auto auth = w.relogin(crew.name, "crew-pass-1");
+  auto staff = w.relogin("ord.staff", "staff-password-1");
 
-  BOOST_AUTO_TEST_SUITE_END()
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = w.client.get("/metrics").body;
+    if (metrics.find("\nwassally_recovery_done 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST_REQUIRE(metrics.find("\nwassally_recovery_done 1\n") != std::string::npos, metrics);
+  BOOST_TEST(metrics.find("\nwassally_recovery_orders 16\n") != std::string::npos, metrics);
+  auto actors = w.client.get("/api/v1/admin/actors", staff).json();
+  BOOST_TEST(actors["kinds"]["order"]["live"] == 16, actors.dump());
+  BOOST_TEST(actors["dispatcher"]["pending_orders"] == 14, actors.dump());
+
+  // Each offered order is read from its own (recovered) actor, as crews may see it.
+  auto offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
+  BOOST_TEST_REQUIRE(offered["count"] == 14, offered.dump());
+  std::set<int64_t> listed;
+  for (auto& o : offered["results"]) {
+    listed.insert(o["id"].get<int64_t>());
+    BOOST_TEST(o["status"] == "pending");
+    BOOST_TEST(o["items"].size() == 1u);
+    BOOST_TEST(!o.contains("code"));
+  }
+  BOOST_TEST((listed == pending));
+  // An order taken meanwhile leaves the next page and its count at once.
+  BOOST_TEST_REQUIRE(act(w, *pending.begin(), "accept", auth).status == 200);
+  offered = w.client.get("/api/v1/crew/orders/pending?page_size=50", auth).json();
+  BOOST_TEST(offered["count"] == 13);
+  BOOST_TEST(offered["results"].size() == 13u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
