@@ -166,7 +166,8 @@ struct runtime {
         *system, {{entity_kind::shop, shop_factory(persistence, so)},
                   {entity_kind::order,
                    order_factory(persistence, event_bus, idle, db_timeout, order_counters,
-                                 std::chrono::seconds(cfg.crew_location_event_s))},
+                                 std::chrono::seconds(cfg.crew_location_event_s),
+                                 eta_rules::settings{cfg.average_speed_kmh, cfg.route_factor})},
                   {entity_kind::cart, cart_factory(ps, idle)},
                   {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}});
     ps.registry = registry;

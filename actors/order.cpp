@@ -10,6 +10,7 @@
 #include <set>
 
 #include "actors/entity.hpp"
+#include "actors/eta_rules.hpp"
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/clock.hpp"
@@ -24,22 +25,38 @@
 namespace wassally {
 namespace {
 
+/// At most one event of a kind per window: when the last one went out, and whether a reminder
+/// to send the latest is on its way.
+struct event_throttle {
+  std::chrono::milliseconds every{5000};
+  int64_t sent_ms = 0;
+  bool due = false;
+};
+
 struct order_state {
   entity_lifecycle lc;
   caf::actor event_bus;
   order_record order;
   std::vector<order_event> events;
   std::shared_ptr<order_actor_counters> counters;
-  // The crew's position on the order's streams: when it last went out, and whether a later
-  // one is due when the window ends.
-  std::chrono::milliseconds crew_location_every{5000};
-  int64_t crew_location_sent_ms = 0;
-  bool crew_location_due = false;
+  // The crew's position and the eta on the order's streams.
+  event_throttle crew_location_throttle;
+  event_throttle eta_throttle;
+  // The eta (unix s; also order.eta as ISO) and the last one published.
+  eta_rules::settings eta_settings;
+  std::optional<int64_t> eta;
+  std::optional<int64_t> eta_published;
+  // The shops the crew visits (orders_sql::stops), read once when the eta first needs them.
+  std::vector<order_stop> stops;
+  bool stops_loaded = false;
+  bool stops_loading = false;
   static inline const char* name = "order";
 };
 
 using self_ptr = order_actor::stateful_pointer<order_state>;
 using order_promise = caf::typed_response_promise<order_record>;
+
+void refresh_eta(self_ptr self);
 
 /// Reloads the order before handling anything else, then runs `next`. Changes that committed
 /// without this actor hearing of it (an outcome reported as unknown, news anti-entropy found)
@@ -68,6 +85,7 @@ void reload_then(self_ptr self, std::function<void()> next) {
           }
         st.order = std::move(s.order);
         st.events = std::move(s.events);
+        refresh_eta(self);
       },
       std::move(next));
 }
@@ -80,21 +98,72 @@ int64_t now_ms() {
       .count();
 }
 
-/// Publishes where the crew is now, or, within `crew_location_every` of the last one, once the
-/// window ends (one reminder at a time; it sends whatever is latest then).
+/// Whether an event throttled by `t` may go out now. If not, `flush` comes back to the actor
+/// when the window ends (one reminder at a time), to send whatever is latest then.
+template <class Flush>
+bool throttle_allows(self_ptr self, event_throttle& t, Flush flush) {
+  auto wait = t.sent_ms + t.every.count() - now_ms();
+  if (wait > 0) {
+    if (!t.due) {
+      t.due = true;
+      self->delayed_send(self, std::chrono::milliseconds(wait), flush);
+    }
+    return false;
+  }
+  t.sent_ms = now_ms();
+  return true;
+}
+
+/// Publishes where the crew is now, or, within the window of the last one, once it ends.
 void announce_crew_location(self_ptr self) {
   auto& st = self->state;
   if (!order_rules::tracks_crew(st.order) || !st.order.crew_location.known) return;
-  auto wait = st.crew_location_sent_ms + st.crew_location_every.count() - now_ms();
-  if (wait > 0) {
-    if (!st.crew_location_due) {
-      st.crew_location_due = true;
-      self->delayed_send(self, std::chrono::milliseconds(wait), crew_location_flush_atom::value);
-    }
-    return;
-  }
-  st.crew_location_sent_ms = now_ms();
+  if (!throttle_allows(self, st.crew_location_throttle, crew_location_flush_atom::value)) return;
   publish(st.event_bus, order_crew_location{st.order.id, st.order.crew_location});
+}
+
+/// Publishes the eta when it moved enough since the last one published
+/// (eta_rules::worth_announcing), at most once per window: the latest when it ends.
+void announce_eta(self_ptr self) {
+  auto& st = self->state;
+  if (!eta_rules::worth_announcing(st.eta_published, st.eta)) return;
+  if (!throttle_allows(self, st.eta_throttle, eta_flush_atom::value)) return;
+  st.eta_published = st.eta;
+  publish(st.event_bus, order_eta_changed{st.order.id, st.order.eta});
+}
+
+/// Reads the order's stops once (not blocking: other messages are handled meanwhile), then
+/// estimates again. A failed read leaves the eta unknown until the next trigger tries again.
+void load_stops(self_ptr self) {
+  auto& st = self->state;
+  if (st.stops_loading) return;
+  st.stops_loading = true;
+  entity_persist<order_stops>(
+      self, st.lc, orders_sql::stops(st.order.id),
+      [self](order_stops& s) {
+        auto& st = self->state;
+        st.stops_loading = false;
+        st.stops = std::move(s.stops);
+        st.stops_loaded = true;
+        refresh_eta(self);
+      },
+      [self](const api_error&) { self->state.stops_loading = false; });
+}
+
+/// Estimates the eta again (eta_rules::estimate) and announces it if it changed enough.
+void refresh_eta(self_ptr self) {
+  auto& st = self->state;
+  auto& o = st.order;
+  std::optional<int64_t> eta;
+  if (o.status == order_status::assigned && !st.stops_loaded)
+    load_stops(self);
+  else if (order_rules::tracks_crew(o))
+    eta = eta_rules::estimate(service_clock::now(), o.status,
+                              service_clock::parse_iso(o.created_at).value_or(0), o.crew_location,
+                              eta_rules::stops_to_visit(o, st.stops), o.location, st.eta_settings);
+  st.eta = eta;
+  o.eta = eta ? service_clock::format_iso(*eta) : std::string();
+  announce_eta(self);
 }
 
 /// Stock moves of the order's products, per shop.
@@ -157,6 +226,7 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         change.order_id = st.order.id;
         change.event = e;
         publish(st.event_bus, change);
+        refresh_eta(self);
         rp.deliver(order_rules::view_for(st.order, who));
       },
       [=](const api_error& e) mutable {
@@ -223,9 +293,10 @@ void act(self_ptr self, order_promise rp, const order_action& a, bool reloaded =
     case effect::mark_bought:
       commit_detail(
           self, rp, orders_sql::mark_bought(o.id, d.item_id), who,
-          [item_id = d.item_id](order_record& r) {
+          [self, item_id = d.item_id](order_record& r) {
             for (auto& i : r.items)
               if (i.id == item_id) i.is_bought = true;
+            refresh_eta(self);  // a shop may be visited now
           },
           on_doubt);
       return;
@@ -317,6 +388,7 @@ order_actor::behavior_type running(self_ptr self) {
         out.sees_crew_location = order_rules::sees_crew_location(st.order, q.who);
         if (out.sees_crew_location && order_rules::tracks_crew(st.order))
           out.crew_location = st.order.crew_location;
+        out.eta = st.order.eta;
         if (q.resume) {
           for (auto& e : st.events)
             if (e.seq > q.after_seq) out.events.push_back(e);
@@ -344,10 +416,15 @@ order_actor::behavior_type running(self_ptr self) {
         if (o.crew_location.known && m.position.at < o.crew_location.at) return;  // older
         o.crew_location = m.position;
         announce_crew_location(self);
+        refresh_eta(self);
       },
       [=](crew_location_flush_atom) {
-        self->state.crew_location_due = false;
+        self->state.crew_location_throttle.due = false;
         announce_crew_location(self);
+      },
+      [=](eta_flush_atom) {
+        self->state.eta_throttle.due = false;
+        announce_eta(self);
       },
       // Anti-entropy found news about this order that the actor missed: reload it.
       [=](reload_atom) { reload_then(self, nullptr); },
@@ -368,14 +445,17 @@ order_actor::behavior_type running(self_ptr self) {
 entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::chrono::milliseconds idle, std::chrono::milliseconds db_timeout,
                              std::shared_ptr<order_actor_counters> counters,
-                             std::chrono::milliseconds crew_location_every) {
+                             std::chrono::milliseconds crew_location_every,
+                             eta_rules::settings eta) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
              const caf::message& preload) {
     auto order = sys.spawn([=](self_ptr self) -> order_actor::behavior_type {
       auto& st = self->state;
       st.event_bus = event_bus;
       st.counters = counters;
-      st.crew_location_every = crew_location_every;
+      st.crew_location_throttle.every = crew_location_every;
+      st.eta_throttle.every = crew_location_every;
+      st.eta_settings = eta;
       st.lc.key = {entity_kind::order, id};
       st.lc.registry = registry;
       st.lc.persistence = persistence;
@@ -386,6 +466,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
         auto& s = preload.get_as<order_snapshot>(0);
         st.order = s.order;
         st.events = s.events;
+        refresh_eta(self);
         return running(self);
       }
       self->set_default_handler(caf::skip);
@@ -395,6 +476,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
             self->state.order = std::move(s.order);
             self->state.events = std::move(s.events);
             self->become(running(self));
+            refresh_eta(self);
           },
           [self](const api_error& e) { entity_fail_activation(self, self->state.lc, e); });
       return entity_loading_behavior<order_actor>();

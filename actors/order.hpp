@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "actors/eta_rules.hpp"
 #include "actors/registry.hpp"
 
 namespace wassally {
@@ -27,9 +28,16 @@ struct order_actor_counters {
 /// crew after each position it committed; loaded with the order from the crew's row) and
 /// publishes it on the event bus topic "order_tracking" at most once per
 /// `crew_location_every` (the latest position goes out when the window ends).
+///
+/// It also keeps its eta (eta_rules::estimate with `eta`; the stops read once with
+/// orders_sql::stops when first needed), estimated again on activation, each committed change
+/// (assignment, a line bought, pickup, the end) and each crew_moved; a change of a minute or more
+/// (or to or from unknown) is published as order_eta_changed on "order_tracking", at most once
+/// per `crew_location_every` as well (its own window; the latest when it ends).
 entity_factory order_factory(
     caf::actor persistence, caf::actor event_bus, std::chrono::milliseconds idle,
     std::chrono::milliseconds db_timeout, std::shared_ptr<order_actor_counters> counters = nullptr,
-    std::chrono::milliseconds crew_location_every = std::chrono::seconds(5));
+    std::chrono::milliseconds crew_location_every = std::chrono::seconds(5),
+    eta_rules::settings eta = {});
 
 }  // namespace wassally

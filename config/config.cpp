@@ -45,6 +45,26 @@ std::function<void(config&, const std::string&)> int_field(T config::*field, lon
   };
 }
 
+double parse_double(const std::string& key, const std::string& value, double lo, double hi) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || !(v >= lo && v <= hi))
+    throw std::invalid_argument("config key '" + key + "': expected a number in [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                                value + "'");
+  return v;
+}
+
+std::function<void(config&, const std::string&)> double_field(double config::*field, double lo,
+                                                              double hi, const char* name) {
+  return [=](config& c, const std::string& v) { c.*field = parse_double(name, v, lo, hi); };
+}
+
 std::function<void(config&, const std::string&)> string_field(std::string config::*field) {
   return [=](config& c, const std::string& v) { c.*field = v; };
 }
@@ -169,6 +189,13 @@ const std::vector<key_spec>& specs() {
       {"crew_location_event_s",
        "an order's stream gets its crew's position (event: crew_location) at most this often",
        int_field(&config::crew_location_event_s, 1, 3600, "crew_location_event_s")},
+      {"average_speed_kmh",
+       "the speed an order's eta assumes for its crew (km/h; eta events are throttled by "
+       "crew_location_event_s)",
+       double_field(&config::average_speed_kmh, 1, 1000, "average_speed_kmh")},
+      {"route_factor",
+       "how much longer than the great-circle distance the eta takes the road to be (>= 1)",
+       double_field(&config::route_factor, 1, 10, "route_factor")},
       {"crew_max_orders", "undelivered orders a crew may hold (409 crew_busy beyond)",
        int_field(&config::crew_max_orders, 1, 100, "crew_max_orders")},
       {"pending_alert_s",

@@ -72,6 +72,10 @@ struct config {
   int sse_keepalive_s = 15;        // comment lines on idle event streams
   int crew_location_event_s = 5;  // an order tells its streams where its crew is at most this often
   int crew_max_orders = 3;        // undelivered orders a crew may hold
+  // An order's eta (API.md "Dispatch"): great-circle km × route_factor at average_speed_kmh;
+  // its changes go out at most once per crew_location_event_s
+  double average_speed_kmh = 25;
+  double route_factor = 1.3;
   // Escalation of pending orders nobody takes (API.md "Dispatch"), from the order's created_at
   int pending_alert_s = 300;             // staff get event: order_unattended
   int pending_expiry_s = 1800;           // cancelled with reason no_crew (0: never)

@@ -118,6 +118,11 @@ std::string crew_location_text(const crew_position& p) {
   return "event: crew_location\ndata: " + crew_location_json(p).dump() + "\n\n";
 }
 
+/// The order's eta (ISO, or null): no id either (API.md "Dispatch"; every watcher gets it).
+std::string eta_text(const std::string& eta) {
+  return "event: eta\ndata: " + nlohmann::json({{"eta", eta_json(eta)}}).dump() + "\n\n";
+}
+
 flush_target target_of(self_ptr self, const stream& s) {
   return {s.peer, s.closed, s.box, s.transport, caf::actor_cast<caf::actor>(self)};
 }
@@ -242,6 +247,7 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
     if (!deliver(self, id, s, e)) return;
   if (s.sees_crew_location && w.crew_location.known && !w.final)
     write(self, s, chunk(crew_location_text(w.crew_location)));
+  if (!w.eta.empty() && !w.final) write(self, s, chunk(eta_text(w.eta)));
   if (w.final) {
     // A final order with nothing new since Last-Event-ID: just end.
     if (auto p = s.peer.lock()) p->setIdle(true);
@@ -318,6 +324,7 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
     subscribe<order_status_changed>(self, event_bus);
     subscribe<crew_changed>(self, event_bus);
     subscribe<order_crew_location>(self, event_bus);
+    subscribe<order_eta_changed>(self, event_bus);  // the same topic: subscribed once
     subscribe<order_unattended>(self, event_bus);
     self->delayed_send(self, keepalive, tick_atom::value);
     return {
@@ -358,6 +365,18 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
             // A stream not yet started sends the position it gets from the order itself.
             if (it == st.streams.end() || !it->second.ready || !it->second.sees_crew_location)
               continue;
+            if (!write(self, it->second, text)) drop(self, id);
+          }
+        },
+        [=](const order_eta_changed& m) {
+          auto& st = self->state;
+          auto o = st.by_order.find(m.order_id);
+          if (o == st.by_order.end()) return;
+          auto text = chunk(eta_text(m.eta));
+          for (auto id : std::set<uint64_t>(o->second)) {
+            auto it = st.streams.find(id);
+            // A stream not yet started sends the eta it gets from the order itself.
+            if (it == st.streams.end() || !it->second.ready) continue;
             if (!write(self, it->second, text)) drop(self, id);
           }
         },

@@ -46,6 +46,10 @@ nlohmann::json crew_location_json(const crew_position& p) {
   return {{"latitude", p.latitude}, {"longitude", p.longitude}, {"at", p.at}};
 }
 
+nlohmann::json eta_json(const std::string& eta) {
+  return eta.empty() ? nlohmann::json() : nlohmann::json(eta);
+}
+
 nlohmann::json order_json(const order_record& o) {
   auto items = nlohmann::json::array();
   for (auto& i : o.items)
@@ -82,6 +86,7 @@ nlohmann::json order_json(const order_record& o) {
   j["cancel_note"] = optional_text(o.cancel_note);
   j["cancelled_by"] = optional_id(o.cancelled_by);
   j["crew_location"] = crew_location_json(o.crew_location);
+  j["eta"] = eta_json(o.eta);
   if (o.code_visible) j["code"] = o.code;
   if (o.type == "delivery_request") j["requesting_shop_id"] = o.requesting_shop_id;
   return j;

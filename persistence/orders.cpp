@@ -400,6 +400,24 @@ dispatch_entries read_pending_entries(pqxx::dbtransaction& tx, const std::string
 
 }  // namespace
 
+db_command stops(int64_t order_id) {
+  return {"orders.stops", false,
+          [order_id](pqxx::dbtransaction& tx) {
+            order_stops out;
+            for (auto r : tx.exec_params(
+                     "SELECT s.id, l.latitude, l.longitude, s.preparation_min FROM shops s"
+                     " JOIN locations l ON l.id = s.location_id WHERE s.id IN ("
+                     " SELECT shop_id FROM order_items WHERE order_id = $1"
+                     " UNION SELECT requesting_shop_id FROM orders"
+                     " WHERE id = $1 AND requesting_shop_id IS NOT NULL) ORDER BY s.id",
+                     order_id))
+              out.stops.push_back(
+                  {r[0].as<int64_t>(), r[1].as<double>(), r[2].as<double>(), r[3].as<int64_t>()});
+            return caf::make_message(std::move(out));
+          },
+          caf::make_message(order_id)};
+}
+
 db_command pending_index() {
   return {"orders.pending_index", false,
           [](pqxx::dbtransaction& tx) { return caf::make_message(read_pending_entries(tx, "")); }};

@@ -47,6 +47,9 @@ db_command mark_bought(int64_t order_id, int64_t item_id);
 db_command record_wrong_code(int64_t order_id, int wrong_count, bool locked);
 /// Staff: delivery codes may be tried again → done.
 db_command unlock_code(int64_t order_id);
+/// The shops the order's crew visits (those with lines in it; for a delivery request the
+/// requesting shop), with their locations and preparation_min, by shop id → order_stops.
+db_command stops(int64_t order_id);
 /// Every pending order with its shops' locations, for the dispatcher → dispatch_entries.
 db_command pending_index();
 /// The same entries for some orders only, those of `order_ids` still pending → dispatch_entries.

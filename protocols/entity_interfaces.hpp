@@ -39,15 +39,15 @@ using entity_actor = caf::typed_actor<caf::replies_to<state_atom>::with<actor_st
 
 /// actors/order.hpp.
 /// (reload_atom: anti-entropy found news about the order; it reloads from PostgreSQL.
-///  crew_moved: from its crew; crew_location_flush_atom: its own throttle timer.)
-using order_actor =
-    entity_actor::extend<caf::reacts_to<reload_atom>,
-                         caf::replies_to<get_order>::with<order_record>,
-                         caf::replies_to<view_pending_order>::with<order_record>,
-                         caf::replies_to<get_order_history>::with<order_history>,
-                         caf::replies_to<watch_order>::with<order_watch>,
-                         caf::replies_to<order_action>::with<order_record>,
-                         caf::reacts_to<crew_moved>, caf::reacts_to<crew_location_flush_atom>>;
+///  crew_moved: from its crew; crew_location_flush_atom, eta_flush_atom: its own throttle
+///  timers.)
+using order_actor = entity_actor::extend<
+    caf::reacts_to<reload_atom>, caf::replies_to<get_order>::with<order_record>,
+    caf::replies_to<view_pending_order>::with<order_record>,
+    caf::replies_to<get_order_history>::with<order_history>,
+    caf::replies_to<watch_order>::with<order_watch>,
+    caf::replies_to<order_action>::with<order_record>, caf::reacts_to<crew_moved>,
+    caf::reacts_to<crew_location_flush_atom>, caf::reacts_to<eta_flush_atom>>;
 
 /// actors/shop.hpp.
 /// (reload_atom: anti-entropy or a refused placement found its stock differs from PostgreSQL, or

@@ -28,6 +28,10 @@ struct topic_of<order_crew_location> {
   static constexpr topic value = topic::order_tracking;
 };
 template <>
+struct topic_of<order_eta_changed> {
+  static constexpr topic value = topic::order_tracking;
+};
+template <>
 struct topic_of<order_unattended> {
   static constexpr topic value = topic::order_unattended;
 };

@@ -242,10 +242,30 @@ struct order_record {
   std::string cancel_note;
   int64_t cancelled_by = 0;
   crew_position crew_location;  // the assigned crew's, while assigned or picked up
+  /// When the crew should reach the customer (ISO-8601 UTC; empty: not known), kept by the live
+  /// order actor (eta_rules::estimate); not stored in PostgreSQL.
+  std::string eta;
   WASSALLY_FIELDS(order_record, id, code, code_visible, type, status, user_id, requesting_shop_id,
                   requesting_owner_id, crew_id, receiver_name, receiver_phone, location, notes,
                   items, items_total, delivery_fee, total, coins, wrong_code_count, code_locked,
-                  created_at, updated_at, cancel_reason, cancel_note, cancelled_by, crew_location)
+                  created_at, updated_at, cancel_reason, cancel_note, cancelled_by, crew_location,
+                  eta)
+};
+
+/// A shop an order's crew visits (a shop with lines in it; for a delivery request the
+/// requesting shop): where it is and how long it takes to prepare an order, for the ETA.
+struct order_stop {
+  int64_t shop_id = 0;
+  double latitude = 0;
+  double longitude = 0;
+  int64_t preparation_min = 0;
+  WASSALLY_FIELDS(order_stop, shop_id, latitude, longitude, preparation_min)
+};
+
+/// orders_sql::stops → the order's stops, by shop id.
+struct order_stops {
+  std::vector<order_stop> stops;
+  WASSALLY_FIELDS(order_stops, stops)
 };
 
 /// POST /orders. Without lines the caller's cart is checked out.
@@ -372,7 +392,8 @@ struct order_watch {
   bool final = false;
   bool sees_crew_location = false;  // the watcher is told where the crew is (customer, staff)
   crew_position crew_location;      // where it is now, when known and shown
-  WASSALLY_FIELDS(order_watch, events, final, sees_crew_location, crew_location)
+  std::string eta;                  // the order's eta now (empty: none)
+  WASSALLY_FIELDS(order_watch, events, final, sees_crew_location, crew_location, eta)
 };
 
 /// From a crew to each order it holds, after its new position committed (and to an order it
@@ -389,6 +410,15 @@ struct order_crew_location {
   int64_t order_id = 0;
   crew_position position;
   WASSALLY_FIELDS(order_crew_location, order_id, position)
+};
+
+/// Published on the event bus topic "order_tracking" by an order whose eta changed by a minute
+/// or more (or became known or unknown), at most once per `crew_location_event_s`: every
+/// stream of the order gets it (`event: eta`).
+struct order_eta_changed {
+  int64_t order_id = 0;
+  std::string eta;  // ISO-8601 UTC; empty: null
+  WASSALLY_FIELDS(order_eta_changed, order_id, eta)
 };
 
 /// Published on the event bus topic "order_status" after a status change committed.

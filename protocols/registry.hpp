@@ -65,6 +65,8 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// An order's own reminder to publish its crew's latest position (see order_crew_location).
 using crew_location_flush_atom = caf::atom_constant<caf::atom("crew_loc")>;
+/// An order's own reminder to publish its latest eta (see order_eta_changed).
+using eta_flush_atom = caf::atom_constant<caf::atom("eta_flush")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
@@ -144,7 +146,7 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 enum class topic : uint8_t {
   order_status,      // order_status_changed, after the change committed
   crew_status,       // crew_changed, after the change committed
-  order_tracking,    // order_crew_location, throttled by each order
+  order_tracking,    // order_crew_location, order_eta_changed: throttled by each order
   order_unattended,  // order_unattended: an order pending for pending_alert_s
 };
 

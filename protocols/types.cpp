@@ -133,6 +133,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<crew_position>("wassally::crew_position");
   cfg.add_message_type<crew_moved>("wassally::crew_moved");
   cfg.add_message_type<order_crew_location>("wassally::order_crew_location");
+  cfg.add_message_type<order_eta_changed>("wassally::order_eta_changed");
+  cfg.add_message_type<order_stop>("wassally::order_stop");
+  cfg.add_message_type<order_stops>("wassally::order_stops");
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
   cfg.add_message_type<order_unattended>("wassally::order_unattended");
   cfg.add_message_type<order_query>("wassally::order_query");

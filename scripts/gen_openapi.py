@@ -317,7 +317,7 @@ cancel_props = {
                       "description": "who cancelled: the customer, staff, the shop that requested the delivery, or no_crew (pending too long); null unless cancelled"},
     "cancel_note": {"type": "string", "nullable": True, "description": "the canceller's note; null when none was given (or not cancelled)"},
     "cancelled_by": {"type": "integer", "nullable": True, "description": "the user who cancelled; null for no_crew (or not cancelled)"}}
-S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", "crew_id", "receiver_name", "receiver_phone", "location", "notes", "items", "items_total", "delivery_fee", "total", "coins", "code_locked", "created_at", "updated_at", "cancel_reason", "cancel_note", "cancelled_by", "crew_location"],
+S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", "crew_id", "receiver_name", "receiver_phone", "location", "notes", "items", "items_total", "delivery_fee", "total", "coins", "code_locked", "created_at", "updated_at", "cancel_reason", "cancel_note", "cancelled_by", "crew_location", "eta"],
   "properties": {"id": {"type": "integer"}, "code": {"type": "string", "description": "confirmation code: only for the customer (or the requesting shop's owner) and staff"},
     "code_locked": {"type": "boolean", "description": "true after 5 wrong delivery codes, until staff unlocks it (POST /orders/{id}/unlock-code)"},
     "type": {"type": "string", "enum": ["order", "delivery_request"]}, "status": status_enum, "user_id": {"type": "integer"},
@@ -328,7 +328,9 @@ S["Order"] = {"type": "object", "required": ["id", "type", "status", "user_id", 
     "created_at": ts, "updated_at": ts, **cancel_props,
     "crew_location": {"type": "object", "nullable": True, "required": ["latitude", "longitude", "at"],
       "description": "where the assigned crew was last seen, while the order is assigned or picked up; for its customer (the requesting shop's owner) and staff only, else null",
-      "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}, "at": ts}}}}
+      "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}, "at": ts}},
+    "eta": {"type": "string", "format": "date-time", "nullable": True,
+      "description": "when the crew should reach the customer (UTC, whole seconds), while assigned or picked up and the crew's position is known; else null. From great-circle distances (crew → the shops still to visit, nearest next, each no earlier than created_at + its preparation_min → customer) × route_factor at average_speed_kmh; refreshed on assignment, each line bought, pickup and crew movement. Kept by the live order: null in GET /orders listings"}}}
 S["OrderEvent"] = {"type": "object", "required": ["seq", "status", "at", "by_user_id", "crew_id", "cancel_reason", "cancel_note", "cancelled_by"],
   "properties": {"seq": {"type": "integer"}, "status": status_enum, "at": ts, "by_user_id": {"type": "integer", "nullable": True}, "crew_id": {"type": "integer", "nullable": True}, **cancel_props}}
 S["CancelOrderRequest"] = {"type": "object", "description": "The body is optional: no body, {} or a null note cancel without a note.",
@@ -373,7 +375,7 @@ P["/api/v1/orders/{id}/history"] = {"parameters": id_param,
           "responses": {"200": ok("The events", {"type": "array", "items": ref("OrderEvent")}), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
 P["/api/v1/orders/{id}/events"] = {"parameters": id_param,
   "get": {"operationId": "streamOrderEvents", "tags": ["orders"], "summary": "Live status changes (Server-Sent Events)", "security": anyone,
-          "description": "text/event-stream: first the current status, then one `event: status` per committed change with `data: {status, at, crew_id}` and `id` = the event's seq; `: keepalive` comments (every sse_keepalive_s, default 15 s); the stream ends after delivered/cancelled. Last-Event-ID replays the later events. While the order is assigned or picked up, its customer and staff also get `event: crew_location` with `data: {latitude, longitude, at}` (no id, not replayed) when the crew reports a position, at most one per crew_location_event_s (default 5; the latest position when the window ends), and the current one right after the first status. Browsers may pass the token as ?access_token=.",
+          "description": "text/event-stream: first the current status, then one `event: status` per committed change with `data: {status, at, crew_id}` and `id` = the event's seq; `: keepalive` comments (every sse_keepalive_s, default 15 s); the stream ends after delivered/cancelled. Last-Event-ID replays the later events. While the order is assigned or picked up, its customer and staff also get `event: crew_location` with `data: {latitude, longitude, at}` (no id, not replayed) when the crew reports a position, at most one per crew_location_event_s (default 5; the latest position when the window ends), and the current one right after the first status. Every watcher gets `event: eta` with `data: {eta}` (ISO time or null; no id, not replayed) when the order's eta changes by a minute or more or becomes known or unknown, at most one per crew_location_event_s (the latest when the window ends), and the current one (if known) right after the first status. Browsers may pass the token as ?access_token=.",
           "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}}],
           "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "400": resp("BadRequest"), "401": resp("Unauthorized"), "404": resp("NotFound"), **common_db}}}
 P["/api/v1/orders/{id}/cancel"] = {"parameters": id_param,

@@ -4,6 +4,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <set>
@@ -99,6 +103,47 @@ json staff_crew(orders_world& w, int64_t crew_id) {
     if (c["id"] == crew_id) return c;
   BOOST_FAIL("crew " << crew_id << " is not listed: " << crews.dump());
   return {};
+}
+
+/// The eta's formula as API.md and the README give it, computed here on its own: great-circle
+/// km (haversine, R = 6371.0088 km) × route_factor 1.3 at 25 km/h (the defaults), in seconds.
+double travel_s(double lat1, double lng1, double lat2, double lng2) {
+  constexpr double rad = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * rad, dlng = (lng2 - lng1) * rad;
+  double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
+             std::cos(lat1 * rad) * std::cos(lat2 * rad) * std::sin(dlng / 2) * std::sin(dlng / 2);
+  return 6371.0088 * 2 * std::asin(std::min(1.0, std::sqrt(a))) * 1.3 / 25 * 3600;
+}
+
+/// "2026-11-24T19:30:00Z" → unix seconds.
+int64_t unix_of(const std::string& iso) {
+  std::tm t{};
+  BOOST_REQUIRE_MESSAGE(std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%dZ", &t.tm_year, &t.tm_mon,
+                                    &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec) == 6,
+                        iso);
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&t));
+}
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+/// The next `event: eta` on `stream` within `within` (skipping other events): its eta (unix
+/// seconds, or nullopt for null); fails the test when none comes.
+std::optional<int64_t> next_eta(sse_stream& stream, std::chrono::milliseconds within) {
+  auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    auto e = stream.next(std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now()));
+    if (!e) break;
+    if (e->event != "eta") continue;
+    BOOST_TEST(e->id.empty());  // not a status event: never replayed
+    auto data = json::parse(e->data);
+    if (data["eta"].is_null()) return std::nullopt;
+    return unix_of(data["eta"]);
+  }
+  BOOST_FAIL("no event: eta within " << within.count() << " ms");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -484,6 +529,141 @@ BOOST_AUTO_TEST_CASE(the_customer_and_staff_follow_the_crew_until_delivery) {
   BOOST_TEST_REQUIRE(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).status == 200);
   BOOST_TEST(as(o.customer)["crew_location"].is_null());
   BOOST_TEST(as(w.staff)["crew_location"].is_null());
+}
+
+// API.md "Dispatch": eta. The order carries when its crew should reach the customer: crew →
+// shop (no earlier than created_at + its preparation_min) → customer, great-circle × 1.3 at
+// 25 km/h; each change of a minute or more is event: eta on every stream of the order.
+BOOST_AUTO_TEST_CASE(the_eta_follows_assignment_the_crew_and_pickup) {
+  orders_world w(settings{{"WASSALLY_CREW_LOCATION_EVENT_S", "1"}});
+  auto o = make_order(w, 30.05, 31.23);
+  // Nothing to wait for at the shop: the eta is distances only.
+  auto patched = w.client.patch_json("/api/v1/shops/" + std::to_string(o.shop.id),
+                                     {{"preparation_min", 0}}, o.shop.owner);
+  BOOST_TEST_REQUIRE(patched.status == 200, patched.body);
+  auto crew = make_crew(w, true, 30.20, 31.23);
+  const double shop_lat = 30.05, shop_lng = 31.23, cust_lat = 30.06, cust_lng = 31.24;
+  auto as = [&](const header_map& who) { return w.client.get(order_path(o.id), who).json(); };
+  BOOST_TEST(as(o.customer)["eta"].is_null());  // pending
+  sse_stream stream("127.0.0.1", w.server.port(), order_path(o.id, "/events"), o.customer);
+  BOOST_TEST_REQUIRE(stream.next(5s).has_value());  // pending
+
+  // The eta the order shows once it has one (it reads its shops first), polled until `until`.
+  auto shown_eta = [&](std::chrono::seconds within, std::function<bool(const json&)> done) -> json {
+    auto until = std::chrono::steady_clock::now() + within;
+    json eta;
+    do {
+      eta = as(o.customer)["eta"];
+      if (done(eta)) return eta;
+      std::this_thread::sleep_for(20ms);
+    } while (std::chrono::steady_clock::now() < until);
+    BOOST_FAIL("the order's eta stayed " << eta.dump());
+    return eta;
+  };
+  // An eta computed at some moment in [from, to] is that moment + `trip` seconds (± 2 s).
+  auto check = [](int64_t eta, int64_t from, int64_t to, double trip) {
+    BOOST_TEST(eta >= from + std::llround(trip) - 2);
+    BOOST_TEST(eta <= to + std::llround(trip) + 2);
+  };
+
+  auto before = unix_now();
+  BOOST_TEST_REQUIRE(act(w, o.id, "accept", crew.auth).status == 200);
+  auto shown = shown_eta(5s, [](const json& e) { return !e.is_null(); });
+  auto after = unix_now();
+  double trip =
+      travel_s(30.20, 31.23, shop_lat, shop_lng) + travel_s(shop_lat, shop_lng, cust_lat, cust_lng);
+  check(unix_of(shown), before, after, trip);
+  auto heard = next_eta(stream, 5s);
+  BOOST_TEST_REQUIRE(heard.has_value());
+  BOOST_TEST(std::llabs(*heard - unix_of(shown)) <= 2);
+  // Everyone who sees the order sees its eta.
+  BOOST_TEST(as(w.staff)["eta"] == shown);
+  BOOST_TEST(as(crew.auth)["eta"] == shown);
+  BOOST_TEST(as(o.shop.owner)["eta"] == shown);
+
+  // The crew comes much closer: an earlier eta, and its event.
+  before = unix_now();
+  BOOST_TEST_REQUIRE(
+      w.client
+          .put_json("/api/v1/crew/location", {{"latitude", 30.06}, {"longitude", 31.23}}, crew.auth)
+          .status == 204);
+  auto closer = next_eta(stream, 5s);
+  after = unix_now();
+  BOOST_TEST_REQUIRE(closer.has_value());
+  BOOST_TEST(*closer < unix_of(shown) - 60);
+  trip =
+      travel_s(30.06, 31.23, shop_lat, shop_lng) + travel_s(shop_lat, shop_lng, cust_lat, cust_lng);
+  check(*closer, before, after, trip);
+  BOOST_TEST(std::llabs(unix_of(as(o.customer)["eta"]) - *closer) <= 2);
+
+  // Picked up: straight from the crew to the customer.
+  before = unix_now();
+  BOOST_TEST_REQUIRE(act(w, o.id, "pickup", crew.auth).status == 200);
+  after = unix_now();
+  trip = travel_s(30.06, 31.23, cust_lat, cust_lng);
+  check(unix_of(as(o.customer)["eta"]), before, after, trip);
+  auto direct = next_eta(stream, 5s);
+  BOOST_TEST_REQUIRE(direct.has_value());
+  check(*direct, before, after, trip);
+
+  // Delivered: no eta.
+  BOOST_TEST_REQUIRE(act(w, o.id, "deliver", crew.auth, {{"code", o.code}}).status == 200);
+  BOOST_TEST(as(o.customer)["eta"].is_null());
+  BOOST_TEST(as(w.staff)["eta"].is_null());
+}
+
+// A delivery request's stop is the requesting shop, prepared preparation_min (default 10) after
+// the request was made; a stream opened later gets the current eta right after the status.
+BOOST_AUTO_TEST_CASE(a_delivery_request_has_an_eta_through_its_shop) {
+  orders_world w(settings{{"WASSALLY_CREW_LOCATION_EVENT_S", "1"}});
+  auto shop = w.shop(30.05, 31.23);
+  auto crew = make_crew(w, true, 30.05, 31.23);  // at the shop already
+  auto request = w.client.post_json(
+      "/api/v1/shops/" + std::to_string(shop.id) + "/delivery-requests",
+      {{"receiver_name", "Ali"},
+       {"receiver_phone", "+201112223334"},
+       {"location", {{"address", "Zamalek"}, {"latitude", 30.07}, {"longitude", 31.22}}},
+       {"price", "35.00"}},
+      shop.owner);
+  BOOST_TEST_REQUIRE(request.status == 201, request.body);
+  int64_t id = request.json()["id"];
+  auto created = unix_of(request.json()["created_at"]);
+  auto eta_of = [&] { return w.client.get(order_path(id), shop.owner).json()["eta"]; };
+  BOOST_TEST(eta_of().is_null());  // pending
+
+  BOOST_TEST_REQUIRE(act(w, id, "accept", crew.auth).status == 200);
+  // The crew waits at the shop until created_at + 10 minutes, then rides to the customer.
+  auto expected = created + 600 + std::llround(travel_s(30.05, 31.23, 30.07, 31.22));
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (eta_of().is_null() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  auto shown = eta_of();
+  BOOST_TEST_REQUIRE(!shown.is_null());
+  BOOST_TEST(std::llabs(unix_of(shown) - expected) <= 2);
+
+  sse_stream stream("127.0.0.1", w.server.port(), order_path(id, "/events"), shop.owner);
+  auto first = stream.next(5s);
+  BOOST_TEST_REQUIRE(first.has_value());
+  BOOST_TEST(first->event == "status");
+  BOOST_TEST(json::parse(first->data)["status"] == "assigned");
+  // Nothing changed since: this eta is the one the stream sends when it opens.
+  auto current = next_eta(stream, 5s);
+  BOOST_TEST_REQUIRE(current.has_value());
+  BOOST_TEST(*current == unix_of(shown));
+
+  auto before = unix_now();
+  BOOST_TEST_REQUIRE(act(w, id, "pickup", crew.auth).status == 200);
+  auto after = unix_now();
+  auto trip = std::llround(travel_s(30.05, 31.23, 30.07, 31.22));
+  auto direct = unix_of(eta_of());
+  BOOST_TEST(direct >= before + trip - 2);
+  BOOST_TEST(direct <= after + trip + 2);
+  auto heard = next_eta(stream, 5s);
+  BOOST_TEST_REQUIRE(heard.has_value());
+  BOOST_TEST(std::llabs(*heard - direct) <= 2);
+  BOOST_TEST_REQUIRE(act(w, id, "deliver", crew.auth, {{"code", request.json()["code"]}}).status ==
+                     200);
+  BOOST_TEST(eta_of().is_null());
 }
 
 BOOST_AUTO_TEST_CASE(shops_count_the_delivered_orders_with_their_lines) {

@@ -33,6 +33,7 @@ WASSALLY_COMMAND_REPLY(orders_sql::apply, order_transitioned);
 WASSALLY_COMMAND_REPLY(orders_sql::mark_bought, done);
 WASSALLY_COMMAND_REPLY(orders_sql::record_wrong_code, done);
 WASSALLY_COMMAND_REPLY(orders_sql::unlock_code, done);
+WASSALLY_COMMAND_REPLY(orders_sql::stops, order_stops);
 WASSALLY_COMMAND_REPLY(orders_sql::place, order_snapshot);
 
 WASSALLY_COMMAND_REPLY(crews_sql::load, crew_record);

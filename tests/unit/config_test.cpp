@@ -67,6 +67,22 @@ BOOST_AUTO_TEST_CASE(bad_values_and_unknown_keys_are_named) {
   BOOST_CHECK_THROW(wassally::parse_config_text("port 80"), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(eta_settings_are_decimal_numbers) {
+  std::vector<std::string> vars = {"WASSALLY_AVERAGE_SPEED_KMH=32.5", "WASSALLY_ROUTE_FACTOR=1.45"};
+  auto env = env_of(vars);
+  auto c = load_config("", env.data());
+  BOOST_TEST(c.average_speed_kmh == 32.5);
+  BOOST_TEST(c.route_factor == 1.45);
+  config d;
+  BOOST_TEST(d.average_speed_kmh == 25);
+  BOOST_TEST(d.route_factor == 1.3);
+  for (auto bad : {"0", "-5", "fast", "25km", "nan", "inf", ""})
+    BOOST_CHECK_THROW(d.set("average_speed_kmh", bad), std::invalid_argument);
+  BOOST_CHECK_THROW(d.set("route_factor", "0.9"), std::invalid_argument);  // shorter than a line
+  d.set("route_factor", "1");
+  BOOST_TEST(d.route_factor == 1.0);
+}
+
 BOOST_AUTO_TEST_CASE(stream_keepalives_must_come_before_the_request_timeout) {
   std::string keep = "WASSALLY_SSE_KEEPALIVE_S=30", timeout = "WASSALLY_HEADER_TIMEOUT_S=30";
   char* envp[] = {keep.data(), timeout.data(), nullptr};

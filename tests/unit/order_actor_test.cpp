@@ -12,6 +12,7 @@
 #include "actors/registry.hpp"
 #include "persistence/crews.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/clock.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/orders.hpp"
@@ -404,6 +405,53 @@ BOOST_AUTO_TEST_CASE(a_crew_at_its_limit_cannot_take_the_order_and_nothing_is_wr
   BOOST_TEST(r.error().code == "crew_busy");
   BOOST_TEST(db.count<orders_sql::apply>() == 0);
   BOOST_TEST(current().status == order_status::pending);
+}
+
+// The eta (eta_rules) needs the order's stops, read without blocking: a failed read leaves it
+// null and is tried again on the next trigger; a line bought drops its shop from the route.
+// Distances along the meridian 31°: 0.1° takes 2081.57 s at 25 km/h × 1.3.
+BOOST_AUTO_TEST_CASE(the_eta_reads_its_stops_and_follows_the_crew_and_the_lines) {
+  constexpr int64_t now = 1'800'000'000;
+  struct clock_guard {
+    clock_guard() { service_clock::set_now(now); }
+    ~clock_guard() { service_clock::reset(); }
+  } clock;
+  stored_as(order_status::assigned);
+  auto& o = rows[1].order;
+  o.created_at = "2026-01-01T00:00:00Z";  // long prepared
+  o.location.latitude = 29.9;
+  o.location.longitude = 31.0;
+  o.crew_location = {true, 30.0, 31.0, "2026-12-06T08:00:00Z"};
+  db.on<orders_sql::stops>([](int64_t) { return order_stops{{{shop, 30.1, 31.0, 10}}}; });
+  db.refuse_next<orders_sql::stops>(errors::unavailable());
+  BOOST_TEST(current().eta.empty());  // the read failed
+  BOOST_TEST(bus.all<order_eta_changed>().empty());
+
+  // The crew moves a little: the stops are read again; crew → shop → customer is 0.1 + 0.2°.
+  cs.tell(order(), crew_moved{crew_member.user_id, {true, 30.0, 31.0, "2026-12-06T08:00:05Z"}});
+  cs.run();
+  BOOST_TEST(db.count<orders_sql::stops>() == 2);
+  auto expected = service_clock::format_iso(now + 6245);
+  BOOST_TEST(current().eta == expected);
+  auto events = bus.all<order_eta_changed>();
+  BOOST_TEST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].order_id == 1);
+  BOOST_TEST(events[0].eta == expected);
+
+  // The shop's only line bought: straight to the customer, 0.1°; its event waits for the
+  // window (crew_location_every, 5 s here) to end.
+  auto bought = action(crew_member, order_action_kind::bought);
+  bought.item_id = 11;
+  BOOST_TEST_REQUIRE(act(bought).ok());
+  BOOST_TEST(current().eta == service_clock::format_iso(now + 2082));
+  BOOST_TEST(bus.all<order_eta_changed>().size() == 1u);
+  BOOST_TEST(db.count<orders_sql::stops>() == 2);  // read once
+
+  // Picked up: still straight to the customer. Delivered: no eta.
+  BOOST_TEST_REQUIRE(act(action(crew_member, order_action_kind::pickup)).ok());
+  BOOST_TEST(current().eta == service_clock::format_iso(now + 2082));
+  BOOST_TEST_REQUIRE(act(action(crew_member, order_action_kind::deliver, right_code)).ok());
+  BOOST_TEST(current().eta.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
