@@ -79,6 +79,7 @@ export function mountOrder(main, { id }) {
         h("dt", {}, "Crew"), h("dd", { id: "order-crew" }, o.crew_id ? crewName(crews, o.crew_id) : "none yet"),
         o.crew_location ? [h("dt", {}, "Crew position"), h("dd", { id: "order-crew-location" },
           `${o.crew_location.latitude.toFixed(5)}, ${o.crew_location.longitude.toFixed(5)} at ${when(o.crew_location.at)}`)] : null,
+        o.eta ? [h("dt", {}, "Arrives"), h("dd", { id: "order-eta" }, when(o.eta))] : null,
         h("dt", {}, "Code"), h("dd", { id: "order-code" }, o.code || "—",
           o.code_locked ? h("span", { class: "badge locked", id: "code-locked" }, "locked") : null),
         o.cancel_reason ? [h("dt", {}, "Cancelled"), h("dd", { id: "order-cancel" },
