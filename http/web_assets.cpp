@@ -20,7 +20,7 @@ const char* content_type_of(const std::string& name) {
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".png")) return "image/png";
   if (ends(".svg")) return "image/svg+xml";
-  return nullptr;
+  return nullptr;  // not served
 }
 
 }  // namespace
@@ -55,7 +55,8 @@ void web_assets::load(site s, const std::string& name, const std::string& path) 
   }
   std::stringstream bytes;
   bytes << in.rdbuf();
-  files_[{s, name}] = {bytes.str(), content_type_of(name)};
+  const char* type = content_type_of(name);
+  files_[{s, name}] = {bytes.str(), type ? type : "application/octet-stream"};
 }
 
 const web_assets::file* web_assets::find(site s, const std::string& name) const {

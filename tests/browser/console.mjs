@@ -47,7 +47,7 @@ function placeOrder(notes) {
 
 // Errors the browser logs for answers the test provokes on purpose (a 401 login, a 404 actor,
 // a refused assignment, a bad token) and for the deliberate restart; every other one counts.
-let expecting = null; // {until, match: [substrings]}
+let expecting = null; // substrings of the text or URL of the errors expected now
 function expected(text, url) {
   if (!expecting) return false;
   return expecting.some((m) => text.includes(m) || (url || "").includes(m));
