@@ -150,7 +150,17 @@ struct runtime {
     escalation.alert = std::chrono::seconds(cfg.pending_alert_s);
     escalation.expiry = std::chrono::seconds(cfg.pending_expiry_s);
     escalation.check_interval = std::chrono::milliseconds(cfg.pending_check_interval_ms);
-    dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation);
+    dispatch_options dispatch;
+    dispatch.offers = cfg.dispatch_mode == "offer";
+    dispatch.offer_timeout_s = cfg.offer_timeout_s;
+    dispatch.radius_km = cfg.dispatch_radius_km;
+    dispatch.radius_step_km = cfg.dispatch_radius_step_km;
+    dispatch.widen_every = std::chrono::seconds(cfg.dispatch_widen_every_s);
+    dispatch.max_radius_km = cfg.dispatch_max_radius_km;
+    dispatch.reoffer_after = std::chrono::seconds(cfg.reoffer_after_s);
+    dispatch.crew_max_orders = cfg.crew_max_orders;
+    dispatcher =
+        spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation, dispatch);
     shop_options so;
     so.idle = idle;
     so.db_timeout = db_timeout;
@@ -298,9 +308,9 @@ int run_serve(const config& cfg) {
   svc.order_desk = rt.order_desk;
   svc.staff_desk = rt.staff_desk;
   svc.dispatcher = rt.dispatcher;
-  svc.event_streams = http::spawn_event_streams(*rt.system, rt.event_bus, rt.registry,
-                                                std::chrono::milliseconds(cfg.request_timeout_ms),
-                                                std::chrono::seconds(cfg.sse_keepalive_s));
+  svc.event_streams = http::spawn_event_streams(
+      *rt.system, rt.event_bus, rt.registry, std::chrono::milliseconds(cfg.request_timeout_ms),
+      std::chrono::seconds(cfg.sse_keepalive_s), rt.dispatcher);
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;

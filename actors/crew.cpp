@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -15,6 +16,7 @@
 #include "persistence/crews.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/events.hpp"
 #include "protocols/inspection.hpp"
@@ -62,6 +64,17 @@ crew_moved position_of(const crew_record& c) {
 void tell_position(self_ptr self, int64_t order_id) {
   auto& c = self->state.crew;
   if (c.has_location) tell(order_ref(self->state.lc.registry, order_id), position_of(c));
+}
+
+/// Tells the dispatcher what offers need to know of this crew (after each committed change of
+/// its status, position or held orders).
+void tell_dispatcher(self_ptr self) {
+  auto& st = self->state;
+  auto& c = st.crew;
+  if (st.dispatcher)
+    caf::anon_send(st.dispatcher, crew_availability{c.user_id, c.status == crew_status::available,
+                                                    c.has_location, c.latitude, c.longitude,
+                                                    static_cast<int64_t>(st.holding.size())});
 }
 
 void publish_crew(self_ptr self) {
@@ -163,6 +176,7 @@ void write_location(self_ptr self) {
         st.crew.longitude = pos.longitude;
         st.crew.last_seen = service_clock::format_iso(pos.seen_unix);
         publish_crew(self);
+        tell_dispatcher(self);
         for (auto order_id : st.holding) tell_position(self, order_id);
         for (auto& rp : *waiters) rp.deliver(done{});
         write_location(self);
@@ -199,6 +213,7 @@ crew_actor::behavior_type running(self_ptr self) {
             [=](done&) mutable {
               self->state.crew.status = status;
               publish_crew(self);
+              tell_dispatcher(self);
               rp.deliver(snapshot(self->state));
             },
             [=](const api_error& e) mutable { rp.deliver(to_caf_error(e)); });
@@ -233,6 +248,7 @@ crew_actor::behavior_type running(self_ptr self) {
         if (o.kept) {
           st.holding.insert(o.order_id);
           tell_position(self, o.order_id);
+          tell_dispatcher(self);
         }
       },
       [=](const crew_order_finished& f) {
@@ -240,10 +256,12 @@ crew_actor::behavior_type running(self_ptr self) {
         st.claims.erase(f.order_id);
         // Only news if this actor still held the order: one loaded after the delivery
         // committed already has the coins and delivery in its row.
-        if (st.holding.erase(f.order_id) && f.delivered) {
+        if (!st.holding.erase(f.order_id)) return;
+        if (f.delivered) {
           st.crew.coins += f.coins;
           st.crew.number_of_deliveries += 1;
         }
+        tell_dispatcher(self);
       },
       // Anti-entropy: the orders PostgreSQL says this crew holds. An order held there but not
       // here (or the reverse) on two checks in a row is repaired; one with a claim in flight is
@@ -271,6 +289,7 @@ crew_actor::behavior_type running(self_ptr self) {
           }
         st.suspect_held = std::move(held);
         st.suspect_unheld = std::move(unheld);
+        if (out.repaired) tell_dispatcher(self);
         return out;
       },
       [=](state_atom) { return to_actor_state(snapshot(self->state)); },

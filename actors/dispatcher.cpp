@@ -6,13 +6,18 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <climits>
 #include <cmath>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "persistence/offers.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/clock.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/deadline.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/events.hpp"
@@ -35,6 +40,10 @@ namespace {
 
 using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
 using use_registry_atom = caf::atom_constant<caf::atom("use_regis")>;
+/// (offer_expire_atom, crew, offer seq): the offer's time is up.
+using offer_expire_atom = caf::atom_constant<caf::atom("offer_exp")>;
+/// (close_retry_atom, crew, offer seq, outcome): a close PostgreSQL did not take, tried again.
+using close_retry_atom = caf::atom_constant<caf::atom("close_rtr")>;
 
 /// Where a pending order's shops are. Orders come from up to three shops: the points live inline
 /// (no allocation per order); a fourth and later point, should one ever exist, goes to `more`.
@@ -48,6 +57,12 @@ struct indexed_order {
   bool cancel_refused = false;  // the order refused it for good (it was no longer pending)
   int64_t pending_since = 0;
   std::vector<dispatch_point> more;
+  // Offers: the crew it is offered to now (0: none), when to look for a crew again (0: at the
+  // next check; LLONG_MAX: only when a crew becomes free), and the crews that declined it or
+  // let it expire, with when (unix ms).
+  int64_t offered_to = 0;
+  int64_t next_try_ms = 0;
+  std::vector<std::pair<int64_t, int64_t>> refused;
 
   template <class F>
   void for_each(F f) const {
@@ -62,8 +77,35 @@ struct indexed_order {
   }
 };
 
+/// A crew as offer matching sees it (crew_availability), and since when it is idle.
+struct indexed_crew {
+  bool available = false;
+  bool located = false;
+  double latitude = 0;
+  double longitude = 0;
+  int64_t held = 0;
+  int64_t idle_since_ms = 0;  // last offer ended or status became available (0: before start)
+  int64_t last_scan_ms = 0;   // the last time a move of the crew made it look for orders
+};
+
+/// An offer, by crew. `opening` and `closing` are written to PostgreSQL now; `withdraw` is the
+/// outcome to close it with once that write is through (the order left pending, or the crew went
+/// offline, meanwhile).
+struct live_offer {
+  enum class phase : uint8_t { opening, open, closing };
+  int64_t order_id = 0;
+  phase now = phase::opening;
+  uint64_t seq = 0;
+  crew_offer offer;
+  std::string withdraw;
+};
+
 struct dispatcher_state {
   std::unordered_map<int64_t, indexed_order> pending;
+  std::unordered_map<int64_t, indexed_crew> crews;
+  std::unordered_map<int64_t, live_offer> offers;  // by crew
+  uint64_t next_offer_seq = 1;
+  dispatch_options dispatch;
   // Anti-entropy: differences with PostgreSQL seen on the last check (an order whose event is
   // still on its way shows up once; one seen on two checks in a row is repaired).
   std::unordered_set<int64_t> suspect_missing;
@@ -118,6 +160,12 @@ int64_t wall_now() {
       .count();
 }
 
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void add_to_index(dispatcher_state& st, int64_t order_id, const std::vector<dispatch_point>& points,
                   int64_t pending_since) {
   auto& e = st.pending[order_id];
@@ -126,15 +174,378 @@ void add_to_index(dispatcher_state& st, int64_t order_id, const std::vector<disp
   e.pending_since = pending_since;
 }
 
-void apply(dispatcher_state& st, const order_status_changed& c) {
+// -- offers -----------------------------------------------------------------------------------
+
+void try_offer_order(self_ptr self, int64_t order_id);
+void offer_backlog(self_ptr self, int64_t crew_id);
+
+bool crew_free(const dispatcher_state& st, int64_t crew_id, const indexed_crew& c) {
+  return c.available && c.located && c.held < st.dispatch.crew_max_orders &&
+         !st.offers.count(crew_id);
+}
+
+bool refused_recently(const dispatcher_state& st, const indexed_order& e, int64_t crew_id,
+                      int64_t now_ms) {
+  auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(st.dispatch.reoffer_after);
+  for (auto& [crew, at] : e.refused)
+    if (crew == crew_id && now_ms < at + keep.count()) return true;
+  return false;
+}
+
+/// How far from its shops the order looks for a crew now: radius_km, widened by radius_step_km
+/// every widen_every since it was placed (its persisted created_at), up to max_radius_km.
+double radius_now(const dispatcher_state& st, const indexed_order& e, int64_t now_ms) {
+  auto& d = st.dispatch;
+  double r = d.radius_km;
+  auto every = d.widen_every.count();
+  if (every > 0) {
+    auto waited = std::max<int64_t>(0, now_ms / 1000 - e.pending_since);
+    r += d.radius_step_km * static_cast<double>(waited / every);
+  }
+  return std::min(r, std::max(d.radius_km, d.max_radius_km));
+}
+
+double nearest_shop_km(const indexed_order& e, double lat, double lng) {
+  double best = -1;
+  e.for_each([&](const dispatch_point& p) {
+    auto d = distance_km(lat, lng, p.latitude, p.longitude);
+    if (best < 0 || d < best) best = d;
+  });
+  return best < 0 ? 1e9 : best;
+}
+
+/// When the order may find a crew it cannot find now without one becoming free: its radius
+/// widens, or a refusal is forgotten.
+int64_t next_chance_ms(const dispatcher_state& st, const indexed_order& e, int64_t now_ms) {
+  auto& d = st.dispatch;
+  int64_t next = LLONG_MAX;
+  auto every = d.widen_every.count();
+  if (every > 0 && radius_now(st, e, now_ms) < std::max(d.radius_km, d.max_radius_km)) {
+    auto steps = std::max<int64_t>(0, now_ms / 1000 - e.pending_since) / every + 1;
+    next = (e.pending_since + steps * every) * 1000;
+  }
+  auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(d.reoffer_after).count();
+  for (auto& [crew, at] : e.refused)
+    if (at + keep > now_ms) next = std::min(next, at + keep);
+  return next;
+}
+
+void publish_withdrawn(self_ptr self, int64_t crew_id, int64_t order_id, const std::string& why) {
+  crew_offer_event ev;
+  ev.crew_id = crew_id;
+  ev.order_id = order_id;
+  ev.reason = why;
+  publish(self->state.event_bus, std::move(ev));
+}
+
+/// The offer of `crew_id` ended with `outcome` (committed): the order looks for its next crew,
+/// the crew for its next order.
+void offer_closed(self_ptr self, int64_t crew_id, const std::string& outcome) {
+  auto& st = self->state;
+  auto it = st.offers.find(crew_id);
+  if (it == st.offers.end()) return;
+  auto order_id = it->second.order_id;
+  st.offers.erase(it);
+  auto now = wall_now_ms();
+  if (outcome == offer_end::expired || outcome == offer_end::taken ||
+      outcome == offer_end::cancelled)
+    publish_withdrawn(self, crew_id, order_id, outcome);
+  if (outcome != offer_end::accepted) st.crews[crew_id].idle_since_ms = now;
+  auto o = st.pending.find(order_id);
+  if (o != st.pending.end() && o->second.offered_to == crew_id) {
+    o->second.offered_to = 0;
+    o->second.next_try_ms = 0;
+    if (outcome == offer_end::declined || outcome == offer_end::expired)
+      o->second.refused.emplace_back(crew_id, now);
+    try_offer_order(self, order_id);
+  }
+  offer_backlog(self, crew_id);
+}
+
+/// Closes the open offer of `crew_id` with `outcome` in PostgreSQL, then offer_closed. `answer`
+/// (decline) hears how it went; without one a failed write is tried again a second later.
+void close_offer(self_ptr self, int64_t crew_id, const std::string& outcome,
+                 std::function<void(const caf::error*)> answer = {}, int64_t deadline_ms = 0) {
+  auto& st = self->state;
+  auto it = st.offers.find(crew_id);
+  if (it == st.offers.end()) return;
+  auto& lo = it->second;
+  lo.now = live_offer::phase::closing;
+  auto seq = lo.seq;
+  auto cmd = offers_sql::close(lo.order_id, crew_id, outcome);
+  cmd.deadline_unix_ms = deadline_ms;
+  self->request(st.persistence, st.db_timeout, std::move(cmd))
+      .then(
+          [=](done&) {
+            offer_closed(self, crew_id, outcome);
+            if (answer) answer(nullptr);
+          },
+          [=](caf::error& err) {
+            auto it = self->state.offers.find(crew_id);
+            if (it == self->state.offers.end() || it->second.seq != seq) return;
+            auto& lo = it->second;
+            if (answer) {
+              // The decline did not happen: the offer stands (or ends as it would have).
+              lo.now = live_offer::phase::open;
+              answer(&err);
+              if (!lo.withdraw.empty())
+                close_offer(self, crew_id, lo.withdraw);
+              else if (wall_now_ms() >= lo.offer.expires_unix_ms)
+                close_offer(self, crew_id, offer_end::expired);
+              return;
+            }
+            self->delayed_send(self, std::chrono::seconds(1), close_retry_atom::value, crew_id, seq,
+                               outcome);
+          });
+}
+
+/// Ends the offer of `crew_id`, whatever it is doing now, with `outcome`: at once when open, once
+/// its opening write is through, or not at all when it is being closed already (its close
+/// passes the order on).
+void withdraw_offer(self_ptr self, int64_t crew_id, const std::string& outcome) {
+  auto it = self->state.offers.find(crew_id);
+  if (it == self->state.offers.end()) return;
+  auto& lo = it->second;
+  if (lo.now == live_offer::phase::open)
+    close_offer(self, crew_id, outcome);
+  else if (lo.withdraw.empty())
+    lo.withdraw = outcome;
+}
+
+void arm_expiry(self_ptr self, int64_t crew_id, const live_offer& lo) {
+  auto wait = std::max<int64_t>(0, lo.offer.expires_unix_ms - wall_now_ms());
+  self->delayed_send(self, std::chrono::milliseconds(wait), offer_expire_atom::value, crew_id,
+                     lo.seq);
+}
+
+/// Writes the offer of `order_id` to `crew_id`; once committed the crew hears of it and its time
+/// runs. A write that failed leaves both free (the order is tried again a second later).
+void make_offer(self_ptr self, int64_t order_id, int64_t crew_id, double km) {
+  auto& st = self->state;
+  auto& e = st.pending[order_id];
+  e.offered_to = crew_id;
+  auto& lo = st.offers[crew_id];
+  lo = {};
+  lo.order_id = order_id;
+  lo.seq = st.next_offer_seq++;
+  auto seq = lo.seq;
+  km = std::round(km * 1000) / 1000;
+  self->request(st.persistence, st.db_timeout,
+                offers_sql::open(order_id, crew_id, km, st.dispatch.offer_timeout_s))
+      .then(
+          [=](crew_offer& offer) {
+            auto it = self->state.offers.find(crew_id);
+            if (it == self->state.offers.end() || it->second.seq != seq) return;
+            auto& lo = it->second;
+            lo.offer = std::move(offer);
+            lo.now = live_offer::phase::open;
+            if (!lo.withdraw.empty()) {
+              close_offer(self, crew_id, lo.withdraw);
+              return;
+            }
+            crew_offer_event ev;
+            ev.crew_id = crew_id;
+            ev.offered = true;
+            ev.order_id = order_id;
+            ev.offer = lo.offer;
+            publish(self->state.event_bus, std::move(ev));
+            arm_expiry(self, crew_id, lo);
+          },
+          [=](caf::error&) {
+            auto& st = self->state;
+            auto it = st.offers.find(crew_id);
+            if (it == st.offers.end() || it->second.seq != seq) return;
+            st.offers.erase(it);
+            auto o = st.pending.find(order_id);
+            if (o != st.pending.end() && o->second.offered_to == crew_id) {
+              o->second.offered_to = 0;
+              o->second.next_try_ms = wall_now_ms() + 1000;
+            }
+          });
+}
+
+/// Offers `order_id` (pending, not offered now) to the nearest free crew within its radius that
+/// has not refused it lately; ties to the crew holding fewer orders, then the one idle longest.
+/// With none, notes when the order may find one (next_chance_ms).
+void try_offer_order(self_ptr self, int64_t order_id) {
+  auto& st = self->state;
+  if (!st.dispatch.offers) return;
+  auto it = st.pending.find(order_id);
+  if (it == st.pending.end() || it->second.offered_to) return;
+  auto& e = it->second;
+  auto now = wall_now_ms();
+  auto radius = radius_now(st, e, now);
+  int64_t best = 0;
+  double best_km = 0;
+  const indexed_crew* best_crew = nullptr;
+  for (auto& [id, c] : st.crews) {
+    if (!crew_free(st, id, c) || refused_recently(st, e, id, now)) continue;
+    auto km = nearest_shop_km(e, c.latitude, c.longitude);
+    if (km > radius) continue;
+    bool better =
+        !best_crew || km < best_km ||
+        (km == best_km && (c.held < best_crew->held ||
+                           (c.held == best_crew->held &&
+                            (c.idle_since_ms < best_crew->idle_since_ms ||
+                             (c.idle_since_ms == best_crew->idle_since_ms && id < best)))));
+    if (better) {
+      best = id;
+      best_km = km;
+      best_crew = &c;
+    }
+  }
+  if (best_crew) {
+    make_offer(self, order_id, best, best_km);
+    return;
+  }
+  e.next_try_ms = next_chance_ms(st, e, now);
+}
+
+/// Offers a crew that is free the oldest pending order without an offer that it may have: within
+/// that order's radius and not refused by it lately.
+void offer_backlog(self_ptr self, int64_t crew_id) {
+  auto& st = self->state;
+  if (!st.dispatch.offers) return;
+  auto c = st.crews.find(crew_id);
+  if (c == st.crews.end() || !crew_free(st, crew_id, c->second)) return;
+  auto now = wall_now_ms();
+  int64_t best = 0;
+  double best_km = 0;
+  const indexed_order* best_order = nullptr;
+  for (auto& [id, e] : st.pending) {
+    if (e.offered_to || refused_recently(st, e, crew_id, now)) continue;
+    if (best_order && (e.pending_since > best_order->pending_since ||
+                       (e.pending_since == best_order->pending_since && id > best)))
+      continue;
+    auto km = nearest_shop_km(e, c->second.latitude, c->second.longitude);
+    if (km > radius_now(st, e, now)) continue;
+    best = id;
+    best_km = km;
+    best_order = &e;
+  }
+  if (best_order) make_offer(self, best, crew_id, best_km);
+}
+
+/// A crew's news (crew_availability): an offline crew's offer ends at once (as expired); a crew
+/// that became free, or moved while free (at most every 2 s), looks for a backlog order.
+void crew_update(self_ptr self, const crew_availability& a) {
+  auto& st = self->state;
+  auto& c = st.crews[a.crew_id];
+  bool was_free = crew_free(st, a.crew_id, c);
+  bool was_available = c.available;
+  c.available = a.available;
+  c.located = a.has_location;
+  c.latitude = a.latitude;
+  c.longitude = a.longitude;
+  c.held = a.held;
+  auto now = wall_now_ms();
+  if (c.available && !was_available) c.idle_since_ms = now;
+  if (!c.available) withdraw_offer(self, a.crew_id, offer_end::expired);
+  if (!crew_free(st, a.crew_id, c)) return;
+  if (was_free && now - c.last_scan_ms < 2000) return;
+  c.last_scan_ms = now;
+  offer_backlog(self, a.crew_id);
+}
+
+/// The order left pending: its offer ends (accepted by its crew, taken by another, cancelled).
+void order_left_pending(self_ptr self, int64_t crew_id, const order_event& e) {
+  std::string outcome = e.status == order_status::cancelled ? offer_end::cancelled
+                        : e.crew_id == crew_id              ? offer_end::accepted
+                                                            : offer_end::taken;
+  withdraw_offer(self, crew_id, outcome);
+}
+
+/// Offers what may be offered now: orders without an offer whose next try is due (when any crew
+/// is free at all).
+void dispatch_round(self_ptr self) {
+  auto& st = self->state;
+  if (!st.dispatch.offers) return;
+  bool any_free = false;
+  for (auto& [id, c] : st.crews)
+    if (crew_free(st, id, c)) {
+      any_free = true;
+      break;
+    }
+  if (!any_free) return;
+  auto now = wall_now_ms();
+  std::vector<int64_t> due;
+  for (auto& [id, e] : st.pending)
+    if (!e.offered_to && e.next_try_ms <= now) due.push_back(id);
+  // Oldest first: when crews are scarce the longest waiting orders get them.
+  std::sort(due.begin(), due.end(), [&](int64_t a, int64_t b) {
+    auto& ea = st.pending[a];
+    auto& eb = st.pending[b];
+    return ea.pending_since < eb.pending_since || (ea.pending_since == eb.pending_since && a < b);
+  });
+  for (auto id : due) try_offer_order(self, id);
+}
+
+/// A restarted dispatcher resumes what PostgreSQL holds: open offers (their timers from the
+/// persisted expiry) and refusals of the pending orders it indexed.
+void resume_offers(self_ptr self, offer_book& book) {
+  auto& st = self->state;
+  for (auto& r : book.refusals) {
+    auto o = st.pending.find(r.order_id);
+    if (o != st.pending.end()) o->second.refused.emplace_back(r.crew_id, r.closed_unix_ms);
+  }
+  for (auto& offer : book.open) {
+    auto o = st.pending.find(offer.order_id);
+    if (o == st.pending.end() || o->second.offered_to || st.offers.count(offer.crew_id)) continue;
+    o->second.offered_to = offer.crew_id;
+    auto& lo = st.offers[offer.crew_id];
+    lo.order_id = offer.order_id;
+    lo.now = live_offer::phase::open;
+    lo.seq = st.next_offer_seq++;
+    lo.offer = std::move(offer);
+    arm_expiry(self, lo.offer.crew_id, lo);
+  }
+}
+
+open_offer offer_of(const dispatcher_state& st, int64_t crew_id) {
+  open_offer out;
+  auto it = st.offers.find(crew_id);
+  if (it != st.offers.end() && it->second.now == live_offer::phase::open) {
+    out.open = true;
+    out.offer = it->second.offer;
+  }
+  return out;
+}
+
+caf::result<done> decline(self_ptr self, const decline_offer& d) {
+  auto& st = self->state;
+  auto it = st.offers.find(d.crew_id);
+  if (it == st.offers.end() || it->second.order_id != d.order_id ||
+      it->second.now != live_offer::phase::open)
+    return to_caf_error(errors::conflict("not_offered", "the order is not offered to you"));
+  if (deadline_passed(d.deadline_unix_ms)) return to_caf_error(errors::timeout("not_written"));
+  auto rp = self->make_response_promise<done>();
+  close_offer(
+      self, d.crew_id, offer_end::declined,
+      [rp](const caf::error* err) mutable {
+        if (err)
+          rp.deliver(*err);
+        else
+          rp.deliver(done{});
+      },
+      d.deadline_unix_ms);
+  return rp;
+}
+
+void apply(self_ptr self, const order_status_changed& c) {
+  auto& st = self->state;
   if (c.placed && c.event.status == order_status::pending) {
     std::vector<dispatch_point> points;
     for (auto& p : c.shop_points) points.push_back({p.latitude, p.longitude});
     // The placed event's `at` is the order's created_at (one transaction, one now()).
     auto since = service_clock::parse_iso(c.event.at);
     add_to_index(st, c.order_id, points, since ? *since : wall_now());
+    try_offer_order(self, c.order_id);
   } else {
-    st.pending.erase(c.order_id);
+    auto it = st.pending.find(c.order_id);
+    if (it == st.pending.end()) return;
+    auto crew = it->second.offered_to;
+    st.pending.erase(it);
+    if (crew) order_left_pending(self, crew, c.event);
   }
 }
 
@@ -155,7 +566,9 @@ reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
     if (st.suspect_missing.count(id)) load.push_back(id);
   for (auto id : extra)
     if (st.suspect_extra.count(id)) {
+      auto crew = st.pending[id].offered_to;
       st.pending.erase(id);
+      if (crew) withdraw_offer(self, crew, offer_end::taken);
       ++out.repaired;
       out.orders.push_back(id);
     }
@@ -168,8 +581,11 @@ reconcile_outcome reconcile(self_ptr self, const reconcile_pending& db) {
     self->request(st.persistence, st.db_timeout, orders_sql::pending_entries(load))
         .then(
             [self](dispatch_entries& found) {
-              for (auto& e : found.entries)
+              for (auto& e : found.entries) {
+                if (self->state.pending.count(e.order_id)) continue;
                 add_to_index(self->state, e.order_id, e.shop_points, e.pending_since);
+                try_offer_order(self, e.order_id);
+              }
             },
             [](caf::error&) {});
   }
@@ -222,22 +638,63 @@ void set_dispatcher_registry(const caf::actor& dispatcher, const caf::actor& reg
 }
 
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
-                            std::chrono::milliseconds db_timeout, escalation_options escalation) {
+                            std::chrono::milliseconds db_timeout, escalation_options escalation,
+                            dispatch_options dispatch) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
     self->state.persistence = persistence;
     self->state.event_bus = event_bus;
     self->state.db_timeout = db_timeout;
     self->state.escalation = escalation;
-    // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after.
+    self->state.dispatch = dispatch;
+    // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after
+    // (crews' news too: they are sent straight here and wait the same way).
     subscribe<order_status_changed>(self, event_bus);
     self->set_default_handler(caf::skip);
     // The index of every pending order can be large after a restart (100,000 open orders): it
     // gets a long deadline, and a failed load is retried with a growing delay, so a slow first
-    // load is never asked for again on top of itself.
+    // load is never asked for again on top of itself. Then the crews, then the offers.
     auto load_timeout =
         std::max<std::chrono::milliseconds>(db_timeout * 12, std::chrono::minutes(1));
     auto retry_delay = std::make_shared<std::chrono::milliseconds>(std::chrono::seconds(1));
     auto load = std::make_shared<std::function<void()>>();
+    auto retry = [=](caf::error&) {
+      // The database is not there yet: try again after a while.
+      self->state.pending.clear();
+      self->state.crews.clear();
+      self->delayed_send(self, *retry_delay, flush_atom::value);
+      *retry_delay =
+          std::min<std::chrono::milliseconds>(*retry_delay * 2, std::chrono::seconds(30));
+    };
+    auto run = [=] {
+      self->set_default_handler(caf::print_and_drop);
+      self->become(caf::behavior{
+          [=](const order_status_changed& c) { apply(self, c); },
+          [=](const crew_availability& a) { crew_update(self, a); },
+          [=](const pending_query& q) { return query(self->state, q); },
+          [=](const get_crew_offer& q) { return offer_of(self->state, q.crew_id); },
+          [=](const decline_offer& d) { return decline(self, d); },
+          [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
+          [=](const reconcile_pending& db) { return reconcile(self, db); },
+          [=](use_registry_atom, caf::actor& r) { self->state.registry = std::move(r); },
+          [=](offer_expire_atom, int64_t crew_id, uint64_t seq) {
+            auto it = self->state.offers.find(crew_id);
+            if (it != self->state.offers.end() && it->second.seq == seq &&
+                it->second.now == live_offer::phase::open)
+              close_offer(self, crew_id, offer_end::expired);
+          },
+          [=](close_retry_atom, int64_t crew_id, uint64_t seq, const std::string& outcome) {
+            auto it = self->state.offers.find(crew_id);
+            if (it != self->state.offers.end() && it->second.seq == seq)
+              close_offer(self, crew_id, outcome);
+          },
+          [=](escalate_atom) {
+            escalate(self);
+            dispatch_round(self);
+            self->delayed_send(self, self->state.escalation.check_interval, escalate_atom::value);
+          },
+      });
+      self->send(self, escalate_atom::value);
+    };
     *load = [=] {
       self->request(persistence, load_timeout, orders_sql::pending_index())
           .then(
@@ -248,27 +705,28 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                 // freed now, its memory goes back to the system rather than staying in malloc.
                 all.entries = {};
                 malloc_trim(0);
-                self->set_default_handler(caf::print_and_drop);
-                self->become(caf::behavior{
-                    [=](const order_status_changed& c) { apply(self->state, c); },
-                    [=](const pending_query& q) { return query(self->state, q); },
-                    [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
-                    [=](const reconcile_pending& db) { return reconcile(self, db); },
-                    [=](use_registry_atom, caf::actor& r) { self->state.registry = std::move(r); },
-                    [=](escalate_atom) {
-                      escalate(self);
-                      self->delayed_send(self, self->state.escalation.check_interval,
-                                         escalate_atom::value);
-                    },
-                });
-                self->send(self, escalate_atom::value);
+                self->request(persistence, load_timeout, offers_sql::crews())
+                    .then(
+                        [=](crew_availabilities& found) {
+                          for (auto& a : found.crews) {
+                            auto& c = self->state.crews[a.crew_id];
+                            c.available = a.available;
+                            c.located = a.has_location;
+                            c.latitude = a.latitude;
+                            c.longitude = a.longitude;
+                            c.held = a.held;
+                          }
+                          self->request(persistence, load_timeout, offers_sql::load())
+                              .then(
+                                  [=](offer_book& book) {
+                                    resume_offers(self, book);
+                                    run();
+                                  },
+                                  retry);
+                        },
+                        retry);
               },
-              [=](caf::error&) {
-                // The database is not there yet: try again after a while.
-                self->delayed_send(self, *retry_delay, flush_atom::value);
-                *retry_delay =
-                    std::min<std::chrono::milliseconds>(*retry_delay * 2, std::chrono::seconds(30));
-              });
+              retry);
     };
     (*load)();
     return {

@@ -13,6 +13,18 @@ struct escalation_options {
   std::chrono::milliseconds check_interval{1000};  // pending_check_interval_ms
 };
 
+/// Offers of pending orders to crews (API.md "Dispatch"). Times are whole seconds.
+struct dispatch_options {
+  bool offers = true;         // dispatch_mode: offer (false: browse, nobody is offered)
+  int offer_timeout_s = 45;   // how long a crew has to accept or decline
+  double radius_km = 3;       // dispatch_radius_km: how far from its shops an order looks
+  double radius_step_km = 3;  // dispatch_radius_step_km: widened by this ...
+  std::chrono::seconds widen_every{15};     // dispatch_widen_every_s: ... this often while pending
+  double max_radius_km = 15;                // dispatch_max_radius_km: no wider than this
+  std::chrono::seconds reoffer_after{120};  // reoffer_after_s: a refusal is remembered this long
+  int crew_max_orders = 3;                  // crews holding this many are not offered more
+};
+
 /// The dispatcher: the in-memory index of pending orders that crews query. It subscribes to
 /// the event bus topic "order_status" before loading every pending order from PostgreSQL, so no
 /// change is missed; a placed order enters the index, any other status change removes it.
@@ -26,9 +38,24 @@ struct escalation_options {
 /// longer than `escalation.expiry` gets a cancel order_action from caller::system() through the
 /// registry (order_rules makes it reason no_crew, only while pending). One cancel per order in
 /// flight; a transient failure is tried again on a later check.
+///
+/// Offers (with `dispatch.offers`): it also keeps every crew as the crews tell it
+/// (crew_availability, loaded with offers_sql::crews at start) and the open offers (by crew; at
+/// most one per crew and per order). A pending order without an open offer is offered to the
+/// nearest free crew (available, located, holding fewer than crew_max_orders, no open offer) that
+/// has not refused it within reoffer_after, within the order's radius (radius_km, widened by
+/// radius_step_km every widen_every since the order was placed, up to max_radius_km); ties go to
+/// the crew holding fewer orders, then to the one idle longest. A crew that becomes free is
+/// offered the oldest such order within that order's radius. Every offer is opened and closed
+/// in PostgreSQL (offers_sql) before anyone hears of it: `crew_offer_event` on topic
+/// "crew_dispatch". An offer ends when its crew declines (decline_offer → done), when it expires
+/// (offer_timeout_s after it was opened, on the database clock), when its crew goes offline
+/// (expired), or when the order leaves pending (accepted, taken or cancelled).
+/// get_crew_offer → open_offer from memory. Restarted, it resumes the open offers and refusals
+/// PostgreSQL holds (offers_sql::load), with their persisted expiry times.
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
                             std::chrono::milliseconds db_timeout,
-                            escalation_options escalation = {});
+                            escalation_options escalation = {}, dispatch_options dispatch = {});
 
 /// Gives the dispatcher the registry (spawned after it: crews need the dispatcher), through
 /// which it sends the no_crew cancels. Until then orders are alerted, not cancelled.

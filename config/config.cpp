@@ -209,6 +209,28 @@ const std::vector<key_spec>& specs() {
       {"pending_check_interval_ms",
        "how often the dispatcher looks for pending orders past their alert or expiry time",
        int_field(&config::pending_check_interval_ms, 10, 3600000, "pending_check_interval_ms")},
+      {"dispatch_mode",
+       "offer: pending orders are offered to the nearest free crew, one crew at a time; browse: "
+       "crews only find them in their pending list",
+       [](config& c, const std::string& v) {
+         if (v != "offer" && v != "browse")
+           throw std::runtime_error("config key 'dispatch_mode': expected offer or browse");
+         c.dispatch_mode = v;
+       }},
+      {"offer_timeout_s", "how long a crew has to accept or decline an offer",
+       int_field(&config::offer_timeout_s, 1, 3600, "offer_timeout_s")},
+      {"dispatch_radius_km", "how far from its shops a new order looks for a crew to offer it to",
+       double_field(&config::dispatch_radius_km, 0.01, 20000, "dispatch_radius_km")},
+      {"dispatch_radius_step_km",
+       "the radius widens by this every dispatch_widen_every_s while nobody is found",
+       double_field(&config::dispatch_radius_step_km, 0, 20000, "dispatch_radius_step_km")},
+      {"dispatch_widen_every_s", "how often an order's radius widens (0: never)",
+       int_field(&config::dispatch_widen_every_s, 0, 86400, "dispatch_widen_every_s")},
+      {"dispatch_max_radius_km", "the widest an order's radius gets",
+       double_field(&config::dispatch_max_radius_km, 0.01, 20000, "dispatch_max_radius_km")},
+      {"reoffer_after_s",
+       "a crew that declined an order or let its offer expire may be offered it again after this",
+       int_field(&config::reoffer_after_s, 0, 86400, "reoffer_after_s")},
       {"crew_location_flush_s",
        "ignored (accepted for old config files): a crew's position is committed before its 204",
        [](config&, const std::string& v) { parse_int("crew_location_flush_s", v, 1, 3600); }},

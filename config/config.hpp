@@ -80,6 +80,14 @@ struct config {
   int pending_alert_s = 300;             // staff get event: order_unattended
   int pending_expiry_s = 1800;           // cancelled with reason no_crew (0: never)
   int pending_check_interval_ms = 1000;  // how often the dispatcher looks for such orders
+  // Offers of pending orders to crews (API.md "Dispatch")
+  std::string dispatch_mode = "offer";  // offer, or browse (crews only browse and accept)
+  int offer_timeout_s = 45;             // a crew's time to accept or decline an offer
+  double dispatch_radius_km = 3;        // how far from its shops an order first looks
+  double dispatch_radius_step_km = 3;   // widened by this ...
+  int dispatch_widen_every_s = 15;      // ... this often while nobody is found
+  double dispatch_max_radius_km = 15;   // up to this
+  int reoffer_after_s = 120;            // crews that refused may be offered it again after
   // (crew_location_flush_s is still accepted and ignored: positions are committed before 204)
 
   // Housekeeping and caches

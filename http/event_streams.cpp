@@ -19,8 +19,10 @@
 #include <unordered_map>
 
 #include "actors/order_rules.hpp"
+#include "http/offer_json.hpp"
 #include "http/order_json.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/events.hpp"
 #include "protocols/orders.hpp"
@@ -84,6 +86,11 @@ struct stream {
   bool sees_crew_location = false;    // the watcher gets event: crew_location
   bool ready = false;                 // headers and first events written
   std::vector<order_event> buffered;  // events that arrived before it was ready
+  // A crew's stream (GET /crew/events): the crew, the id of its next event, and its events
+  // that arrived before it was ready (name, data).
+  int64_t crew_id = 0;
+  int64_t next_event_id = 1;
+  std::vector<std::pair<std::string, nlohmann::json>> crew_buffered;
 };
 
 struct hub_state {
@@ -94,6 +101,8 @@ struct hub_state {
   std::map<uint64_t, stream> streams;
   std::map<int64_t, std::set<uint64_t>> by_order;
   std::set<uint64_t> staff;  // streams of every order and crew change
+  std::map<int64_t, std::set<uint64_t>> by_crew;
+  caf::actor dispatcher;  // asked for a crew's open offer when its stream starts
   static inline const char* name = "event_streams";
 };
 
@@ -194,8 +203,17 @@ void drop(self_ptr self, uint64_t id) {
   auto it = st.streams.find(id);
   if (it == st.streams.end()) return;
   auto order = it->second.order_id;
+  auto crew = it->second.crew_id;
   st.streams.erase(it);
   st.staff.erase(id);
+  if (crew) {
+    auto c = st.by_crew.find(crew);
+    if (c != st.by_crew.end()) {
+      c->second.erase(id);
+      if (c->second.empty()) st.by_crew.erase(c);
+    }
+    return;
+  }
   auto o = st.by_order.find(order);
   if (o != st.by_order.end()) {
     o->second.erase(id);
@@ -254,6 +272,75 @@ void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, orde
     write(self, s, "0\r\n\r\n");
     drop(self, id);
   }
+}
+
+/// Writes an event to a crew's stream, with the stream's next id (ids are per stream and only
+/// say the order: API.md "Dispatch").
+bool crew_event(self_ptr self, uint64_t id, stream& s, const std::string& name,
+                const nlohmann::json& data) {
+  auto text = "id: " + std::to_string(s.next_event_id++) + "\nevent: " + name +
+              "\ndata: " + data.dump() + "\n\n";
+  if (write(self, s, chunk(text))) return true;
+  drop(self, id);
+  return false;
+}
+
+/// An event for every stream of crew `crew_id` (kept until a stream not yet started is ready).
+void to_crew(self_ptr self, int64_t crew_id, const std::string& name, const nlohmann::json& data) {
+  auto& st = self->state;
+  auto c = st.by_crew.find(crew_id);
+  if (c == st.by_crew.end()) return;
+  for (auto id : std::set<uint64_t>(c->second)) {
+    auto it = st.streams.find(id);
+    if (it == st.streams.end()) continue;
+    if (!it->second.ready)
+      it->second.crew_buffered.emplace_back(name, data);
+    else
+      crew_event(self, id, it->second, name, data);
+  }
+}
+
+/// A crew's stream starts: its open offer first, then what came meanwhile (less that same offer).
+void start_crew_stream(self_ptr self, uint64_t id, const open_crew_stream& req,
+                       const open_offer& offer) {
+  auto& st = self->state;
+  auto it = st.streams.find(id);
+  if (it == st.streams.end()) return;
+  auto peer = req.out->take_stream(200);
+  if (!peer) {
+    drop(self, id);
+    return;
+  }
+  auto& s = it->second;
+  s.peer = peer;
+  s.closed = connection_closed_flag(peer);
+  s.transport = req.out->transport();
+  write(self, s,
+        stream_head(*req.out) +
+            chunk(": offers and orders of crew " + std::to_string(req.crew_id) + "\n\n"),
+        true);
+  s.ready = true;
+  auto pending = std::move(s.crew_buffered);
+  if (offer.open && !crew_event(self, id, s, "offer", offer_json(offer.offer))) return;
+  for (auto& [name, data] : pending) {
+    if (offer.open && name == "offer" && data.value("order_id", int64_t{0}) == offer.offer.order_id)
+      continue;  // the open offer, sent above
+    auto again = st.streams.find(id);
+    if (again == st.streams.end() || !crew_event(self, id, again->second, name, data)) return;
+  }
+}
+
+/// What an order's status change means to its crew's stream: an assignment by someone else
+/// (staff), or a cancellation.
+void crew_notices(self_ptr self, const order_status_changed& change) {
+  auto& e = change.event;
+  if (!e.crew_id || self->state.by_crew.empty()) return;
+  if (e.status == order_status::assigned && e.by_user_id != e.crew_id)
+    to_crew(self, e.crew_id, "assigned",
+            {{"order_id", change.order_id}, {"by_user_id", e.by_user_id}});
+  else if (e.status == order_status::cancelled)
+    to_crew(self, e.crew_id, "order_cancelled",
+            {{"order_id", change.order_id}, {"reason", e.cancel_reason}});
 }
 
 /// Writes an SSE event to every staff stream.
@@ -315,10 +402,13 @@ std::shared_ptr<std::atomic<bool>> connection_closed_flag(
 }
 
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
-                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive) {
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive,
+                               caf::actor dispatcher) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
     auto& st = self->state;
     st.registry = registry;
+    st.dispatcher = dispatcher;
+    subscribe<crew_offer_event>(self, event_bus);
     st.timeout = timeout;
     st.keepalive = keepalive;
     subscribe<order_status_changed>(self, event_bus);
@@ -344,7 +434,33 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
                       req.out->error(from_caf_error(e));
                     });
         },
+        [=](open_crew_stream& req) {
+          auto& st = self->state;
+          auto id = st.next_id++;
+          // Registered before asking for the open offer, so no offer made meanwhile is missed.
+          auto& s = st.streams[id];
+          s.crew_id = req.crew_id;
+          st.by_crew[req.crew_id].insert(id);
+          if (!st.dispatcher) {
+            start_crew_stream(self, id, req, open_offer{});
+            return;
+          }
+          self->request(st.dispatcher, st.timeout, get_crew_offer{req.crew_id})
+              .then([self, id, req](open_offer& o) { start_crew_stream(self, id, req, o); },
+                    [self, id, req](caf::error& e) {
+                      drop(self, id);
+                      req.out->error(from_caf_error(e));
+                    });
+        },
+        [=](const crew_offer_event& ev) {
+          if (ev.offered)
+            to_crew(self, ev.crew_id, "offer", offer_json(ev.offer));
+          else
+            to_crew(self, ev.crew_id, "offer_withdrawn",
+                    {{"order_id", ev.order_id}, {"reason", ev.reason}});
+        },
         [=](const order_status_changed& change) {
+          crew_notices(self, change);
           for_each_order_stream(self, change);
           if (self->state.staff.empty()) return;
           auto& e = change.event;

@@ -41,6 +41,13 @@ struct open_order_stream {
   bool resume = false;
 };
 
+/// To the hub: stream a crew's offers, withdrawn offers, staff assignments and cancellations of
+/// its orders (API.md GET /crew/events), its open offer first.
+struct open_crew_stream {
+  responder_ptr out;
+  int64_t crew_id = 0;
+};
+
 /// To the hub: stream every order status change and crew change to staff (`out`).
 struct open_staff_stream {
   responder_ptr out;
@@ -49,8 +56,10 @@ struct open_staff_stream {
 /// The hub: subscribes to the event bus topics "order_status" and "crew_status", asks order actors
 /// (through the registry) for the events a new stream starts with, writes events and keepalives,
 /// ends a stream after a final status. `stats_atom` → int64_t open streams.
+/// Crew streams ask `dispatcher` for the crew's open offer when they start.
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
-                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive);
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive,
+                               caf::actor dispatcher = {});
 
 /// A connection's "closed" flag, made when Pistache accepts it and set when Pistache lets it go
 /// (both on its reactor thread, from the edge's handler): event streams write only from that
@@ -64,3 +73,4 @@ std::shared_ptr<std::atomic<bool>> connection_closed_flag(
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_order_stream)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_staff_stream)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wassally::http::open_crew_stream)

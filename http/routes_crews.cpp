@@ -3,10 +3,13 @@
 #include "http/ask.hpp"
 #include "http/ask_entity.hpp"
 #include "http/decoders/crews.hpp"
+#include "http/event_streams.hpp"
+#include "http/offer_json.hpp"
 #include "http/order_json.hpp"
 #include "http/pagination.hpp"
 #include "http/routes.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/entity_interfaces.hpp"
 #include "protocols/registry.hpp"
 
@@ -104,6 +107,39 @@ void add_crew_routes(router& r) {
       "POST", "/api/v1/orders/{id}/accept", crews,
       [](request_context& ctx) { order_action_route(ctx, action_of(order_action_kind::accept)); },
       "Take a pending order (exactly one crew wins)");
+  r.add(
+      "POST", "/api/v1/orders/{id}/decline", crews,
+      [](request_context& ctx) {
+        decline_offer d{ctx.id_param("id"), ctx.user_id(), caller_of(ctx).deadline_unix_ms};
+        auto c = ctx;
+        ask<done>(
+            ctx, ctx.svc->dispatcher, [c](done&) { c.out->empty(204); }, d);
+      },
+      "Decline the order offered to the crew: it is offered to the next crew");
+  r.add(
+      "GET", "/api/v1/crew/offer", crews,
+      [](request_context& ctx) {
+        auto c = ctx;
+        ask<open_offer>(
+            ctx, ctx.svc->dispatcher,
+            [c](open_offer& o) {
+              if (o.open)
+                c.out->json(200, offer_json(o.offer));
+              else
+                c.out->empty(204);
+            },
+            get_crew_offer{ctx.user_id()});
+      },
+      "The crew's open offer (204: none)");
+  r.add(
+      "GET", "/api/v1/crew/events", crews,
+      [](request_context& ctx) {
+        open_crew_stream s;
+        s.out = ctx.out;
+        s.crew_id = ctx.user_id();
+        caf::anon_send(ctx.svc->event_streams, std::move(s));
+      },
+      "Offers, withdrawn offers, assignments and cancellations for the crew (Server-Sent Events)");
   r.add(
       "POST", "/api/v1/orders/{id}/items/{item_id}/bought", crews,
       [](request_context& ctx) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/registry.hpp"
 
@@ -34,6 +35,10 @@ struct topic_of<order_eta_changed> {
 template <>
 struct topic_of<order_unattended> {
   static constexpr topic value = topic::order_unattended;
+};
+template <>
+struct topic_of<crew_offer_event> {
+  static constexpr topic value = topic::crew_dispatch;
 };
 
 /// Publishes `event` on its topic (nothing when `bus` is null: tests without a bus). Sent

@@ -148,6 +148,7 @@ enum class topic : uint8_t {
   crew_status,       // crew_changed, after the change committed
   order_tracking,    // order_crew_location, order_eta_changed: throttled by each order
   order_unattended,  // order_unattended: an order pending for pending_alert_s
+  crew_dispatch,     // crew_offer_event: offers made to crews and withdrawn, after commit
 };
 
 }  // namespace wassally

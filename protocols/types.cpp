@@ -6,6 +6,7 @@
 #include "protocols/analytics.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/money.hpp"
@@ -138,6 +139,16 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_stops>("wassally::order_stops");
   cfg.add_message_type<order_status_changed>("wassally::order_status_changed");
   cfg.add_message_type<order_unattended>("wassally::order_unattended");
+  cfg.add_message_type<crew_availability>("wassally::crew_availability");
+  cfg.add_message_type<crew_availabilities>("wassally::crew_availabilities");
+  cfg.add_message_type<offer_shop>("wassally::offer_shop");
+  cfg.add_message_type<crew_offer>("wassally::crew_offer");
+  cfg.add_message_type<offer_refusal>("wassally::offer_refusal");
+  cfg.add_message_type<offer_book>("wassally::offer_book");
+  cfg.add_message_type<decline_offer>("wassally::decline_offer");
+  cfg.add_message_type<get_crew_offer>("wassally::get_crew_offer");
+  cfg.add_message_type<open_offer>("wassally::open_offer");
+  cfg.add_message_type<crew_offer_event>("wassally::crew_offer_event");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");
   cfg.add_message_type<live_ids>("wassally::live_ids");
