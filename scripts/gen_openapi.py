@@ -425,6 +425,24 @@ P["/api/v1/crew/orders"] = {"get": {"operationId": "listCrewOrders", "tags": ["c
 P["/api/v1/orders/{id}/accept"] = {"parameters": id_param, "post": {"operationId": "acceptOrder", "tags": ["crews"], "summary": "Take a pending order", "security": crew_only,
   "description": "Exactly one of any number of concurrent accepts wins; the others get 409 already_assigned. 409 crew_busy beyond crew_max_orders undelivered orders (default 3); 409 crew_offline for an offline crew.",
   "responses": {**order_ok, **act_errs}}}
+S["CrewOffer"] = {"type": "object", "required": ["order_id", "shops", "location", "distance_km", "items_total", "delivery_fee", "expires_at"],
+  "properties": {"order_id": {"type": "integer"},
+    "shops": {"type": "array", "items": {"type": "object", "required": ["id", "name", "latitude", "longitude"],
+      "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+      "description": "the shops to buy at (a delivery request: the requesting shop)"},
+    "location": ref("Location"), "distance_km": {"type": "number", "description": "from the crew to the order's nearest shop when offered"},
+    "items_total": dec, "delivery_fee": dec,
+    "expires_at": dict(ts, description="a whole second: offer_timeout_s after the offer, rounded up; then it goes to the next crew")}}
+P["/api/v1/orders/{id}/decline"] = {"parameters": id_param, "post": {"operationId": "declineOffer", "tags": ["crews"], "summary": "Decline the order offered to the crew", "security": crew_only,
+  "description": "204 once the refusal is committed; the order is offered to the next nearest free crew that has not had it, and not to this crew again before reoffer_after_s. 409 not_offered when the order has no open offer to this crew (another crew's, expired, or never offered).",
+  "responses": {"204": {"description": "Declined"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), "409": resp("Conflict"), **common_db}}}
+P["/api/v1/crew/offer"] = {"get": {"operationId": "getCrewOffer", "tags": ["crews"], "summary": "The crew's open offer", "security": crew_only,
+  "description": "Answered from memory, cheap enough for crew apps in the background to poll. A crew has at most one open offer. Accept it with POST /orders/{id}/accept, refuse it with POST /orders/{id}/decline.",
+  "responses": {"200": ok("The open offer", ref("CrewOffer")), "204": {"description": "No open offer"}, "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
+P["/api/v1/crew/events"] = {"get": {"operationId": "streamCrewEvents", "tags": ["crews"], "summary": "Offers and the crew's orders, live (Server-Sent Events)", "security": crew_only,
+  "description": "On every connect the open offer, if any, comes first (`event: offer`). Then: `offer` (a CrewOffer), `offer_withdrawn` `{order_id, reason}` (expired — also when the crew goes offline —, taken by another crew or staff, cancelled), `assigned` `{order_id, by_user_id}` (staff assigned an order to the crew), `order_cancelled` `{order_id, reason}` (an order the crew held). Event ids are per stream and only give the order; nothing is replayed: after a reconnect read GET /crew/offer and GET /crew/orders. Keepalive comments every sse_keepalive_s; `?access_token=` is accepted as for order streams.",
+  "parameters": [{"name": "access_token", "in": "query", "required": False, "schema": {"type": "string"}, "description": "for EventSource, which cannot send headers"}],
+  "responses": {"200": ok("The event stream", {"type": "string"}, "text/event-stream"), "401": resp("Unauthorized"), "403": resp("Forbidden"), **common_db}}}
 P["/api/v1/orders/{id}/items/{item_id}/bought"] = {"parameters": id_param + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
   "post": {"operationId": "markItemBought", "tags": ["crews"], "summary": "The assigned crew bought an item at its shop", "security": crew_only, "responses": {**order_ok, **act_errs}}}
 P["/api/v1/orders/{id}/pickup"] = {"parameters": id_param, "post": {"operationId": "pickUpOrder", "tags": ["crews"], "summary": "assigned → picked_up (the assigned crew)", "security": crew_only, "responses": {**order_ok, **act_errs}}}

@@ -90,6 +90,7 @@ enum class rule {
   own_crew_assignment,  // the assigned crew; other crews 403
   any_pending_order,    // any crew may accept a pending order
   own_cart_line,        // a line of the caller's cart; another customer's line 404
+  own_offer,            // an order offered to the crew (the matrix runs in browse mode: 409)
 };
 
 std::string rule_name(rule r) {
@@ -116,11 +117,13 @@ std::string rule_name(rule r) {
       return "any pending order";
     case rule::own_cart_line:
       return "own cart line";
+    case rule::own_offer:
+      return "own offer";
   }
   return "?";
 }
 
-enum class outcome { allowed, unauthenticated, forbidden, hidden };
+enum class outcome { allowed, unauthenticated, forbidden, hidden, not_offered };
 
 std::string outcome_name(outcome o) {
   switch (o) {
@@ -132,6 +135,8 @@ std::string outcome_name(outcome o) {
       return "403 forbidden";
     case outcome::hidden:
       return "404 not_found";
+    case outcome::not_offered:
+      return "409 not_offered";
   }
   return "?";
 }
@@ -199,6 +204,8 @@ outcome expected(const row& r, who p) {
       return p == who::other_crew ? outcome::forbidden : outcome::allowed;
     case rule::own_cart_line:
       return p == who::other_customer ? outcome::hidden : outcome::allowed;
+    case rule::own_offer:
+      return outcome::not_offered;
   }
   return outcome::allowed;
 }
@@ -216,7 +223,11 @@ struct placed_order {
 /// Two shops (owner A: shop A and suspended shop C; owner B: shop B), two customers (A placed
 /// the orders), two crews (A holds them), staff.
 struct world : orders_world {
-  world() : orders_world(std::map<std::string, std::string>{{"WASSALLY_CREW_MAX_ORDERS", "100"}}) {
+  // Browse mode: no crew is ever offered an order, so a decline is 409 not_offered for every
+  // crew (the offers themselves: e2e dispatch_offers).
+  world()
+      : orders_world(std::map<std::string, std::string>{{"WASSALLY_CREW_MAX_ORDERS", "100"},
+                                                        {"WASSALLY_DISPATCH_MODE", "browse"}}) {
     build();
   }
 
@@ -612,6 +623,16 @@ std::vector<row> the_table() {
        fixed(v1 + "/crew/orders/pending")},
       {"GET", v1 + "/crew/orders", crews, rule::own_account, fixture::shared,
        fixed(v1 + "/crew/orders")},
+      {"GET", v1 + "/crew/offer", crews, rule::own_account, fixture::shared,
+       fixed(v1 + "/crew/offer")},
+      {"GET", v1 + "/crew/events", crews, rule::own_account, fixture::shared,
+       [](W&, P) {
+         request_spec s = at("/api/v1/crew/events");
+         s.stream = true;
+         return s;
+       }},
+      {"POST", v1 + "/orders/{id}/decline", crews, rule::own_offer, fixture::shared,
+       [](W& w, P) { return at(W::order_path(w.assigned.id, "/decline"), json::object()); }},
       {"POST", v1 + "/orders/{id}/accept", crews, rule::any_pending_order,
        fixture::fresh_after_change,
        [](W& w, P) { return at(W::order_path(w.pending_order().id, "/accept"), json::object()); }},
@@ -719,6 +740,8 @@ bool matches(outcome o, const answer& a, bool stream) {
       return a.status == 403 && (stream || error_shaped(a, "forbidden"));
     case outcome::hidden:
       return a.status == 404 && (stream || error_shaped(a, "not_found"));
+    case outcome::not_offered:
+      return a.status == 409 && error_shaped(a, "not_offered");
   }
   return false;
 }
