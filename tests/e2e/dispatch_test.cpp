@@ -405,6 +405,70 @@ BOOST_AUTO_TEST_CASE(an_offer_survives_a_restart_and_expires_on_time) {
   BOOST_TEST(rows[0].closed < rows[0].expires + 2);
 }
 
+// Ties in distance go to the crew holding fewer orders, then to the one idle longest (available
+// first). A crew at its limit is not offered anything; once it delivers and has room again it
+// is offered the order that waited for it (backlog).
+BOOST_AUTO_TEST_CASE(
+    ties_go_to_fewer_held_then_longest_idle_and_a_crew_with_room_again_gets_the_backlog) {
+  orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}, {"WASSALLY_CREW_MAX_ORDERS", "1"}}));
+  auto shop = w.shop(shop_lat, shop_lng);
+  auto p = w.product(shop, {{"price", "1"}, {"stock", 100}});
+  auto [name, customer] = w.customer();
+  // Same place: first available first.
+  auto early = make_crew(w, 1.0);
+  std::this_thread::sleep_for(50ms);
+  auto late = make_crew(w, 1.0);
+  auto first = place_one(w, customer, p);
+  BOOST_TEST(!wait_offer(w, early, first, 3s).is_null(), "the crew idle longest was passed over");
+  BOOST_TEST(offer_of(w, late).is_null());
+  // early takes it and is at its limit (crew_max_orders 1): the next order goes to late, the
+  // one after that waits.
+  BOOST_TEST_REQUIRE(
+      w.client.post_json(order_path(first, "/accept"), json::object(), early.auth).status == 200);
+  auto second = place_one(w, customer, p);
+  BOOST_TEST(!wait_offer(w, late, second, 3s).is_null());
+  BOOST_TEST_REQUIRE(
+      w.client.post_json(order_path(second, "/accept"), json::object(), late.auth).status == 200);
+  auto third = place_one(w, customer, p);
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(offer_of(w, early).is_null(), "a crew at its limit was offered an order");
+  BOOST_TEST(offer_of(w, late).is_null(), "a crew at its limit was offered an order");
+  BOOST_TEST(offers_in_db(w, third).empty());
+  // early delivers: room again, and the waiting order is offered to it at once.
+  auto o = w.client.get(order_path(first), customer).json();
+  for (auto& item : o["items"]) {
+    auto b = w.client.post_json(
+        order_path(first, "/items/" + std::to_string(item["id"].get<int64_t>()) + "/bought"),
+        json::object(), early.auth);
+    BOOST_TEST_REQUIRE(b.status == 200, b.body);
+  }
+  BOOST_TEST_REQUIRE(
+      w.client.post_json(order_path(first, "/pickup"), json::object(), early.auth).status == 200);
+  auto d = w.client.post_json(order_path(first, "/deliver"), {{"code", o["code"]}}, early.auth);
+  BOOST_TEST_REQUIRE(d.status == 200, d.body);
+  BOOST_TEST(!wait_offer(w, early, third, 3s).is_null(),
+             "the crew with room again was not offered the waiting order");
+  expect_offers_never_overlap(w);
+}
+
+// Fewer held orders beat a longer idle time: of two crews at the same place, the one that went
+// available first but holds an order loses the tie to the one holding none.
+BOOST_AUTO_TEST_CASE(fewer_held_orders_win_a_tie_before_idle_time) {
+  orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}}));
+  auto shop = w.shop(shop_lat, shop_lng);
+  auto p = w.product(shop, {{"price", "1"}, {"stock", 100}});
+  auto [name, customer] = w.customer();
+  auto busy = make_crew(w, 1.0);
+  auto first = place_one(w, customer, p);
+  BOOST_TEST_REQUIRE(!wait_offer(w, busy, first, 3s).is_null());
+  BOOST_TEST_REQUIRE(
+      w.client.post_json(order_path(first, "/accept"), json::object(), busy.auth).status == 200);
+  auto fresh = make_crew(w, 1.0);
+  auto second = place_one(w, customer, p);
+  BOOST_TEST(!wait_offer(w, fresh, second, 3s).is_null(), "the crew holding none lost the tie");
+  BOOST_TEST(offer_of(w, busy).is_null());
+}
+
 // dispatch_mode=browse: nobody is offered anything; crews browse and accept as before.
 BOOST_AUTO_TEST_CASE(browse_mode_makes_no_offers) {
   orders_world w(offers({{"WASSALLY_DISPATCH_MODE", "browse"}}));
@@ -431,15 +495,23 @@ BOOST_AUTO_TEST_CASE(offer_accept_browse_accept_and_staff_assign_have_one_winner
   orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}, {"WASSALLY_HTTP_THREADS", "4"}}));
   auto shop = w.shop(shop_lat, shop_lng);
   auto p = w.product(shop, {{"price", "1"}, {"stock", 1000}});
-  auto offered = make_crew(w, 0.5);
-  auto browsing = make_crew(w, 2.0);
-  auto assigned = make_crew(w, 3.0);
+  std::vector<crew> three = {make_crew(w, 0.5), make_crew(w, 2.0), make_crew(w, 3.0)};
   auto staff_id = w.client.get("/api/v1/me", w.staff).json()["id"].get<int64_t>();
   auto [name, customer] = w.customer();
   std::map<std::string, int> wins;
   for (int round = 0; round < 50; ++round) {
     auto id = place_one(w, customer, p);
-    BOOST_TEST_REQUIRE(!wait_offer(w, offered, id, 3s).is_null(), "round " << round);
+    // The nearest crew gets it unless its last offer is still being closed: whichever crew it
+    // is offered to accepts it, the next one browses, staff assigns the third.
+    std::optional<std::size_t> holder;
+    auto until = std::chrono::steady_clock::now() + 3s;
+    while (!holder && std::chrono::steady_clock::now() < until)
+      for (std::size_t i = 0; i < three.size() && !holder; ++i)
+        if (auto o = offer_of(w, three[i]); !o.is_null() && o["order_id"] == id) holder = i;
+    BOOST_TEST_REQUIRE(holder.has_value(), "round " << round << ": offered to nobody");
+    auto& offered = three[*holder];
+    auto& browsing = three[(*holder + 1) % 3];
+    auto& assigned = three[(*holder + 2) % 3];
     std::atomic<bool> go{false};
     std::map<std::string, int> status;
     std::mutex m;
