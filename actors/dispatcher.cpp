@@ -9,6 +9,7 @@
 #include <climits>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -62,7 +63,7 @@ struct indexed_order {
   // let it expire, with when (unix ms).
   int64_t offered_to = 0;
   int64_t next_try_ms = 0;
-  std::vector<std::pair<int64_t, int64_t>> refused;
+  dispatch_rules::refusals refused;
 
   template <class F>
   void for_each(F f) const {
@@ -186,23 +187,11 @@ bool crew_free(const dispatcher_state& st, int64_t crew_id, const indexed_crew& 
 
 bool refused_recently(const dispatcher_state& st, const indexed_order& e, int64_t crew_id,
                       int64_t now_ms) {
-  auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(st.dispatch.reoffer_after);
-  for (auto& [crew, at] : e.refused)
-    if (crew == crew_id && now_ms < at + keep.count()) return true;
-  return false;
+  return dispatch_rules::refused_recently(st.dispatch, e.refused, crew_id, now_ms);
 }
 
-/// How far from its shops the order looks for a crew now: radius_km, widened by radius_step_km
-/// every widen_every since it was placed (its persisted created_at), up to max_radius_km.
 double radius_now(const dispatcher_state& st, const indexed_order& e, int64_t now_ms) {
-  auto& d = st.dispatch;
-  double r = d.radius_km;
-  auto every = d.widen_every.count();
-  if (every > 0) {
-    auto waited = std::max<int64_t>(0, now_ms / 1000 - e.pending_since);
-    r += d.radius_step_km * static_cast<double>(waited / every);
-  }
-  return std::min(r, std::max(d.radius_km, d.max_radius_km));
+  return dispatch_rules::radius_km(st.dispatch, e.pending_since, now_ms);
 }
 
 double nearest_shop_km(const indexed_order& e, double lat, double lng) {
@@ -212,22 +201,6 @@ double nearest_shop_km(const indexed_order& e, double lat, double lng) {
     if (best < 0 || d < best) best = d;
   });
   return best < 0 ? 1e9 : best;
-}
-
-/// When the order may find a crew it cannot find now without one becoming free: its radius
-/// widens, or a refusal is forgotten.
-int64_t next_chance_ms(const dispatcher_state& st, const indexed_order& e, int64_t now_ms) {
-  auto& d = st.dispatch;
-  int64_t next = LLONG_MAX;
-  auto every = d.widen_every.count();
-  if (every > 0 && radius_now(st, e, now_ms) < std::max(d.radius_km, d.max_radius_km)) {
-    auto steps = std::max<int64_t>(0, now_ms / 1000 - e.pending_since) / every + 1;
-    next = (e.pending_since + steps * every) * 1000;
-  }
-  auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(d.reoffer_after).count();
-  for (auto& [crew, at] : e.refused)
-    if (at + keep > now_ms) next = std::min(next, at + keep);
-  return next;
 }
 
 void publish_withdrawn(self_ptr self, int64_t crew_id, int64_t order_id, const std::string& why) {
@@ -375,30 +348,19 @@ void try_offer_order(self_ptr self, int64_t order_id) {
   auto& e = it->second;
   auto now = wall_now_ms();
   auto radius = radius_now(st, e, now);
-  int64_t best = 0;
-  double best_km = 0;
-  const indexed_crew* best_crew = nullptr;
+  std::optional<dispatch_rules::candidate> best;
   for (auto& [id, c] : st.crews) {
     if (!crew_free(st, id, c) || refused_recently(st, e, id, now)) continue;
-    auto km = nearest_shop_km(e, c.latitude, c.longitude);
-    if (km > radius) continue;
-    bool better =
-        !best_crew || km < best_km ||
-        (km == best_km && (c.held < best_crew->held ||
-                           (c.held == best_crew->held &&
-                            (c.idle_since_ms < best_crew->idle_since_ms ||
-                             (c.idle_since_ms == best_crew->idle_since_ms && id < best)))));
-    if (better) {
-      best = id;
-      best_km = km;
-      best_crew = &c;
-    }
+    dispatch_rules::candidate here{id, nearest_shop_km(e, c.latitude, c.longitude), c.held,
+                                   c.idle_since_ms};
+    if (here.km > radius) continue;
+    if (!best || dispatch_rules::offered_before(here, *best)) best = here;
   }
-  if (best_crew) {
-    make_offer(self, order_id, best, best_km);
+  if (best) {
+    make_offer(self, order_id, best->crew_id, best->km);
     return;
   }
-  e.next_try_ms = next_chance_ms(st, e, now);
+  e.next_try_ms = dispatch_rules::next_chance_ms(st.dispatch, e.pending_since, e.refused, now);
 }
 
 /// Offers a crew that is free the oldest pending order without an offer that it may have: within

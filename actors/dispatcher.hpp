@@ -3,6 +3,8 @@
 #include <caf/fwd.hpp>
 #include <chrono>
 
+#include "actors/dispatch_rules.hpp"
+
 namespace wassally {
 
 /// Escalation of pending orders nobody takes (API.md "Dispatch"), counted from each order's
@@ -11,18 +13,6 @@ struct escalation_options {
   std::chrono::seconds alert{300};    // pending_alert_s: event order_unattended to staff
   std::chrono::seconds expiry{1800};  // pending_expiry_s: cancelled with reason no_crew (0: never)
   std::chrono::milliseconds check_interval{1000};  // pending_check_interval_ms
-};
-
-/// Offers of pending orders to crews (API.md "Dispatch"). Times are whole seconds.
-struct dispatch_options {
-  bool offers = true;         // dispatch_mode: offer (false: browse, nobody is offered)
-  int offer_timeout_s = 45;   // how long a crew has to accept or decline
-  double radius_km = 3;       // dispatch_radius_km: how far from its shops an order looks
-  double radius_step_km = 3;  // dispatch_radius_step_km: widened by this ...
-  std::chrono::seconds widen_every{15};     // dispatch_widen_every_s: ... this often while pending
-  double max_radius_km = 15;                // dispatch_max_radius_km: no wider than this
-  std::chrono::seconds reoffer_after{120};  // reoffer_after_s: a refusal is remembered this long
-  int crew_max_orders = 3;                  // crews holding this many are not offered more
 };
 
 /// The dispatcher: the in-memory index of pending orders that crews query. It subscribes to

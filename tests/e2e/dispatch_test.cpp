@@ -369,9 +369,9 @@ BOOST_AUTO_TEST_CASE(crew_stream_tells_assignments_cancellations_and_withdrawals
   expect_offers_never_overlap(w);
 }
 
-// A restart in the middle of an offer: the offer is still the crew's, with the same expiry
-// (GET /crew/offer, and first on the crew's new stream); it expires at its persisted time, and
-// the next crew gets it.
+// A crash (kill -9) in the middle of an offer: after the restart the offer is still the crew's,
+// with the same expiry (GET /crew/offer, and first on the crew's new stream); it expires at its
+// persisted time, and the next crew gets it.
 BOOST_AUTO_TEST_CASE(an_offer_survives_a_restart_and_expires_on_time) {
   orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "6"}}));
   auto shop = w.shop(shop_lat, shop_lng);
@@ -383,6 +383,8 @@ BOOST_AUTO_TEST_CASE(an_offer_survives_a_restart_and_expires_on_time) {
   auto before = wait_offer(w, a, id, 3s);
   BOOST_TEST_REQUIRE(!before.is_null());
 
+  // A crash (kill -9), not a drain: what the crew was told is only what PostgreSQL held.
+  w.server.kill_hard();
   w.server.restart();
   w.client = w.server.client();
   auto after = offer_of(w, a);
