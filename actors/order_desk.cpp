@@ -3,11 +3,45 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <memory>
 
 #include "actors/order_rules.hpp"
 #include "persistence/orders.hpp"
+#include "protocols/entity_interfaces.hpp"
 
 namespace wassally {
+namespace {
+
+/// The eta lives in each order's actor, not in PostgreSQL: a page's orders on their way
+/// (assigned or picked up) get it from their live actor (asked through the registry, all at
+/// once), then the page is answered. An actor that does not answer in time leaves its eta null.
+void add_live_etas(caf::event_based_actor* self, const placement_services& svc,
+                   caf::response_promise rp, order_page page, const caller& who) {
+  auto shared = std::make_shared<order_page>(std::move(page));
+  auto waiting = std::make_shared<std::size_t>(0);
+  for (auto& o : shared->results)
+    if (order_rules::tracks_crew(o)) ++*waiting;
+  if (*waiting == 0 || !svc.registry) {
+    rp.deliver(std::move(*shared));
+    return;
+  }
+  auto answered = [=]() mutable {
+    if (--*waiting == 0) rp.deliver(std::move(*shared));
+  };
+  for (std::size_t i = 0; i < shared->results.size(); ++i) {
+    auto& o = shared->results[i];
+    if (!order_rules::tracks_crew(o)) continue;
+    ask_entity(self, order_ref(svc.registry, o.id), svc.timeout, get_order{who})
+        .then(
+            [=](order_record& live) mutable {
+              shared->results[i].eta = live.eta;
+              answered();
+            },
+            [=](caf::error&) mutable { answered(); });
+  }
+}
+
+}  // namespace
 
 caf::actor spawn_order_desk(caf::actor_system& sys, placement_services svc) {
   return sys.spawn([svc](caf::event_based_actor* self) -> caf::behavior {
@@ -22,9 +56,9 @@ caf::actor spawn_order_desk(caf::actor_system& sys, placement_services svc) {
           self->request(svc.persistence, svc.timeout,
                         orders_sql::list(q, order_rules::listing_scope(q.who)))
               .then(
-                  [rp, who](order_page& page) mutable {
+                  [=](order_page& page) mutable {
                     for (auto& o : page.results) o = order_rules::view_for(std::move(o), who);
-                    rp.deliver(std::move(page));
+                    add_live_etas(self, svc, rp, std::move(page), who);
                   },
                   [rp](caf::error& e) mutable { rp.deliver(e); });
           return rp;

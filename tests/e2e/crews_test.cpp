@@ -587,6 +587,19 @@ BOOST_AUTO_TEST_CASE(the_eta_follows_assignment_the_crew_and_pickup) {
   BOOST_TEST(as(w.staff)["eta"] == shown);
   BOOST_TEST(as(crew.auth)["eta"] == shown);
   BOOST_TEST(as(o.shop.owner)["eta"] == shown);
+  // Lists show it too (from the live order actor: PostgreSQL does not hold it).
+  for (auto* who : {&o.customer, &w.staff, &crew.auth}) {
+    auto path =
+        who == &crew.auth ? std::string("/api/v1/crew/orders") : std::string("/api/v1/orders");
+    auto page = w.client.get(path, *who).json();
+    bool found = false;
+    for (auto& listed : page["results"])
+      if (listed["id"] == o.id) {
+        found = true;
+        BOOST_TEST(listed["eta"] == shown, path);
+      }
+    BOOST_TEST(found, path);
+  }
 
   // The crew comes much closer: an earlier eta, and its event.
   before = unix_now();
