@@ -492,11 +492,15 @@ BOOST_AUTO_TEST_CASE(browse_mode_makes_no_offers) {
 // all at once. Exactly one of them takes the pending order: at most one crew accept succeeds,
 // and staff's assignment either took it (then both accepts are refused) or came after a crew's
 // accept as a reassignment (API.md: staff may reassign an assigned order). The history has one
-// change out of pending, by the winner; no order was ever offered to two crews at once.
+// change out of pending, by the winner; with crew_max_orders 1 no crew ever holds two; no order
+// was ever offered to two crews at once.
 BOOST_AUTO_TEST_CASE(offer_accept_browse_accept_and_staff_assign_have_one_winner) {
-  orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}, {"WASSALLY_HTTP_THREADS", "4"}}));
+  orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"},
+                         {"WASSALLY_CREW_MAX_ORDERS", "1"},
+                         {"WASSALLY_HTTP_THREADS", "4"}}));
   auto shop = w.shop(shop_lat, shop_lng);
   auto p = w.product(shop, {{"price", "1"}, {"stock", 1000}});
+  pqxx::connection watch(w.server.database_url());
   std::vector<crew> three = {make_crew(w, 0.5), make_crew(w, 2.0), make_crew(w, 3.0)};
   auto staff_id = w.client.get("/api/v1/me", w.staff).json()["id"].get<int64_t>();
   auto [name, customer] = w.customer();
@@ -565,6 +569,15 @@ BOOST_AUTO_TEST_CASE(offer_accept_browse_accept_and_staff_assign_have_one_winner
       BOOST_TEST(history[2]["crew_id"] == assigned.id);
     }
     ++wins[winner];
+    {
+      // crew_max_orders is 1: no crew holds two orders, whoever won.
+      pqxx::work tx(watch);
+      auto most = tx.exec(
+                        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM orders WHERE"
+                        " status IN ('assigned', 'picked_up') GROUP BY crew_id) x")[0][0]
+                      .as<int64_t>();
+      BOOST_TEST(most <= 1, "round " << round);
+    }
     auto o = w.client.get(order_path(id), w.staff).json();
     BOOST_TEST(o["crew_id"] == assigned.id, "round " << round);
     // Done with: staff cancels it, so every crew has room for the next round.
