@@ -85,11 +85,14 @@ std::string insert_orders_sql(const std::string& orders, const std::string& line
 /// Checked-out carts are emptied with their order ($1: the users, a bigint array).
 const char* const clear_carts_sql = "DELETE FROM cart_items WHERE user_id = ANY($1::bigint[])";
 
-/// The order is stored as the Idempotency-Key's answer, only while the key is still this
-/// placement's: one whose claim went stale and was taken over places nothing.
-const char* const store_placed_answer_sql =
-    "UPDATE idempotency_keys SET status = 201, body = $4"
-    " WHERE user_id = $1 AND key = $2 AND claim = $3 AND status = 0 RETURNING 1";
+/// Each order is stored as its Idempotency-Key's answer, only while the key is still this
+/// placement's: one whose claim went stale and was taken over places nothing. One statement for
+/// every keyed placement of the transaction (`rows`: VALUES of (user_id, key, claim, body)).
+std::string store_placed_answers_sql(const std::string& rows) {
+  return "UPDATE idempotency_keys k SET status = 201, body = v.body FROM (VALUES " + rows +
+         ") v(user_id, key, claim, body) WHERE k.user_id = v.user_id AND k.key = v.key"
+         " AND k.claim = v.claim AND k.status = 0 RETURNING 1";
+}
 
 // -- the placement writer ---------------------------------------------------------------------
 
@@ -286,14 +289,22 @@ std::vector<order_snapshot> write_placements(pqxx::dbtransaction& tx,
     if (ps[k]->clear_cart) cart_users.push_back(ps[k]->order.user_id);
   }
   if (!cart_users.empty()) tx.exec_params(clear_carts_sql, db::bigint_array(cart_users));
+  statement_params params;
+  std::string rows;
+  std::size_t keyed = 0;
   for (std::size_t k = 0; k < ps.size(); ++k) {
     const auto& p = *ps[k];
     if (p.idempotency_key.empty()) continue;
-    if (tx.exec_params(store_placed_answer_sql, p.order.user_id, p.idempotency_key, p.claim,
-                       to_json("order", placed[k].order))
-            .empty())
-      throw api_exception(errors::request_in_progress());
+    ++keyed;
+    params.row(rows, {{std::to_string(p.order.user_id), "::bigint"},
+                      {p.idempotency_key, "::text"},
+                      {p.claim, "::text"},
+                      {to_json("order", placed[k].order), "::text"}});
   }
+  // A key no longer this placement's: alone, that placement is answered 409 in progress;
+  // merged, the batch is placed again one by one and only that one is.
+  if (keyed && tx.exec_params(store_placed_answers_sql(rows), params.dynamic()).size() != keyed)
+    throw api_exception(errors::request_in_progress());
   return placed;
 }
 
@@ -331,13 +342,12 @@ db_command place(placement p) {
     if (std::find(cmd.lock_keys.begin(), cmd.lock_keys.end(), key) == cmd.lock_keys.end())
       cmd.lock_keys.push_back(std::move(key));
   }
-  // Without an Idempotency-Key (whose claim must answer for itself), placements of one group
-  // commit are written together.
-  if (shared->idempotency_key.empty()) {
-    cmd.merge_kind = "orders.place";
-    cmd.run_merged = place_merged;
-    cmd.payload = shared;
-  }
+  // Placements of one group commit are written together, with or without an Idempotency-Key
+  // (the keys' answers in one statement; a key taken over meanwhile sends the batch back to
+  // one by one, where only its placement is refused).
+  cmd.merge_kind = "orders.place";
+  cmd.run_merged = place_merged;
+  cmd.payload = shared;
   return cmd;
 }
 
