@@ -20,6 +20,17 @@
       GET /api/v1/orders/{id} for every id in FIRST..LAST (activates the order actors); prints
       the seconds it took and the status counts as JSON. Nothing is sent after S seconds
       (default 300); a request unanswered for 30 s counts as "no_answer".
+  driver.py openloop  PORT TOKENS PRODUCTS RATE SECONDS OUT_JSON
+      W2 open-loop: POST /orders (3 random items, customers of TOKENS in turn) at a constant
+      RATE per second for SECONDS, whatever the answers do: request i is due at start + i/RATE
+      and is sent then on a free keep-alive connection, or on a new one when all are busy, so a
+      slow answer never delays the next send (no coordinated omission). Latency is measured
+      from the due time, so any lag of this generator counts against the server (and is
+      reported: `send_lag_*`). OUT_JSON: percentiles, statuses, rate achieved.
+  driver.py h2load-log LOG RATE SECONDS INTERVAL_MS OUT_JSON
+      W1 open-loop: percentiles of an h2load --log-file (start µs, status, µs to the end of the
+      response), the rate asked and reached, and how many answers took longer than one
+      connection's send interval (each of those may have held back that connection's next send).
 """
 import asyncio
 import json
@@ -316,6 +327,78 @@ async def activate(port, token, first, last, concurrency=32, deadline_s=300.0):
                       "deadline_s": deadline_s}))
 
 
+async def openloop(port, tokens_file, products_file, rate, seconds, out):
+    tokens = read_tokens(tokens_file)
+    ranges = read_products(products_file)
+    rnd = random.Random()
+    loop = asyncio.get_running_loop()
+    idle = [Conn(port) for _ in range(int(rate * 0.05) + 16)]  # ~50 ms of arrivals, open already
+    await asyncio.gather(*(c.open() for c in idle))
+    opened = len(idle)
+    lat, lag, statuses = [], [], {}
+    n = int(rate * seconds)
+    t0 = loop.time() + 0.1
+
+    async def one(i, due):
+        nonlocal opened
+        if idle:
+            conn = idle.pop()
+        else:
+            conn = Conn(port)
+            opened += 1
+        lag.append((loop.time() - due) * 1000)
+        try:
+            status, _ = await conn.request("POST", "/api/v1/orders", tokens[i % len(tokens)][1],
+                                           order_body(ranges, rnd))
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+            status = "error"
+            conn.close()
+            conn = None
+        lat.append((loop.time() - due) * 1000)
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if conn is not None and conn.writer is not None:
+            idle.append(conn)
+
+    tasks = []
+    for i in range(n):
+        due = t0 + i / rate
+        wait = due - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.ensure_future(one(i, due)))
+    sent_s = loop.time() - t0
+    await asyncio.gather(*tasks)
+    for c in idle:
+        c.close()
+    result = {"rate_asked": rate, "requests": n, "rate_sent": n / sent_s if sent_s > 0 else 0,
+              "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
+              "max_ms": max(lat) if lat else None, "statuses": statuses,
+              "connections": opened, "send_lag_p99_ms": pct(lag, 0.99),
+              "send_lag_max_ms": max(lag) if lag else None}
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
+def h2load_log(log, rate, seconds, interval_ms, out):
+    lat, statuses, starts = [], {}, []
+    with open(log) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            starts.append(int(parts[0]))
+            statuses[parts[1]] = statuses.get(parts[1], 0) + 1
+            lat.append(int(parts[2]) / 1000.0)
+    span = (max(starts) - min(starts)) / 1e6 if len(starts) > 1 else seconds
+    result = {"rate_asked": rate, "requests": len(lat), "rate_sent": len(lat) / span if span else 0,
+              "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
+              "max_ms": max(lat) if lat else None, "statuses": statuses,
+              "slower_than_interval": sum(1 for x in lat if x > interval_ms),
+              "interval_ms": interval_ms}
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
 def main():
     args, opts = [], {}
     argv = sys.argv[1:]
@@ -343,6 +426,11 @@ def main():
     elif cmd == "activate":
         asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32,
                              float(opts.get("deadline", 300))))
+    elif cmd == "h2load-log":
+        h2load_log(rest[0], float(rest[1]), float(rest[2]), float(rest[3]), rest[4])
+    elif cmd == "openloop":
+        asyncio.run(openloop(int(rest[0]), rest[1], rest[2], float(rest[3]), float(rest[4]),
+                             rest[5]))
     else:
         sys.exit(__doc__)
 
