@@ -27,9 +27,10 @@
       slow answer never delays the next send (no coordinated omission). Latency is measured
       from the due time, so any lag of this generator counts against the server (and is
       reported: `send_lag_*`). OUT_JSON: percentiles, statuses, rate achieved.
-  driver.py h2load-log LOG RATE SECONDS INTERVAL_MS OUT_JSON
+  driver.py h2load-log LOG RATE RAMP_MS INTERVAL_MS OUT_JSON
       W1 open-loop: percentiles of an h2load --log-file (start µs, status, µs to the end of the
-      response), the rate asked and reached, and how many answers took longer than one
+      response) over the requests sent after the first and before the last RAMP_MS (connections
+      opening and finishing), the rate asked and reached, and how many answers took longer than one
       connection's send interval (each of those may have held back that connection's next send).
 """
 import asyncio
@@ -379,17 +380,24 @@ async def openloop(port, tokens_file, products_file, rate, seconds, out):
         json.dump(result, f)
 
 
-def h2load_log(log, rate, seconds, interval_ms, out):
-    lat, statuses, starts = [], {}, []
+def h2load_log(log, rate, ramp_ms, interval_ms, out):
+    rows = []
     with open(log) as f:
         for line in f:
             parts = line.split()
-            if len(parts) < 3:
-                continue
-            starts.append(int(parts[0]))
-            statuses[parts[1]] = statuses.get(parts[1], 0) + 1
-            lat.append(int(parts[2]) / 1000.0)
-    span = (max(starts) - min(starts)) / 1e6 if len(starts) > 1 else seconds
+            if len(parts) >= 3:
+                rows.append((int(parts[0]), parts[1], int(parts[2]) / 1000.0))
+    # Only the full-rate part: connections open during the first ramp_ms and finish during the
+    # last ramp_ms.
+    first, last = min(r[0] for r in rows), max(r[0] for r in rows)
+    lo, hi = first + ramp_ms * 1000, last - ramp_ms * 1000
+    lat, statuses, starts = [], {}, []
+    for start, status, ms in rows:
+        if lo <= start <= hi:
+            starts.append(start)
+            statuses[status] = statuses.get(status, 0) + 1
+            lat.append(ms)
+    span = (hi - lo) / 1e6
     result = {"rate_asked": rate, "requests": len(lat), "rate_sent": len(lat) / span if span else 0,
               "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
               "max_ms": max(lat) if lat else None, "statuses": statuses,
@@ -427,7 +435,7 @@ def main():
         asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32,
                              float(opts.get("deadline", 300))))
     elif cmd == "h2load-log":
-        h2load_log(rest[0], float(rest[1]), float(rest[2]), float(rest[3]), rest[4])
+        h2load_log(rest[0], float(rest[1]), int(rest[2]), float(rest[3]), rest[4])
     elif cmd == "openloop":
         asyncio.run(openloop(int(rest[0]), rest[1], rest[2], float(rest[3]), float(rest[4]),
                              rest[5]))
