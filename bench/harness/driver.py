@@ -36,6 +36,7 @@
 import asyncio
 import json
 import random
+import re
 import sys
 import time
 
@@ -328,54 +329,124 @@ async def activate(port, token, first, last, concurrency=32, deadline_s=300.0):
                       "deadline_s": deadline_s}))
 
 
+class OpenLoopConn(asyncio.Protocol):
+    """One keep-alive connection of the open-loop generator: writes prebuilt request bytes and
+    parses just enough of each answer (status, Content-Length) in data_received, timing it
+    there; cheap, so the generator takes little of the CPU the server needs."""
+    CL = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+
+    def __init__(self, gen):
+        self.gen, self.transport, self.buf, self.due, self.closed = gen, None, bytearray(), None, False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def send(self, data, due):
+        self.due = due
+        self.transport.write(data)
+
+    def data_received(self, data):
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        m = self.CL.search(self.buf, 0, end + 2)
+        length = int(m.group(1)) if m else 0
+        if len(self.buf) < end + 4 + length:
+            return
+        status = self.buf[9:12].decode()
+        close = re.search(rb"(?i)\r\nconnection:\s*close", self.buf[:end + 2]) is not None
+        del self.buf[:end + 4 + length]
+        due, self.due = self.due, None
+        self.gen.answered(self, status, due)
+        if close:
+            self.closed = True
+            self.transport.close()
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if self.due is not None:
+            due, self.due = self.due, None
+            self.gen.answered(self, "error", due)
+
+
 async def openloop(port, tokens_file, products_file, rate, seconds, out):
+    import resource
     tokens = read_tokens(tokens_file)
     ranges = read_products(products_file)
     rnd = random.Random()
-    loop = asyncio.get_running_loop()
-    idle = [Conn(port) for _ in range(int(rate * 0.05) + 16)]  # ~50 ms of arrivals, open already
-    await asyncio.gather(*(c.open() for c in idle))
-    opened = len(idle)
-    lat, lag, statuses = [], [], {}
     n = int(rate * seconds)
-    t0 = loop.time() + 0.1
-
-    async def one(i, due):
-        nonlocal opened
-        if idle:
-            conn = idle.pop()
-        else:
-            conn = Conn(port)
-            opened += 1
-        lag.append((loop.time() - due) * 1000)
-        try:
-            status, _ = await conn.request("POST", "/api/v1/orders", tokens[i % len(tokens)][1],
-                                           order_body(ranges, rnd))
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
-            status = "error"
-            conn.close()
-            conn = None
-        lat.append((loop.time() - due) * 1000)
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
-        if conn is not None and conn.writer is not None:
-            idle.append(conn)
-
-    tasks = []
+    reqs = []  # every request's bytes, built before the clock starts
     for i in range(n):
-        due = t0 + i / rate
-        wait = due - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        tasks.append(asyncio.ensure_future(one(i, due)))
+        body = json.dumps(order_body(ranges, rnd)).encode()
+        reqs.append((f"POST /api/v1/orders HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+                     f"Authorization: Bearer {tokens[i % len(tokens)][1]}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                    + body)
+    loop = asyncio.get_running_loop()
+
+    class Gen:
+        def __init__(self):
+            self.idle, self.lat, self.lag, self.statuses, self.opened, self.done = [], [], [], {}, 0, 0
+            self.finished = loop.create_future()
+
+        def answered(self, conn, status, due):
+            self.lat.append((loop.time() - due) * 1000)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if not conn.closed:
+                self.idle.append(conn)
+            self.done += 1
+            if self.done == n and not self.finished.done():
+                self.finished.set_result(None)
+
+    gen = Gen()
+
+    async def connect():
+        gen.opened += 1
+        _, conn = await loop.create_connection(lambda: OpenLoopConn(gen), HOST, port)
+        return conn
+
+    async def send_on_new(data, due):  # all connections busy: a new one, so no send waits
+        try:
+            conn = await connect()
+        except OSError:
+            gen.answered(OpenLoopConn(gen), "error", due)
+            return
+        gen.lag.append((loop.time() - due) * 1000)
+        conn.send(data, due)
+
+    gen.idle = list(await asyncio.gather(*(connect() for _ in range(int(rate * 0.05) + 16))))
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = loop.time() + 0.05
+    i = 0
+    while i < n:
+        now = loop.time()
+        while i < n and t0 + i / rate <= now:
+            due = t0 + i / rate
+            while gen.idle and gen.idle[-1].closed:  # closed by the server while idle
+                gen.idle.pop()
+            if gen.idle:
+                gen.lag.append((now - due) * 1000)
+                gen.idle.pop().send(reqs[i], due)
+            else:
+                loop.create_task(send_on_new(reqs[i], due))
+            i += 1
+        if i < n:
+            await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
     sent_s = loop.time() - t0
-    await asyncio.gather(*tasks)
-    for c in idle:
-        c.close()
+    if n:
+        await asyncio.wait_for(gen.finished, 60)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    for c in gen.idle:
+        c.transport.close()
+    cpu_ms = ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) * 1000
+    lat, lag = gen.lat, gen.lag
     result = {"rate_asked": rate, "requests": n, "rate_sent": n / sent_s if sent_s > 0 else 0,
               "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
-              "max_ms": max(lat) if lat else None, "statuses": statuses,
-              "connections": opened, "send_lag_p99_ms": pct(lag, 0.99),
-              "send_lag_max_ms": max(lag) if lag else None}
+              "max_ms": max(lat) if lat else None, "statuses": gen.statuses,
+              "connections": gen.opened, "send_lag_p99_ms": pct(lag, 0.99),
+              "send_lag_max_ms": max(lag) if lag else None,
+              "generator_cpu_ms_per_request": cpu_ms / n if n else None}
     with open(out, "w") as f:
         json.dump(result, f)
 

@@ -310,6 +310,8 @@ def main():
         elif "send_lag_p99_ms" in o:
             extra = (f"{o['connections']} connections; send lag p99 {f1(o['send_lag_p99_ms'], 2)} ms, "
                      f"max {f1(o['send_lag_max_ms'], 2)} ms")
+            if o.get("generator_cpu_ms_per_request") is not None:
+                extra += f"; generator CPU {o['generator_cpu_ms_per_request']:.2f} ms/request"
         if limit is None:
             target, result = "(for reading)", ""
         else:
