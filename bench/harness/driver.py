@@ -27,11 +27,12 @@
       slow answer never delays the next send (no coordinated omission). Latency is measured
       from the due time, so any lag of this generator counts against the server (and is
       reported: `send_lag_*`). OUT_JSON: percentiles, statuses, rate achieved.
-  driver.py h2load-log LOG RATE RAMP_MS INTERVAL_MS OUT_JSON
+  driver.py h2load-log LOG RATE RAMP_MS INTERVAL_MS OUT_JSON [--cpu SECONDS]
       W1 open-loop: percentiles of an h2load --log-file (start µs, status, µs to the end of the
       response) over the requests sent after the first and before the last RAMP_MS (connections
       opening and finishing), the rate asked and reached, and how many answers took longer than one
-      connection's send interval (each of those may have held back that connection's next send).
+      connection's send interval (each of those may have held back that connection's next send);
+      --cpu: h2load's own CPU time, reported per request.
 """
 import asyncio
 import json
@@ -451,7 +452,7 @@ async def openloop(port, tokens_file, products_file, rate, seconds, out):
         json.dump(result, f)
 
 
-def h2load_log(log, rate, ramp_ms, interval_ms, out):
+def h2load_log(log, rate, ramp_ms, interval_ms, out, cpu_s=None):
     rows = []
     with open(log) as f:
         for line in f:
@@ -473,7 +474,8 @@ def h2load_log(log, rate, ramp_ms, interval_ms, out):
               "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
               "max_ms": max(lat) if lat else None, "statuses": statuses,
               "slower_than_interval": sum(1 for x in lat if x > interval_ms),
-              "interval_ms": interval_ms}
+              "interval_ms": interval_ms,
+              "generator_cpu_ms_per_request": cpu_s * 1000 / len(rows) if cpu_s and rows else None}
     with open(out, "w") as f:
         json.dump(result, f)
 
@@ -506,7 +508,8 @@ def main():
         asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32,
                              float(opts.get("deadline", 300))))
     elif cmd == "h2load-log":
-        h2load_log(rest[0], float(rest[1]), int(rest[2]), float(rest[3]), rest[4])
+        h2load_log(rest[0], float(rest[1]), int(rest[2]), float(rest[3]), rest[4],
+                   float(opts["cpu"]) if "cpu" in opts else None)
     elif cmd == "openloop":
         asyncio.run(openloop(int(rest[0]), rest[1], rest[2], float(rest[3]), float(rest[4]),
                              rest[5]))

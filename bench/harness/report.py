@@ -306,12 +306,14 @@ def main():
         errs = o["requests"] - good
         extra = ""
         if "slower_than_interval" in o:
-            extra = f"{o['slower_than_interval']} answers > {o['interval_ms']:g} ms (send interval per connection)"
+            per_conn = 1000 / o["interval_ms"]
+            extra = (f"{o['rate_asked'] / per_conn:,.0f} connections at {per_conn:g}/s each; "
+                     f"{o['slower_than_interval']} answers > {o['interval_ms']:g} ms (a connection's send interval)")
         elif "send_lag_p99_ms" in o:
             extra = (f"{o['connections']} connections; send lag p99 {f1(o['send_lag_p99_ms'], 2)} ms, "
                      f"max {f1(o['send_lag_max_ms'], 2)} ms")
-            if o.get("generator_cpu_ms_per_request") is not None:
-                extra += f"; generator CPU {o['generator_cpu_ms_per_request']:.2f} ms/request"
+        if o.get("generator_cpu_ms_per_request") is not None:
+            extra += f"; generator CPU {o['generator_cpu_ms_per_request']:.3f} ms/request"
         if limit is None:
             target, result = "(for reading)", ""
         else:
