@@ -151,15 +151,17 @@ def main():
                              "pgbench, frozen placement.sql, 10 placements per transaction",
                              f1(tps10 * 10), f1(p50_10, 2), f1(p99_10, 2),
                              f"{rate / (tps10 * 10):.2f}×", "(for reading)", ""])
-            a, b = load(raw, "W2_actors_before") or {}, load(raw, "W2_actors_after") or {}
-            pa, pb = a.get("persistence", {}), b.get("persistence", {})
-            if "batches" in pa and "batches" in pb and pb["batches"] > pa["batches"]:
-                batches = pb["batches"] - pa["batches"]
-                commands = pb.get("commands", 0) - pa.get("commands", 0)
-                notes.append(f"W2 in the server: {commands:,} persistence commands in {batches:,} "
-                             f"transactions ({commands / batches:.2f} per commit, all writes of the "
-                             f"run; /api/v1/admin/actors), {pb.get('failed_batches', 0) - pa.get('failed_batches', 0)} "
-                             f"failed batches.")
+            for prefix, what in (("W2", "W2"), ("OL_W2_50", "W2 open loop at 50 %"),
+                                 ("OL_W2_80", "W2 open loop at 80 %")):
+                a, b = load(raw, prefix + "_actors_before") or {}, load(raw, prefix + "_actors_after") or {}
+                pa, pb = a.get("persistence", {}), b.get("persistence", {})
+                if "batches" in pa and "batches" in pb and pb["batches"] > pa["batches"]:
+                    batches = pb["batches"] - pa["batches"]
+                    commands = pb.get("commands", 0) - pa.get("commands", 0)
+                    notes.append(f"{what} in the server: {commands:,} persistence commands in {batches:,} "
+                                 f"transactions ({commands / batches:.2f} per commit, all writes of the "
+                                 f"run; /api/v1/admin/actors), {pb.get('failed_batches', 0) - pa.get('failed_batches', 0)} "
+                                 f"failed batches.")
             cpu = w2_cpu_account(meta2, n201, int(opts['--connections']))
             if cpu:
                 notes.append(cpu)
