@@ -20,10 +20,24 @@
       GET /api/v1/orders/{id} for every id in FIRST..LAST (activates the order actors); prints
       the seconds it took and the status counts as JSON. Nothing is sent after S seconds
       (default 300); a request unanswered for 30 s counts as "no_answer".
+  driver.py openloop  PORT TOKENS PRODUCTS RATE SECONDS OUT_JSON
+      W2 open-loop: POST /orders (3 random items, customers of TOKENS in turn) at a constant
+      RATE per second for SECONDS, whatever the answers do: request i is due at start + i/RATE
+      and is sent then on a free keep-alive connection, or on a new one when all are busy, so a
+      slow answer never delays the next send (no coordinated omission). Latency is measured
+      from the due time, so any lag of this generator counts against the server (and is
+      reported: `send_lag_*`). OUT_JSON: percentiles, statuses, rate achieved.
+  driver.py h2load-log LOG RATE RAMP_MS INTERVAL_MS OUT_JSON [--cpu SECONDS]
+      W1 open-loop: percentiles of an h2load --log-file (start µs, status, µs to the end of the
+      response) over the requests sent after the first and before the last RAMP_MS (connections
+      opening and finishing), the rate asked and reached, and how many answers took longer than one
+      connection's send interval (each of those may have held back that connection's next send);
+      --cpu: h2load's own CPU time, reported per request.
 """
 import asyncio
 import json
 import random
+import re
 import sys
 import time
 
@@ -316,6 +330,156 @@ async def activate(port, token, first, last, concurrency=32, deadline_s=300.0):
                       "deadline_s": deadline_s}))
 
 
+class OpenLoopConn(asyncio.Protocol):
+    """One keep-alive connection of the open-loop generator: writes prebuilt request bytes and
+    parses just enough of each answer (status, Content-Length) in data_received, timing it
+    there; cheap, so the generator takes little of the CPU the server needs."""
+    CL = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+
+    def __init__(self, gen):
+        self.gen, self.transport, self.buf, self.due, self.closed = gen, None, bytearray(), None, False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def send(self, data, due):
+        self.due = due
+        self.transport.write(data)
+
+    def data_received(self, data):
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        m = self.CL.search(self.buf, 0, end + 2)
+        length = int(m.group(1)) if m else 0
+        if len(self.buf) < end + 4 + length:
+            return
+        status = self.buf[9:12].decode()
+        close = re.search(rb"(?i)\r\nconnection:\s*close", self.buf[:end + 2]) is not None
+        del self.buf[:end + 4 + length]
+        due, self.due = self.due, None
+        self.gen.answered(self, status, due)
+        if close:
+            self.closed = True
+            self.transport.close()
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if self.due is not None:
+            due, self.due = self.due, None
+            self.gen.answered(self, "error", due)
+
+
+async def openloop(port, tokens_file, products_file, rate, seconds, out):
+    import resource
+    tokens = read_tokens(tokens_file)
+    ranges = read_products(products_file)
+    rnd = random.Random()
+    n = int(rate * seconds)
+    reqs = []  # every request's bytes, built before the clock starts
+    for i in range(n):
+        body = json.dumps(order_body(ranges, rnd)).encode()
+        reqs.append((f"POST /api/v1/orders HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+                     f"Authorization: Bearer {tokens[i % len(tokens)][1]}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                    + body)
+    loop = asyncio.get_running_loop()
+
+    class Gen:
+        def __init__(self):
+            self.idle, self.lat, self.lag, self.statuses, self.opened, self.done = [], [], [], {}, 0, 0
+            self.finished = loop.create_future()
+
+        def answered(self, conn, status, due):
+            self.lat.append((loop.time() - due) * 1000)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if not conn.closed:
+                self.idle.append(conn)
+            self.done += 1
+            if self.done == n and not self.finished.done():
+                self.finished.set_result(None)
+
+    gen = Gen()
+
+    async def connect():
+        gen.opened += 1
+        _, conn = await loop.create_connection(lambda: OpenLoopConn(gen), HOST, port)
+        return conn
+
+    async def send_on_new(data, due):  # all connections busy: a new one, so no send waits
+        try:
+            conn = await connect()
+        except OSError:
+            gen.answered(OpenLoopConn(gen), "error", due)
+            return
+        gen.lag.append((loop.time() - due) * 1000)
+        conn.send(data, due)
+
+    gen.idle = list(await asyncio.gather(*(connect() for _ in range(int(rate * 0.05) + 16))))
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = loop.time() + 0.05
+    i = 0
+    while i < n:
+        now = loop.time()
+        while i < n and t0 + i / rate <= now:
+            due = t0 + i / rate
+            while gen.idle and gen.idle[-1].closed:  # closed by the server while idle
+                gen.idle.pop()
+            if gen.idle:
+                gen.lag.append((now - due) * 1000)
+                gen.idle.pop().send(reqs[i], due)
+            else:
+                loop.create_task(send_on_new(reqs[i], due))
+            i += 1
+        if i < n:
+            await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
+    sent_s = loop.time() - t0
+    if n:
+        await asyncio.wait_for(gen.finished, 60)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    for c in gen.idle:
+        c.transport.close()
+    cpu_ms = ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) * 1000
+    lat, lag = gen.lat, gen.lag
+    result = {"rate_asked": rate, "requests": n, "rate_sent": n / sent_s if sent_s > 0 else 0,
+              "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
+              "max_ms": max(lat) if lat else None, "statuses": gen.statuses,
+              "connections": gen.opened, "send_lag_p99_ms": pct(lag, 0.99),
+              "send_lag_max_ms": max(lag) if lag else None,
+              "generator_cpu_ms_per_request": cpu_ms / n if n else None}
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
+def h2load_log(log, rate, ramp_ms, interval_ms, out, cpu_s=None):
+    rows = []
+    with open(log) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3:
+                rows.append((int(parts[0]), parts[1], int(parts[2]) / 1000.0))
+    # Only the full-rate part: connections open during the first ramp_ms and finish during the
+    # last ramp_ms.
+    first, last = min(r[0] for r in rows), max(r[0] for r in rows)
+    lo, hi = first + ramp_ms * 1000, last - ramp_ms * 1000
+    lat, statuses, starts = [], {}, []
+    for start, status, ms in rows:
+        if lo <= start <= hi:
+            starts.append(start)
+            statuses[status] = statuses.get(status, 0) + 1
+            lat.append(ms)
+    span = (hi - lo) / 1e6
+    result = {"rate_asked": rate, "requests": len(lat), "rate_sent": len(lat) / span if span else 0,
+              "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "p999_ms": pct(lat, 0.999),
+              "max_ms": max(lat) if lat else None, "statuses": statuses,
+              "slower_than_interval": sum(1 for x in lat if x > interval_ms),
+              "interval_ms": interval_ms,
+              "generator_cpu_ms_per_request": cpu_s * 1000 / len(rows) if cpu_s and rows else None}
+    with open(out, "w") as f:
+        json.dump(result, f)
+
+
 def main():
     args, opts = [], {}
     argv = sys.argv[1:]
@@ -343,6 +507,12 @@ def main():
     elif cmd == "activate":
         asyncio.run(activate(int(rest[0]), rest[1], int(rest[2]), int(rest[3]), conc or 32,
                              float(opts.get("deadline", 300))))
+    elif cmd == "h2load-log":
+        h2load_log(rest[0], float(rest[1]), int(rest[2]), float(rest[3]), rest[4],
+                   float(opts["cpu"]) if "cpu" in opts else None)
+    elif cmd == "openloop":
+        asyncio.run(openloop(int(rest[0]), rest[1], rest[2], float(rest[3]), float(rest[4]),
+                             rest[5]))
     else:
         sys.exit(__doc__)
 

@@ -6,6 +6,9 @@
 -- hands the next token of its slice to every request: concurrent requests come from different
 -- customers. Products: $BENCH_DIR/products ("shop first_id last_id" lines).
 --
+-- W2k (place_key.lua) sets `with_key` before loading this file: every request then carries an
+-- Idempotency-Key of its own (run nonce, thread, counter), as real apps send on every placement.
+--
 -- Exact accounting: from $BENCH_STOP_AT (epoch seconds) on, delay() parks every connection
 -- after its response, so no placement is in flight when wrk stops and every order the server
 -- committed has had its answer counted here. Statuses are counted in response() and written by
@@ -22,7 +25,8 @@ function setup(thread)
   threads[#threads + 1] = thread
 end
 
-local tokens, products, errors_logged, next_token = {}, {}, 0, 0
+local tokens, products, errors_logged, next_token, sent = {}, {}, 0, 0, 0
+local nonce = ""
 counts = {}  -- global: done() reads it from every thread
 
 function init(args)
@@ -36,6 +40,7 @@ function init(args)
     products[#products + 1] = { tonumber(a), tonumber(b) }
   end
   math.randomseed(os.time() * 17 + tid * 7919)
+  nonce = string.format("w2k-%d-%d-%d", os.time(), math.random(1000000000), tid)
 end
 
 function delay()
@@ -57,10 +62,15 @@ function request()
   local body = '{"receiver_name":"Bench receiver","receiver_phone":"+201000000000",' ..
     '"location":{"address":"Bench street","latitude":30.06,"longitude":31.24},"items":[' ..
     table.concat(items, ",") .. ']}'
-  return wrk.format("POST", "/api/v1/orders", {
+  local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tokens[next_token],
-  }, body)
+  }
+  if with_key then
+    sent = sent + 1
+    headers["Idempotency-Key"] = nonce .. "-" .. sent
+  end
+  return wrk.format("POST", "/api/v1/orders", headers, body)
 end
 
 function response(status, headers, body)
