@@ -210,6 +210,7 @@ class Sim:
         self.assigned = {}    # order_id → (t, crew index, distance_km)
         self.place_errors = {}
         self.accept_409 = {}
+        self.first_seen = {}  # order_id → when a crew first saw it (offer event, or a pending page)
         self.withdrawn = {}
         self.offers_seen = 0
         self.polls = 0
@@ -340,6 +341,7 @@ class Sim:
                         oid = data.get("order_id")
                         if name == "offer":
                             self.offers_seen += 1
+                            self.first_seen.setdefault(oid, time.monotonic())
                             if oid not in handling:
                                 handling.add(oid)
                                 asyncio.ensure_future(take(oid, data.get("distance_km")))
@@ -366,6 +368,9 @@ class Sim:
                 status, page = await crew["client"].call(
                     "GET", f"/api/v1/crew/orders/pending?radius_km={a.radius:g}&page_size=20")
                 results = page.get("results", []) if status == 200 and isinstance(page, dict) else []
+                seen = time.monotonic()
+                for o in results:
+                    self.first_seen.setdefault(o["id"], seen)
                 if results:
                     nearest = min(results, key=lambda o: o.get("distance_km", 0))
                     await asyncio.sleep(self.rng.uniform(*DELAY))
@@ -423,10 +428,12 @@ class Sim:
         lat = sorted(self.assigned[o][0] - self.placed[o]["t"] for o in measured if o in self.assigned)
         dist = [self.assigned[o][2] for o in measured if o in self.assigned and self.assigned[o][2] is not None]
 
-        def pct(q):
-            if not lat:
+        seen = sorted(self.first_seen[o] - self.placed[o]["t"] for o in measured if o in self.first_seen)
+
+        def pct(q, xs=lat):
+            if not xs:
                 return None
-            return round(lat[min(len(lat) - 1, max(0, math.ceil(q * len(lat)) - 1))], 3)
+            return round(xs[min(len(xs) - 1, max(0, math.ceil(q * len(xs)) - 1))], 3)
 
         return {
             "mode": self.args.mode, "wall_s": round(wall, 1),
@@ -436,6 +443,7 @@ class Sim:
             "never_assigned_ids": sorted(o for o in measured if o not in self.assigned)[:20],
             "p50_s": pct(0.5), "p90_s": pct(0.9), "p99_s": pct(0.99), "max_s": round(lat[-1], 3) if lat else None,
             "mean_s": round(sum(lat) / len(lat), 3) if lat else None,
+            "seen_by_a_crew_p50_s": pct(0.5, seen), "seen_by_a_crew_p99_s": pct(0.99, seen),
             "mean_distance_km": round(sum(dist) / len(dist), 3) if dist else None,
             "accept_refused": self.accept_409, "offers_seen": self.offers_seen, "offers_withdrawn": self.withdrawn,
             "polls": self.polls, "polls_empty": self.polls_empty,
