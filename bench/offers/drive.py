@@ -16,6 +16,8 @@
       browse: each crew polls GET /crew/orders/pending?radius_km=RADIUS every POLL s (phases
               staggered), takes the nearest order, waits uniform(1, 10) s and accepts; a 409
               sends it back to polling.
+      Side checks of the offer paths (not part of the figure): --decline P / --ignore P make a
+      crew decline, or let expire, that share of its offers instead of accepting.
       Either way a crew that got an order delivers it a few seconds later (items bought, pickup,
       deliver with the code from the customer's 201), so crews cycle. After the placements it
       waits up to `drain` s for every placed order to be assigned. Prints one JSON object.
@@ -213,6 +215,8 @@ class Sim:
         self.first_seen = {}  # order_id → when a crew first saw it (offer event, or a pending page)
         self.withdrawn = {}
         self.offers_seen = 0
+        self.declines = {}
+        self.ignored = 0
         self.polls = 0
         self.polls_empty = 0
         self.delivered = 0
@@ -301,6 +305,15 @@ class Sim:
         async def take(oid, distance):
             await asyncio.sleep(self.rng.uniform(*DELAY))
             if oid in gone:
+                return
+            roll = self.rng.random()
+            if roll < self.args.decline:  # side check of the decline path (default: never)
+                status, body = await crew["client"].call("POST", f"/api/v1/orders/{oid}/decline")
+                key = "204" if status == 204 else (body.get("error", {}).get("code") if isinstance(body, dict) else str(status))
+                self.declines[key] = self.declines.get(key, 0) + 1
+                return
+            if roll < self.args.decline + self.args.ignore:  # let it expire (default: never)
+                self.ignored += 1
                 return
             await self.accept(crew, oid, distance)
 
@@ -446,6 +459,7 @@ class Sim:
             "seen_by_a_crew_p50_s": pct(0.5, seen), "seen_by_a_crew_p99_s": pct(0.99, seen),
             "mean_distance_km": round(sum(dist) / len(dist), 3) if dist else None,
             "accept_refused": self.accept_409, "offers_seen": self.offers_seen, "offers_withdrawn": self.withdrawn,
+            "declined": self.declines, "left_to_expire": self.ignored,
             "polls": self.polls, "polls_empty": self.polls_empty,
             "delivered": self.delivered, "delivery_errors": self.delivery_errors,
             "sse_reconnects": self.sse_reconnects,
@@ -469,6 +483,8 @@ def main():
     p.add_argument("--drain", type=float, default=60)
     p.add_argument("--radius", type=float, default=15)
     p.add_argument("--poll", type=float, default=5)
+    p.add_argument("--decline", type=float, default=0, help="offer mode: share of offers declined instead of accepted")
+    p.add_argument("--ignore", type=float, default=0, help="offer mode: share of offers left to expire")
     a = p.parse_args()
     if a.command == "seed":
         seed(a)
