@@ -220,9 +220,7 @@ void offer_closed(self_ptr self, int64_t crew_id, const std::string& outcome) {
   auto order_id = it->second.order_id;
   st.offers.erase(it);
   auto now = wall_now_ms();
-  if (outcome == offer_end::expired || outcome == offer_end::taken ||
-      outcome == offer_end::cancelled)
-    publish_withdrawn(self, crew_id, order_id, outcome);
+  if (outcome != offer_end::accepted) publish_withdrawn(self, crew_id, order_id, outcome);
   if (outcome != offer_end::accepted) st.crews[crew_id].idle_since_ms = now;
   auto o = st.pending.find(order_id);
   if (o != st.pending.end() && o->second.offered_to == crew_id) {
@@ -634,6 +632,15 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
           [=](const crew_availability& a) { crew_update(self, a); },
           [=](const pending_query& q) { return query(self->state, q); },
           [=](const get_crew_offer& q) { return offer_of(self->state, q.crew_id); },
+          [=](const list_open_offers&) {
+            open_offers out;
+            for (auto& [crew, lo] : self->state.offers)
+              if (lo.now == live_offer::phase::open) out.offers.push_back(lo.offer);
+            std::sort(
+                out.offers.begin(), out.offers.end(),
+                [](const crew_offer& a, const crew_offer& b) { return a.order_id < b.order_id; });
+            return out;
+          },
           [=](const decline_offer& d) { return decline(self, d); },
           [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
           [=](const reconcile_pending& db) { return reconcile(self, db); },

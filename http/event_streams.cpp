@@ -455,9 +455,20 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
         [=](const crew_offer_event& ev) {
           if (ev.offered)
             to_crew(self, ev.crew_id, "offer", offer_json(ev.offer));
-          else
+          else if (ev.reason != offer_end::declined)  // the crew itself declined it
             to_crew(self, ev.crew_id, "offer_withdrawn",
                     {{"order_id", ev.order_id}, {"reason", ev.reason}});
+          // Staff see every offer made and ended (an extension of API.md's staff stream).
+          if (self->state.staff.empty()) return;
+          nlohmann::json data = {{"order_id", ev.order_id}, {"crew_id", ev.crew_id}};
+          if (ev.offered) {
+            data["expires_at"] = ev.offer.expires_at;
+            data["distance_km"] = ev.offer.distance_km;
+          } else {
+            data["reason"] = ev.reason;
+          }
+          to_staff(self, std::string("event: ") + (ev.offered ? "offer" : "offer_withdrawn") +
+                             "\ndata: " + data.dump() + "\n\n");
         },
         [=](const order_status_changed& change) {
           crew_notices(self, change);

@@ -6,6 +6,7 @@
 #include "http/pagination.hpp"
 #include "http/routes.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 
 namespace wassally::http {
 
@@ -48,6 +49,24 @@ void add_staff_routes(router& r) {
             overview_atom::value);
       },
       "Orders by status, active crews, orders in the last hour, revenue today");
+  r.add(
+      "GET", "/api/v1/staff/offers", staff_only,
+      [](request_context& ctx) {
+        auto c = ctx;
+        ask<open_offers>(
+            ctx, ctx.svc->dispatcher,
+            [c](open_offers& o) {
+              auto out = nlohmann::json::array();
+              for (auto& f : o.offers)
+                out.push_back({{"order_id", f.order_id},
+                               {"crew_id", f.crew_id},
+                               {"expires_at", f.expires_at},
+                               {"distance_km", f.distance_km}});
+              c.out->json(200, out);
+            },
+            list_open_offers{});
+      },
+      "Every open offer: which crew each pending order is offered to, until when");
   r.add(
       "GET", "/api/v1/staff/events", staff_only,
       [](request_context& ctx) {

@@ -87,6 +87,17 @@ struct get_crew_offer {
   WASSALLY_FIELDS(get_crew_offer, crew_id)
 };
 
+/// To the dispatcher: GET /staff/offers → open_offers, every open offer (from memory).
+struct list_open_offers {
+  int unused = 0;
+  WASSALLY_FIELDS(list_open_offers, unused)
+};
+
+struct open_offers {
+  std::vector<crew_offer> offers;
+  WASSALLY_FIELDS(open_offers, offers)
+};
+
 struct open_offer {
   bool open = false;
   crew_offer offer;
@@ -104,8 +115,9 @@ inline constexpr const char* declined = "declined";
 }  // namespace offer_end
 
 /// Published on the event bus topic "crew_dispatch" by the dispatcher after the change
-/// committed: an offer made to `crew_id` (`offered`, with `offer`), or withdrawn (`order_id`,
-/// `reason`: expired, taken, cancelled).
+/// committed: an offer made to `crew_id` (`offered`, with `offer`), or ended without the crew
+/// taking it (`order_id`, `reason`: expired, taken, cancelled — what the crew's stream shows —
+/// or declined, which only staff streams show).
 struct crew_offer_event {
   int64_t crew_id = 0;
   bool offered = false;

@@ -148,6 +148,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<decline_offer>("wassally::decline_offer");
   cfg.add_message_type<get_crew_offer>("wassally::get_crew_offer");
   cfg.add_message_type<open_offer>("wassally::open_offer");
+  cfg.add_message_type<list_open_offers>("wassally::list_open_offers");
+  cfg.add_message_type<open_offers>("wassally::open_offers");
   cfg.add_message_type<crew_offer_event>("wassally::crew_offer_event");
   cfg.add_message_type<order_query>("wassally::order_query");
   cfg.add_message_type<order_page>("wassally::order_page");

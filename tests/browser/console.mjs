@@ -294,6 +294,58 @@ try {
     seen.assigned_not_flagged = (await page.locator(`a.card.unattended[data-order-id="${first.id}"]`).count()) === 0;
   });
 
+  await step("an order offered to a crew names the crew on its card", async () => {
+    await page.click('#nav a[href="#/board"]');
+    await page.waitForSelector("#live-state.up");
+    // A crew that becomes available is offered the oldest pending order near it at once.
+    const stamp = String(Date.now());
+    const name = `offer.crew.${stamp}`;
+    const created = await must("POST", "/staff/crews", world.staff.token,
+      { username: name, password: "crew-pass-1", phone_number: `+2015${stamp.slice(-7)}` }, 201);
+    const login = await call("POST", "/auth/login", undefined, { username: name, password: "crew-pass-1" });
+    const token = login.body.access;
+    await must("PUT", "/crew/location", token, { latitude: 30.05, longitude: 31.23 }, 204);
+    await must("PUT", "/crew/status", token, { status: "available" }, 200);
+    // The other crews may hold offers of every pending order already: this one is new, and
+    // the only free crew near it.
+    await placeOrder("offered");
+    let offer = null;
+    for (let i = 0; i < 100 && !offer; i++) {
+      const r = await call("GET", "/crew/offer", token);
+      if (r.status === 200) offer = r.body;
+      else await new Promise((ok) => setTimeout(ok, 50));
+    }
+    if (!offer) throw new Error("the new crew was offered nothing");
+    const badge = `.column-pending a.card[data-order-id="${offer.order_id}"] .badge.offer`;
+    await page.waitForSelector(badge, { timeout: 10000 });
+    await page.waitForFunction(([sel, crew]) => document.querySelector(sel).textContent.includes(`#${crew}`),
+      [badge, created.id], { timeout: 10000 });
+    seen.offer_badge = await page.textContent(badge);
+    seen.offer_badge_expected = `offered to crew #${created.id}`;
+    seen.offer_order = offer.order_id;
+    seen.offer_crew = created.id;
+    // Declined: the card stops naming this crew (it may name the next one).
+    await must("POST", `/orders/${offer.order_id}/decline`, token, {}, 204);
+    await page.waitForFunction(([id, crew]) => {
+      const b = document.querySelector(`a.card[data-order-id="${id}"] .badge.offer`);
+      return !b || !b.textContent.includes(`#${crew}`);
+    }, [offer.order_id, created.id], { timeout: 10000 });
+    seen.offer_badge_gone_after_decline = true;
+    // Offers made before the board was read show too: a re-read takes them from
+    // GET /staff/offers.
+    await page.reload();
+    await page.waitForSelector("#live-state.up");
+    const open = await must("GET", "/staff/offers", world.staff.token, undefined, 200);
+    const shown = [];
+    for (const f of open) {
+      const b = `.column-pending a.card[data-order-id="${f.order_id}"] .badge.offer`;
+      await page.waitForSelector(b, { timeout: 10000 });
+      shown.push((await page.textContent(b)) === `offered to crew #${f.crew_id}`);
+    }
+    seen.open_offers = open.length;
+    seen.open_offers_shown_after_reload = shown.filter(Boolean).length;
+  });
+
   await step("a phone-width screen", async () => {
     await page.setViewportSize({ width: 375, height: 812 });
     for (const [hash, ready, shot] of [["#/board", ".board", "board-375"], [`#/orders/${first.id}`, "#order-status", "order-375"],

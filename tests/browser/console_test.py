@@ -133,6 +133,8 @@ def main():
               f"inspector error {seen.get('inspect_error')!r}")
         c = Client(srv.port, timeout=30)  # the first one's connection ended with the restart
         crews = must(c.get("/api/v1/staff/crews?page_size=100", token=w.staff), 200)["count"]
+        if seen.get("offer_crew"):
+            crews -= 1  # made later, by the offer step, after the crews view was read
         check(seen.get("crew_rows") == crews and seen.get("crew_circles") == crews,
               f"{seen.get('crew_rows')} rows, {seen.get('crew_circles')} circles for {crews} crews")
         check(seen.get("shop_squares") == 2, f"{seen.get('shop_squares')} shops plotted, 2 exist")
@@ -148,6 +150,16 @@ def main():
         check(seen.get("unattended_flagged") and seen.get("assigned_not_flagged"),
               "the board did not flag the order nobody took (event: order_unattended), or "
               "flagged one that was taken")
+        check(seen.get("offer_badge") == seen.get("offer_badge_expected") and seen.get("offer_badge"),
+              f"the offered card shows {seen.get('offer_badge')!r}, not {seen.get('offer_badge_expected')!r}")
+        check(seen.get("offer_badge_gone_after_decline"), "the card still names the crew that declined")
+        check(seen.get("open_offers") and seen.get("open_offers_shown_after_reload") == seen.get("open_offers"),
+              f"after a reload {seen.get('open_offers_shown_after_reload')} of {seen.get('open_offers')} open "
+              "offers are shown on their cards")
+        check(seen.get("offer_order") and scalar(
+                  db, f"SELECT count(*) FROM order_offers WHERE order_id = {seen.get('offer_order')}"
+                      f" AND crew_id = {seen.get('offer_crew')} AND outcome = 'declined'") == "1",
+              "PostgreSQL does not hold the declined offer the card showed")
         check(seen.get("phone_width_ok"), "pages overflow a 375 px screen")
         sales, expected = seen.get("sales_chart") or {}, seen.get("sales_expected") or {}
         check(sales and sales == expected and len(sales["labels"]) == 12,

@@ -675,6 +675,8 @@ std::vector<row> the_table() {
        fixed(v1 + "/staff/crews")},
       {"GET", v1 + "/staff/overview", staff_only, rule::any, fixture::shared,
        fixed(v1 + "/staff/overview")},
+      {"GET", v1 + "/staff/offers", staff_only, rule::any, fixture::shared,
+       fixed(v1 + "/staff/offers")},
       {"GET", v1 + "/staff/events", staff_only, rule::any, fixture::shared,
        [](W&, P) {
          request_spec s = at("/api/v1/staff/events");

@@ -155,6 +155,8 @@ BOOST_AUTO_TEST_CASE(offer_expires_to_the_next_crew_then_declines_then_backlog) 
   auto farther = make_crew(w, 2.0);
   auto later = make_crew(w, 0.5, false);  // nearest, but offline for now
   auto [name, customer] = w.customer();
+  sse_stream staff_events("127.0.0.1", w.server.port(), "/api/v1/staff/events", w.staff);
+  BOOST_TEST_REQUIRE(staff_events.status() == 200);
   sse_stream near_events("127.0.0.1", w.server.port(), "/api/v1/crew/events", near.auth);
   sse_stream far_events("127.0.0.1", w.server.port(), "/api/v1/crew/events", farther.auth);
   BOOST_TEST_REQUIRE(near_events.status() == 200);
@@ -177,6 +179,13 @@ BOOST_AUTO_TEST_CASE(offer_expires_to_the_next_crew_then_declines_then_backlog) 
   BOOST_TEST(o["distance_km"].get<double>() > 0.9);
   BOOST_TEST(o["distance_km"].get<double>() < 1.1);
   BOOST_TEST(offer_of(w, near) == o);  // GET /crew/offer shows the same
+  auto open = w.client.get("/api/v1/staff/offers", w.staff);
+  BOOST_TEST_REQUIRE(open.status == 200, open.body);
+  BOOST_TEST(open.json() == json::array({{{"order_id", id},
+                                          {"crew_id", near.id},
+                                          {"expires_at", o["expires_at"]},
+                                          {"distance_km", o["distance_km"]}}}));
+  BOOST_TEST(w.client.get("/api/v1/staff/offers", near.auth).status == 403);
   BOOST_TEST(offer_of(w, farther).is_null());
   auto rows = offers_in_db(w, id);
   BOOST_TEST_REQUIRE(rows.size() == 1u);
@@ -215,6 +224,31 @@ BOOST_AUTO_TEST_CASE(offer_expires_to_the_next_crew_then_declines_then_backlog) 
   BOOST_TEST(again.json()["error"]["code"] == "not_offered", again.body);
   auto stale = w.client.post_json(order_path(id, "/decline"), json::object(), near.auth);
   BOOST_TEST(stale.json()["error"]["code"] == "not_offered", stale.body);
+  // Staff saw every offer made and ended, with the crew, the declined one included.
+  std::vector<json> staff_saw;
+  for (auto until = std::chrono::steady_clock::now() + 3s;
+       staff_saw.size() < 4 && std::chrono::steady_clock::now() < until;)
+    if (auto e = staff_events.next(100ms);
+        e && (e->event == "offer" || e->event == "offer_withdrawn")) {
+      auto data = json::parse(e->data);
+      data["event"] = e->event;
+      staff_saw.push_back(data);
+    }
+  BOOST_TEST_REQUIRE(staff_saw.size() == 4u);
+  BOOST_TEST(staff_saw[0]["event"] == "offer");
+  BOOST_TEST(staff_saw[0]["crew_id"] == near.id);
+  BOOST_TEST(staff_saw[0]["expires_at"] == o["expires_at"]);
+  BOOST_TEST(staff_saw[1] == json({{"event", "offer_withdrawn"},
+                                   {"order_id", id},
+                                   {"crew_id", near.id},
+                                   {"reason", "expired"}}));
+  BOOST_TEST(staff_saw[2]["crew_id"] == farther.id);
+  BOOST_TEST(staff_saw[3] == json({{"event", "offer_withdrawn"},
+                                   {"order_id", id},
+                                   {"crew_id", farther.id},
+                                   {"reason", "declined"}}));
+  // The crew that declined is not told of its own decline.
+  BOOST_TEST(!next_event(far_events, "offer_withdrawn", 500ms).has_value());
   // Nobody else in reach has not had it: it waits.
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(offer_of(w, near).is_null());

@@ -34,7 +34,15 @@ export function mountBoard(main) {
         o.type === "delivery_request" ? h("span", { class: "tag" }, "delivery") : null,
         h("span", { class: "card-name" }, o.receiver_name),
         h("span", { class: "card-meta" }, `${o.total} · ${when(o.created_at)}`),
-        o.crew_id ? h("span", { class: "card-crew" }, `crew #${o.crew_id}`) : null));
+        o.crew_id ? h("span", { class: "card-crew" }, `crew #${o.crew_id}`) : null,
+        offerBadge(o)));
+  }
+
+  function offerBadge(o) {
+    const offer = o.status === "pending" && live.offers.get(o.id);
+    if (!offer) return null;
+    return h("span", { class: "badge offer", title: `until ${when(offer.expires_at)}` },
+      `offered to crew #${offer.crew_id}`);
   }
 
   function placeCard(o) {

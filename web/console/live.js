@@ -13,6 +13,7 @@ export const live = {
   counts: {}, // status → number of orders (from the lists, moved by events)
   crews: new Map(), // id → {id, status, latitude, longitude, at}
   unattended: new Map(), // order id → pending_since, from event: order_unattended (while pending)
+  offers: new Map(), // order id → {crew_id, expires_at}, from event: offer (until it ends)
   reloads: 0,
   connected: false,
 };
@@ -42,6 +43,8 @@ export function startLive() {
       order: (e) => (reloading ? pendingEvents.push(e) : applyOrderEvent(e)),
       crew: applyCrewEvent,
       order_unattended: applyUnattended,
+      offer: applyOffer,
+      offer_withdrawn: applyOfferEnded,
     },
     {
       onOpen: () => {
@@ -85,12 +88,15 @@ export function reloadBoard() {
   pendingEvents = [];
   reloading = (async () => {
     try {
-      const pages = await Promise.all(
-        STATUSES.map((s) =>
+      const [offers, ...pages] = await Promise.all([
+        get("/staff/offers"),
+        ...STATUSES.map((s) =>
           get(`/orders?status=${s}&page_size=${RANK[s] === 3 ? FINAL_SHOWN : 100}`),
         ),
-      );
+      ]);
       live.orders.clear();
+      live.offers.clear();
+      for (const f of offers) live.offers.set(f.order_id, { crew_id: f.crew_id, expires_at: f.expires_at });
       STATUSES.forEach((s, i) => {
         live.counts[s] = pages[i].count;
         for (const o of pages[i].results) live.orders.set(o.id, summary(o));
@@ -119,7 +125,10 @@ async function applyOrderEvent(e) {
       live.counts[e.status] = (live.counts[e.status] || 0) + 1;
     }
     Object.assign(known, { status: e.status, crew_id: e.crew_id, at: e.at });
-    if (e.status !== "pending") live.unattended.delete(known.id);
+    if (e.status !== "pending") {
+      live.unattended.delete(known.id);
+      live.offers.delete(known.id);
+    }
     emit("order", known);
     return;
   }
@@ -140,6 +149,22 @@ function applyUnattended(e) {
   const known = live.orders.get(e.order_id);
   if (known) emit("order", known);
   else applyOrderEvent({ order_id: e.order_id, status: "pending", at: e.pending_since });
+}
+
+/** The order is offered to a crew now (shown on its card until the offer ends). Every re-read
+ * of the board also re-reads the open offers (GET /staff/offers). */
+function applyOffer(e) {
+  live.offers.set(e.order_id, { crew_id: e.crew_id, expires_at: e.expires_at });
+  const known = live.orders.get(e.order_id);
+  if (known) emit("order", known);
+}
+
+function applyOfferEnded(e) {
+  const o = live.offers.get(e.order_id);
+  if (!o || o.crew_id !== e.crew_id) return; // a later offer already replaced it
+  live.offers.delete(e.order_id);
+  const known = live.orders.get(e.order_id);
+  if (known) emit("order", known);
 }
 
 function applyCrewEvent(e) {
