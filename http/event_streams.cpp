@@ -239,24 +239,31 @@ bool deliver(self_ptr self, uint64_t id, stream& s, const order_event& e) {
   return true;
 }
 
-void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, order_watch& w) {
+/// The registered stream `id` takes over its exchange's connection and writes the response head
+/// with `comment`: the stream, or null when it is gone (dropped, or the client left meanwhile).
+stream* attach(self_ptr self, uint64_t id, responder& out, const std::string& comment) {
   auto& st = self->state;
   auto it = st.streams.find(id);
-  if (it == st.streams.end()) return;
-  auto peer = req.out->take_stream(200);
+  if (it == st.streams.end()) return nullptr;
+  auto peer = out.take_stream(200);
   if (!peer) {
     drop(self, id);
-    return;
+    return nullptr;
   }
   auto& s = it->second;
   s.peer = peer;
   s.closed = connection_closed_flag(peer);
-  s.transport = req.out->transport();
+  s.transport = out.transport();
+  write(self, s, stream_head(out) + chunk(": " + comment + "\n\n"), true);
+  return &s;
+}
+
+void start_stream(self_ptr self, uint64_t id, const open_order_stream& req, order_watch& w) {
+  auto* found = attach(self, id, *req.out, "stream of order " + std::to_string(req.order_id));
+  if (!found) return;
+  auto& s = *found;
   s.last_seq = req.after_seq;
   s.sees_crew_location = w.sees_crew_location;
-  write(self, s,
-        stream_head(*req.out) + chunk(": stream of order " + std::to_string(req.order_id) + "\n\n"),
-        true);
   s.ready = true;
   auto pending = std::move(s.buffered);
   for (auto& e : w.events)
@@ -304,21 +311,10 @@ void to_crew(self_ptr self, int64_t crew_id, const std::string& name, const nloh
 void start_crew_stream(self_ptr self, uint64_t id, const open_crew_stream& req,
                        const open_offer& offer) {
   auto& st = self->state;
-  auto it = st.streams.find(id);
-  if (it == st.streams.end()) return;
-  auto peer = req.out->take_stream(200);
-  if (!peer) {
-    drop(self, id);
-    return;
-  }
-  auto& s = it->second;
-  s.peer = peer;
-  s.closed = connection_closed_flag(peer);
-  s.transport = req.out->transport();
-  write(self, s,
-        stream_head(*req.out) +
-            chunk(": offers and orders of crew " + std::to_string(req.crew_id) + "\n\n"),
-        true);
+  auto* found =
+      attach(self, id, *req.out, "offers and orders of crew " + std::to_string(req.crew_id));
+  if (!found) return;
+  auto& s = *found;
   s.ready = true;
   auto pending = std::move(s.crew_buffered);
   if (offer.open && !crew_event(self, id, s, "offer", offer_json(offer.offer))) return;
