@@ -159,6 +159,7 @@ struct runtime {
     dispatch.max_radius_km = cfg.dispatch_max_radius_km;
     dispatch.reoffer_after = std::chrono::seconds(cfg.reoffer_after_s);
     dispatch.crew_max_orders = cfg.crew_max_orders;
+    dispatch.crew_stale_after = std::chrono::seconds(cfg.dispatch_crew_stale_s);
     dispatcher =
         spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation, dispatch);
     shop_options so;

@@ -72,9 +72,11 @@ void tell_dispatcher(self_ptr self) {
   auto& st = self->state;
   auto& c = st.crew;
   if (st.dispatcher)
-    caf::anon_send(st.dispatcher, crew_availability{c.user_id, c.status == crew_status::available,
-                                                    c.has_location, c.latitude, c.longitude,
-                                                    static_cast<int64_t>(st.holding.size())});
+    caf::anon_send(
+        st.dispatcher,
+        crew_availability{c.user_id, c.status == crew_status::available, c.has_location, c.latitude,
+                          c.longitude, static_cast<int64_t>(st.holding.size()),
+                          service_clock::parse_iso(c.last_seen).value_or(0)});
 }
 
 void publish_crew(self_ptr self) {

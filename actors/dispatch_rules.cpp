@@ -42,6 +42,11 @@ int64_t next_chance_ms(const dispatch_options& d, int64_t pending_since_s, const
   return next;
 }
 
+bool position_fresh(const dispatch_options& d, int64_t seen_unix, int64_t now_ms) {
+  if (d.crew_stale_after.count() == 0) return true;
+  return seen_unix > 0 && now_ms / 1000 - seen_unix <= d.crew_stale_after.count();
+}
+
 bool offered_before(const candidate& a, const candidate& b) {
   if (a.km != b.km) return a.km < b.km;
   if (a.held != b.held) return a.held < b.held;

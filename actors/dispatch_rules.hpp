@@ -20,6 +20,9 @@ struct dispatch_options {
   double max_radius_km = 15;                // dispatch_max_radius_km: no wider than this
   std::chrono::seconds reoffer_after{120};  // reoffer_after_s: a refusal is remembered this long
   int crew_max_orders = 3;                  // crews holding this many are not offered more
+  // dispatch_crew_stale_s: a crew whose position is older than this is not offered anything
+  // (its app has most likely stopped reporting); 0: never stale
+  std::chrono::seconds crew_stale_after{300};
 };
 
 namespace dispatch_rules {
@@ -41,6 +44,10 @@ bool refused_recently(const dispatch_options& d, const refusals& r, int64_t crew
 /// INT64_MAX when neither will happen.
 int64_t next_chance_ms(const dispatch_options& d, int64_t pending_since_s, const refusals& r,
                        int64_t now_ms);
+
+/// Whether a crew whose position was last reported at `seen_unix` (unix s; 0: never) is recent
+/// enough at `now_ms` to be offered an order: no older than crew_stale_after (0: any age).
+bool position_fresh(const dispatch_options& d, int64_t seen_unix, int64_t now_ms);
 
 /// A free crew an order could be offered to.
 struct candidate {

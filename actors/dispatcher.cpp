@@ -85,6 +85,7 @@ struct indexed_crew {
   double latitude = 0;
   double longitude = 0;
   int64_t held = 0;
+  int64_t seen_unix = 0;      // its position's time (dispatch_rules::position_fresh)
   int64_t idle_since_ms = 0;  // last offer ended or status became available (0: before start)
   int64_t last_scan_ms = 0;   // the last time a move of the crew made it look for orders
 };
@@ -182,6 +183,7 @@ void offer_backlog(self_ptr self, int64_t crew_id);
 
 bool crew_free(const dispatcher_state& st, int64_t crew_id, const indexed_crew& c) {
   return c.available && c.located && c.held < st.dispatch.crew_max_orders &&
+         dispatch_rules::position_fresh(st.dispatch, c.seen_unix, wall_now_ms()) &&
          !st.offers.count(crew_id);
 }
 
@@ -398,6 +400,7 @@ void crew_update(self_ptr self, const crew_availability& a) {
   c.latitude = a.latitude;
   c.longitude = a.longitude;
   c.held = a.held;
+  c.seen_unix = a.seen_unix;
   auto now = wall_now_ms();
   if (c.available && !was_available) c.idle_since_ms = now;
   if (!c.available) withdraw_offer(self, a.crew_id, offer_end::expired);
@@ -684,6 +687,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                             c.latitude = a.latitude;
                             c.longitude = a.longitude;
                             c.held = a.held;
+                            c.seen_unix = a.seen_unix;
                           }
                           self->request(persistence, load_timeout, offers_sql::load())
                               .then(

@@ -41,8 +41,9 @@ struct escalation_options {
 /// "crew_dispatch". An offer ends when its crew declines (decline_offer → done), when it expires
 /// (offer_timeout_s after it was opened, on the database clock), when its crew goes offline
 /// (expired), or when the order leaves pending (accepted, taken or cancelled).
-/// get_crew_offer → open_offer and list_open_offers → open_offers (by order id), from memory. Restarted, it resumes the open offers and refusals
-/// PostgreSQL holds (offers_sql::load), with their persisted expiry times.
+/// get_crew_offer → open_offer and list_open_offers → open_offers (by order id), from memory.
+/// Restarted, it resumes the open offers and refusals PostgreSQL holds (offers_sql::load), with
+/// their persisted expiry times.
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
                             std::chrono::milliseconds db_timeout,
                             escalation_options escalation = {}, dispatch_options dispatch = {});

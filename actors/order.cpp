@@ -225,6 +225,7 @@ void commit_transition(self_ptr self, order_promise rp, orders_sql::transition t
         order_status_changed change;
         change.order_id = st.order.id;
         change.event = e;
+        change.from_crew_id = previous_crew;
         publish(st.event_bus, change);
         refresh_eta(self);
         rp.deliver(order_rules::view_for(st.order, who));

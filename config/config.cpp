@@ -231,6 +231,10 @@ const std::vector<key_spec>& specs() {
       {"reoffer_after_s",
        "a crew that declined an order or let its offer expire may be offered it again after this",
        int_field(&config::reoffer_after_s, 0, 86400, "reoffer_after_s")},
+      {"dispatch_crew_stale_s",
+       "a crew whose last reported position is older than this is offered nothing until it "
+       "reports again (0: positions never go stale)",
+       int_field(&config::dispatch_crew_stale_s, 0, 86400, "dispatch_crew_stale_s")},
       {"crew_location_flush_s",
        "ignored (accepted for old config files): a crew's position is committed before its 204",
        [](config&, const std::string& v) { parse_int("crew_location_flush_s", v, 1, 3600); }},

@@ -88,6 +88,7 @@ struct config {
   int dispatch_widen_every_s = 15;      // ... this often while nobody is found
   double dispatch_max_radius_km = 15;   // up to this
   int reoffer_after_s = 120;            // crews that refused may be offered it again after
+  int dispatch_crew_stale_s = 300;      // crews not heard from this long get no offers (0: any)
   // (crew_location_flush_s is still accepted and ignored: positions are committed before 204)
 
   // Housekeeping and caches

@@ -326,11 +326,15 @@ void start_crew_stream(self_ptr self, uint64_t id, const open_crew_stream& req,
   }
 }
 
-/// What an order's status change means to its crew's stream: an assignment by someone else
-/// (staff), or a cancellation.
+/// What an order's status change means to its crews' streams: an assignment by someone else
+/// (staff), the order taken away from the crew that held it (reassigned), or a cancellation.
 void crew_notices(self_ptr self, const order_status_changed& change) {
   auto& e = change.event;
   if (!e.crew_id || self->state.by_crew.empty()) return;
+  if (e.status == order_status::assigned && change.from_crew_id &&
+      change.from_crew_id != e.crew_id)
+    to_crew(self, change.from_crew_id, "order_reassigned",
+            {{"order_id", change.order_id}, {"crew_id", e.crew_id}, {"by_user_id", e.by_user_id}});
   if (e.status == order_status::assigned && e.by_user_id != e.crew_id)
     to_crew(self, e.crew_id, "assigned",
             {{"order_id", change.order_id}, {"by_user_id", e.by_user_id}});

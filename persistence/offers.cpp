@@ -124,10 +124,12 @@ db_command crews() {
                      "SELECT c.user_id, c.status = 'available', c.latitude IS NOT NULL,"
                      " coalesce(c.latitude, 0), coalesce(c.longitude, 0),"
                      " (SELECT count(*) FROM orders o WHERE o.crew_id = c.user_id"
-                     "  AND o.status IN ('assigned', 'picked_up'))"
+                     "  AND o.status IN ('assigned', 'picked_up')),"
+                     " coalesce(floor(extract(epoch FROM c.last_seen))::bigint, 0)"
                      " FROM delivery_crews c JOIN users u ON u.id = c.user_id WHERE u.is_active"))
               out.crews.push_back({r[0].as<int64_t>(), r[1].as<bool>(), r[2].as<bool>(),
-                                   r[3].as<double>(), r[4].as<double>(), r[5].as<int64_t>()});
+                                   r[3].as<double>(), r[4].as<double>(), r[5].as<int64_t>(),
+                                   r[6].as<int64_t>()});
             return caf::make_message(std::move(out));
           }};
 }

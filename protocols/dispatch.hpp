@@ -20,8 +20,10 @@ struct crew_availability {
   bool has_location = false;
   double latitude = 0;
   double longitude = 0;
-  int64_t held = 0;  // orders assigned or picked up
-  WASSALLY_FIELDS(crew_availability, crew_id, available, has_location, latitude, longitude, held)
+  int64_t held = 0;       // orders assigned or picked up
+  int64_t seen_unix = 0;  // when its position was last reported (unix s; 0: never)
+  WASSALLY_FIELDS(crew_availability, crew_id, available, has_location, latitude, longitude, held,
+                  seen_unix)
 };
 
 /// A shop of an offered order: where the crew buys (for a delivery request: the requesting

@@ -429,7 +429,10 @@ struct order_status_changed {
   /// requesting shop), for the dispatcher's index.
   bool placed = false;
   std::vector<geo_location> shop_points;
-  WASSALLY_FIELDS(order_status_changed, order_id, event, placed, shop_points)
+  /// The crew that held the order before this change (0: none or not known — a change found on
+  /// a reload), so a crew's stream hears that an order was reassigned away from it.
+  int64_t from_crew_id = 0;
+  WASSALLY_FIELDS(order_status_changed, order_id, event, placed, shop_points, from_crew_id)
 };
 
 /// Published on the event bus topic "order_unattended" by the dispatcher when an order has been

@@ -334,8 +334,8 @@ BOOST_AUTO_TEST_CASE(radius_widens_step_by_step_up_to_the_maximum) {
   BOOST_TEST(offers_in_db(w, id).size() == 1u);
 }
 
-// The crew's stream: staff assigning one of its orders (`assigned`, by whom), a cancellation
-// (`order_cancelled`, why), and its offer taken by another crew (`offer_withdrawn` taken) or
+// The crew's stream: staff assigning one of its orders (`assigned`, by whom), staff taking one
+// away (`order_reassigned`, to whom), a cancellation (`order_cancelled`, why), and its offer taken by another crew (`offer_withdrawn` taken) or
 // cancelled. Going offline ends its open offer (withdrawn as expired), and the order moves on.
 BOOST_AUTO_TEST_CASE(crew_stream_tells_assignments_cancellations_and_withdrawals) {
   orders_world w(offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}}));
@@ -369,6 +369,19 @@ BOOST_AUTO_TEST_CASE(crew_stream_tells_assignments_cancellations_and_withdrawals
   BOOST_TEST_REQUIRE(assigned.has_value());
   BOOST_TEST(*assigned == json({{"order_id", second}, {"by_user_id", staff_id}}));
   for (auto& e : skipped) BOOST_TEST(e.event != "offer_withdrawn", e.data);
+
+  // Staff reassigns it to b: a hears `order_reassigned` (to whom, by whom); back to a: `assigned`.
+  auto away = w.client.post_json(order_path(second, "/assign"), {{"crew_id", b.id}}, w.staff);
+  BOOST_TEST_REQUIRE(away.status == 200, away.body);
+  auto reassigned = next_event(a_events, "order_reassigned", 3s);
+  BOOST_TEST_REQUIRE(reassigned.has_value());
+  BOOST_TEST(*reassigned ==
+             json({{"order_id", second}, {"crew_id", b.id}, {"by_user_id", staff_id}}));
+  auto back = w.client.post_json(order_path(second, "/assign"), {{"crew_id", a.id}}, w.staff);
+  BOOST_TEST_REQUIRE(back.status == 200, back.body);
+  auto again = next_event(a_events, "assigned", 3s);
+  BOOST_TEST_REQUIRE(again.has_value());
+  BOOST_TEST((*again)["order_id"] == second);
 
   // Staff cancels it: `order_cancelled` with the reason.
   auto c = w.client.post_json(order_path(second, "/cancel"), {{"note", "shop closed"}}, w.staff);
@@ -503,6 +516,29 @@ BOOST_AUTO_TEST_CASE(fewer_held_orders_win_a_tie_before_idle_time) {
   auto second = place_one(w, customer, p);
   BOOST_TEST(!wait_offer(w, fresh, second, 3s).is_null(), "the crew holding none lost the tie");
   BOOST_TEST(offer_of(w, busy).is_null());
+}
+
+// A crew whose last position is older than dispatch_crew_stale_s (its app stopped reporting)
+// is offered nothing; the next position it reports makes it free again, and it gets the order
+// that waited.
+BOOST_AUTO_TEST_CASE(a_crew_with_a_stale_position_is_offered_nothing_until_it_reports) {
+  orders_world w(
+      offers({{"WASSALLY_OFFER_TIMEOUT_S", "60"}, {"WASSALLY_DISPATCH_CREW_STALE_S", "2"}}));
+  auto shop = w.shop(shop_lat, shop_lng);
+  auto p = w.product(shop, {{"price", "1"}, {"stock", 10}});
+  auto quiet = make_crew(w, 1.0);
+  auto [name, customer] = w.customer();
+  // Positions are whole seconds: 3.5 s later it is at least 3 s old.
+  std::this_thread::sleep_for(3500ms);
+  auto id = place_one(w, customer, p);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(offer_of(w, quiet).is_null(), "a crew silent for longer than 2 s was offered");
+  BOOST_TEST(offers_in_db(w, id).empty());
+  auto loc = w.client.put_json("/api/v1/crew/location",
+                               {{"latitude", shop_lat + 1.0 / 111.2}, {"longitude", shop_lng}},
+                               quiet.auth);
+  BOOST_TEST_REQUIRE(loc.status == 204);
+  BOOST_TEST(!wait_offer(w, quiet, id, 2s).is_null(), "reporting again did not bring the offer");
 }
 
 // dispatch_mode=browse: nobody is offered anything; crews browse and accept as before.

@@ -73,6 +73,16 @@ BOOST_AUTO_TEST_CASE(the_next_chance_is_the_next_widening_or_the_first_refusal_f
   BOOST_TEST(next_chance_ms(d, placed, {}, at(3)) == LLONG_MAX);
 }
 
+BOOST_AUTO_TEST_CASE(a_position_older_than_crew_stale_after_is_stale) {
+  dispatch_options d;
+  d.crew_stale_after = std::chrono::seconds(300);
+  BOOST_TEST(position_fresh(d, placed, at(300, 999)));
+  BOOST_TEST(!position_fresh(d, placed, at(301)));
+  BOOST_TEST(!position_fresh(d, 0, at(0)));  // never reported
+  d.crew_stale_after = std::chrono::seconds(0);
+  BOOST_TEST(position_fresh(d, placed, at(86400)));
+}
+
 BOOST_AUTO_TEST_CASE(nearer_first_then_fewer_held_then_idle_longest_then_lower_id) {
   candidate near{5, 1.0, 2, at(100)};
   candidate far{4, 1.5, 0, at(0)};

@@ -47,6 +47,9 @@ export function mountBoard(main) {
 
   function placeCard(o) {
     const old = board.querySelector(`li[data-order-id="${o.id}"]`);
+    // A card rebuilt while it has the keyboard focus (an offer made or ended, a status change)
+    // keeps it: Enter still opens the order.
+    const focused = old && old.contains(document.activeElement);
     if (old) old.remove();
     const list = columns[o.status] && columns[o.status].list;
     if (!list) return;
@@ -55,6 +58,7 @@ export function mountBoard(main) {
     const after = [...list.children].find((li) => Number(li.dataset.orderId) < o.id);
     list.insertBefore(el, after || null);
     el.classList.add("moved");
+    if (focused) el.querySelector("a.card").focus();
   }
 
   function counts() {
@@ -63,10 +67,14 @@ export function mountBoard(main) {
   }
 
   function renderAll() {
+    const active = document.activeElement;
+    const focusedId = board.contains(active) && active.dataset ? active.dataset.orderId : null;
     for (const s of STATUSES) clear(columns[s].list);
     const sorted = [...live.orders.values()].sort((a, b) => b.id - a.id);
     for (const o of sorted) columns[o.status].list.append(card(o));
     counts();
+    const again = focusedId && board.querySelector(`a.card[data-order-id="${focusedId}"]`);
+    if (again) again.focus();
   }
 
   function connection(up) {
