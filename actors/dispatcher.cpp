@@ -181,6 +181,16 @@ void add_to_index(dispatcher_state& st, int64_t order_id, const std::vector<disp
 void try_offer_order(self_ptr self, int64_t order_id);
 void offer_backlog(self_ptr self, int64_t crew_id);
 
+/// What a crew reported (or PostgreSQL holds of it) into the crew's index entry.
+void record(indexed_crew& c, const crew_availability& a) {
+  c.available = a.available;
+  c.located = a.has_location;
+  c.latitude = a.latitude;
+  c.longitude = a.longitude;
+  c.held = a.held;
+  c.seen_unix = a.seen_unix;
+}
+
 bool crew_free(const dispatcher_state& st, int64_t crew_id, const indexed_crew& c) {
   return c.available && c.located && c.held < st.dispatch.crew_max_orders &&
          dispatch_rules::position_fresh(st.dispatch, c.seen_unix, wall_now_ms()) &&
@@ -395,12 +405,7 @@ void crew_update(self_ptr self, const crew_availability& a) {
   auto& c = st.crews[a.crew_id];
   bool was_free = crew_free(st, a.crew_id, c);
   bool was_available = c.available;
-  c.available = a.available;
-  c.located = a.has_location;
-  c.latitude = a.latitude;
-  c.longitude = a.longitude;
-  c.held = a.held;
-  c.seen_unix = a.seen_unix;
+  record(c, a);
   auto now = wall_now_ms();
   if (c.available && !was_available) c.idle_since_ms = now;
   if (!c.available) withdraw_offer(self, a.crew_id, offer_end::expired);
@@ -681,13 +686,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
                     .then(
                         [=](crew_availabilities& found) {
                           for (auto& a : found.crews) {
-                            auto& c = self->state.crews[a.crew_id];
-                            c.available = a.available;
-                            c.located = a.has_location;
-                            c.latitude = a.latitude;
-                            c.longitude = a.longitude;
-                            c.held = a.held;
-                            c.seen_unix = a.seen_unix;
+                            record(self->state.crews[a.crew_id], a);
                           }
                           self->request(persistence, load_timeout, offers_sql::load())
                               .then(
