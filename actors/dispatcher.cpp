@@ -100,6 +100,7 @@ struct live_offer {
   uint64_t seq = 0;
   crew_offer offer;
   std::string withdraw;
+  bool announced = false;  // the crew was told of it (published, or resumed after a restart)
 };
 
 struct dispatcher_state {
@@ -230,15 +231,17 @@ void offer_closed(self_ptr self, int64_t crew_id, const std::string& outcome) {
   auto it = st.offers.find(crew_id);
   if (it == st.offers.end()) return;
   auto order_id = it->second.order_id;
-  st.offers.erase(it);
   auto now = wall_now_ms();
-  if (outcome != offer_end::accepted) publish_withdrawn(self, crew_id, order_id, outcome);
+  bool announced = it->second.announced;
+  if (announced && outcome != offer_end::accepted)
+    publish_withdrawn(self, crew_id, order_id, outcome);
+  st.offers.erase(it);
   if (outcome != offer_end::accepted) st.crews[crew_id].idle_since_ms = now;
   auto o = st.pending.find(order_id);
   if (o != st.pending.end() && o->second.offered_to == crew_id) {
     o->second.offered_to = 0;
     o->second.next_try_ms = 0;
-    if (outcome == offer_end::declined || outcome == offer_end::expired)
+    if (announced && (outcome == offer_end::declined || outcome == offer_end::expired))
       o->second.refused.emplace_back(crew_id, now);
     try_offer_order(self, order_id);
   }
@@ -332,12 +335,21 @@ void make_offer(self_ptr self, int64_t order_id, int64_t crew_id, double km) {
             ev.order_id = order_id;
             ev.offer = lo.offer;
             publish(self->state.event_bus, std::move(ev));
+            lo.announced = true;
             arm_expiry(self, crew_id, lo);
           },
-          [=](caf::error&) {
+          [=](caf::error& err) {
             auto& st = self->state;
             auto it = st.offers.find(crew_id);
             if (it == st.offers.end() || it->second.seq != seq) return;
+            auto code = from_caf_error(err).code;
+            if (code != "not_pending" && code != "offer_open") {
+              // In doubt (a timeout, a lost connection): the row may still commit. It is closed
+              // (the close runs after the open, same lock keys) before the crew or the order is
+              // free again; nobody heard of it, so nobody hears of its end.
+              close_offer(self, crew_id, offer_end::expired);
+              return;
+            }
             st.offers.erase(it);
             auto o = st.pending.find(order_id);
             if (o != st.pending.end() && o->second.offered_to == crew_id) {
@@ -465,6 +477,7 @@ void resume_offers(self_ptr self, offer_book& book) {
     lo.now = live_offer::phase::open;
     lo.seq = st.next_offer_seq++;
     lo.offer = std::move(offer);
+    lo.announced = true;  // it may have been, before the restart
     arm_expiry(self, lo.offer.crew_id, lo);
   }
 }

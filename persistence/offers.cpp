@@ -43,45 +43,59 @@ const std::string expiry_columns =
 
 }  // namespace
 
+namespace {
+/// An offer's writes never run concurrently with another write of the same crew's or order's
+/// offers (db_command::lock_keys): a close sent after an open whose outcome was in doubt runs
+/// after that open committed or failed, and closes what it wrote.
+db_command keyed(db_command cmd, int64_t order_id, int64_t crew_id) {
+  cmd.lock_keys = {"offer_crew:" + std::to_string(crew_id),
+                   "offer_order:" + std::to_string(order_id)};
+  return cmd;
+}
+}  // namespace
+
 db_command open(int64_t order_id, int64_t crew_id, double distance_km, int timeout_s) {
-  return {"offers.open", true,
-          [=](pqxx::dbtransaction& tx) {
-            pqxx::result rows;
-            try {
-              rows = tx.exec_params(
-                  "INSERT INTO order_offers (order_id, crew_id, distance_km, expires_at)"
-                  " SELECT o.id, $2, $3, date_trunc('second', now() + make_interval(secs => $4)"
-                  " + interval '999999 microseconds') FROM orders o"
-                  " WHERE o.id = $1 AND o.status = 'pending' RETURNING " +
-                      expiry_columns,
-                  order_id, crew_id, distance_km, timeout_s);
-            } catch (const pqxx::unique_violation&) {
-              throw api_exception(
-                  errors::conflict("offer_open", "the order or the crew has an open offer"));
-            }
-            if (rows.empty())
-              throw api_exception(errors::conflict("not_pending", "the order is not pending"));
-            crew_offer offer;
-            offer.order_id = order_id;
-            offer.crew_id = crew_id;
-            offer.distance_km = distance_km;
-            offer.expires_at = rows[0][0].as<std::string>();
-            offer.expires_unix_ms = rows[0][1].as<int64_t>();
-            return caf::make_message(read_offer(tx, std::move(offer)));
-          },
-          caf::make_message(order_id, crew_id, distance_km, timeout_s)};
+  return keyed(
+      {"offers.open", true,
+       [=](pqxx::dbtransaction& tx) {
+         pqxx::result rows;
+         try {
+           rows = tx.exec_params(
+               "INSERT INTO order_offers (order_id, crew_id, distance_km, expires_at)"
+               " SELECT o.id, $2, $3, date_trunc('second', now() + make_interval(secs => $4)"
+               " + interval '999999 microseconds') FROM orders o"
+               " WHERE o.id = $1 AND o.status = 'pending' RETURNING " +
+                   expiry_columns,
+               order_id, crew_id, distance_km, timeout_s);
+         } catch (const pqxx::unique_violation&) {
+           throw api_exception(
+               errors::conflict("offer_open", "the order or the crew has an open offer"));
+         }
+         if (rows.empty())
+           throw api_exception(errors::conflict("not_pending", "the order is not pending"));
+         crew_offer offer;
+         offer.order_id = order_id;
+         offer.crew_id = crew_id;
+         offer.distance_km = distance_km;
+         offer.expires_at = rows[0][0].as<std::string>();
+         offer.expires_unix_ms = rows[0][1].as<int64_t>();
+         return caf::make_message(read_offer(tx, std::move(offer)));
+       },
+       caf::make_message(order_id, crew_id, distance_km, timeout_s)},
+      order_id, crew_id);
 }
 
 db_command close(int64_t order_id, int64_t crew_id, const std::string& outcome) {
-  return {"offers.close", true,
-          [=](pqxx::dbtransaction& tx) {
-            tx.exec_params(
-                "UPDATE order_offers SET outcome = $3, closed_at = now()"
-                " WHERE order_id = $1 AND crew_id = $2 AND outcome = 'open'",
-                order_id, crew_id, outcome);
-            return caf::make_message(done{});
-          },
-          caf::make_message(order_id, crew_id, outcome)};
+  return keyed({"offers.close", true,
+                [=](pqxx::dbtransaction& tx) {
+                  tx.exec_params(
+                      "UPDATE order_offers SET outcome = $3, closed_at = now()"
+                      " WHERE order_id = $1 AND crew_id = $2 AND outcome = 'open'",
+                      order_id, crew_id, outcome);
+                  return caf::make_message(done{});
+                },
+                caf::make_message(order_id, crew_id, outcome)},
+               order_id, crew_id);
 }
 
 db_command load() {
