@@ -389,10 +389,12 @@ async def openloop(port, tokens_file, products_file, rate, seconds, out):
     class Gen:
         def __init__(self):
             self.idle, self.lat, self.lag, self.statuses, self.opened, self.done = [], [], [], {}, 0, 0
+            self.due_at = []  # each answer's due time, beside its latency in lat
             self.finished = loop.create_future()
 
         def answered(self, conn, status, due):
             self.lat.append((loop.time() - due) * 1000)
+            self.due_at.append(due)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if not conn.closed:
                 self.idle.append(conn)
@@ -419,6 +421,7 @@ async def openloop(port, tokens_file, products_file, rate, seconds, out):
     gen.idle = list(await asyncio.gather(*(connect() for _ in range(int(rate * 0.05) + 16))))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = loop.time() + 0.05
+    t0_unix = time.time() + (t0 - loop.time())  # to match the seconds with server / PG logs
     i = 0
     while i < n:
         now = loop.time()
@@ -448,6 +451,14 @@ async def openloop(port, tokens_file, products_file, rate, seconds, out):
               "connections": gen.opened, "send_lag_p99_ms": pct(lag, 0.99),
               "send_lag_max_ms": max(lag) if lag else None,
               "generator_cpu_ms_per_request": cpu_ms / n if n else None}
+    # The tail second by second (by due time): a stall shows as one bad second, a queue that
+    # grows as seconds that get worse.
+    by_second = {}
+    for due, ms in zip(gen.due_at, lat):
+        by_second.setdefault(int(due - t0), []).append(ms)
+    result["t0_unix"] = t0_unix
+    result["by_second"] = [[s, len(v), pct(v, 0.5), pct(v, 0.99), max(v)]
+                           for s, v in sorted(by_second.items())]
     with open(out, "w") as f:
         json.dump(result, f)
 

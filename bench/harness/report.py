@@ -151,8 +151,10 @@ def main():
                              "pgbench, frozen placement.sql, 10 placements per transaction",
                              f1(tps10 * 10), f1(p50_10, 2), f1(p99_10, 2),
                              f"{rate / (tps10 * 10):.2f}×", "(for reading)", ""])
-            for prefix, what in (("W2", "W2"), ("OL_W2_50", "W2 open loop at 50 %"),
-                                 ("OL_W2_80", "W2 open loop at 80 %")):
+            pcts = sorted(int(f[6:-5]) for f in os.listdir(raw)
+                          if re.fullmatch(r"OL_W2_\d+\.json", f))
+            for prefix, what in [("W2", "W2")] + [(f"OL_W2_{p}", f"W2 open loop at {p} %")
+                                                   for p in pcts]:
                 a, b = load(raw, prefix + "_actors_before") or {}, load(raw, prefix + "_actors_after") or {}
                 pa, pb = a.get("persistence", {}), b.get("persistence", {})
                 if "batches" in pa and "batches" in pb and pb["batches"] > pa["batches"]:
@@ -298,9 +300,15 @@ def main():
 
     # Open loop --------------------------------------------------------------------------------
     ol_rows = []
-    for name, label, limit in (("OL_W1_50", "W1 at 50 % (h2load)", 5), ("OL_W1_80", "W1 at 80 % (h2load)", None),
-                               ("OL_W2_50", "W2 at 50 % (driver.py openloop)", 20),
-                               ("OL_W2_80", "W2 at 80 % (driver.py openloop)", None)):
+    runs = []  # every open-loop run of the raw directory, by workload then percent
+    for f in sorted(os.listdir(raw)):
+        m = re.fullmatch(r"OL_(W[12])_(\d+)\.json", f)
+        if m:
+            runs.append((m.group(1), int(m.group(2))))
+    for w, pct in sorted(runs):
+        tool = "h2load" if w == "W1" else "driver.py openloop"
+        limit = (5 if w == "W1" else 20) if pct == 50 else None
+        name, label = f"OL_{w}_{pct}", f"{w} at {pct} % ({tool})"
         o = load(raw, name)
         if o is None:
             continue
@@ -314,6 +322,10 @@ def main():
         elif "send_lag_p99_ms" in o:
             extra = (f"{o['connections']} connections; send lag p99 {f1(o['send_lag_p99_ms'], 2)} ms, "
                      f"max {f1(o['send_lag_max_ms'], 2)} ms")
+        if o.get("by_second"):
+            worst = max(o["by_second"], key=lambda b: b[3] or 0)
+            extra += (f"; worst second {worst[0]} of {len(o['by_second'])}: p99 {f1(worst[3], 2)} ms "
+                      f"({worst[1]} requests)")
         if o.get("generator_cpu_ms_per_request") is not None:
             extra += f"; generator CPU {o['generator_cpu_ms_per_request']:.3f} ms/request"
         if limit is None:
