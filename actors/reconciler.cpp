@@ -137,8 +137,13 @@ void round(self_ptr self) {
                                 std::map<int64_t, reconcile_stock> by_shop;
                                 for (auto id : shops.ids) by_shop[id] = {};
                                 for (std::size_t i = 0; i < fp.shop_ids.size(); ++i)
-                                  by_shop[fp.shop_ids[i]] = {fp.stock_milli_sums[i], fp.products[i],
-                                                             fp.confirmed_orders[i]};
+                                  by_shop[fp.shop_ids[i]].confirmed_orders = fp.confirmed_orders[i];
+                                for (std::size_t i = 0; i < fp.product_ids.size(); ++i) {
+                                  auto& rows = by_shop[fp.product_shop_ids[i]];
+                                  rows.product_ids.push_back(fp.product_ids[i]);
+                                  rows.stock_milli.push_back(fp.stock_milli[i]);
+                                  rows.versions.push_back(fp.versions[i]);
+                                }
                                 for (auto& [shop, sums] : by_shop) {
                                   auto to = shop_ref(self->state.opts.registry, shop);
                                   check(

@@ -46,8 +46,6 @@ struct shop_state : shop_rules::shop_catalog {
   std::shared_ptr<catalog_stamps> stamps;
   std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
   caf::actor registry;
-  bool stock_suspect = false;  // the last anti-entropy check found memory off the database
-                               // (stock or confirmed orders)
   static inline const char* name = "shop";
 };
 
@@ -66,7 +64,6 @@ void reload_then(self_ptr self, std::function<void()> next) {
         auto& st = self->state;
         st.shop = std::move(s.shop);
         st.load(s.catalog);
-        st.stock_suspect = false;
         republish(st);
       },
       std::move(next));
@@ -213,6 +210,9 @@ shop_actor::behavior_type running(self_ptr self) {
                                  // database row may already include orders whose commit
                                  // notice is still on its way here.
                                  if (!creating) {
+                                   // The update's own version (the row was locked from the
+                                   // update to this read): heard of.
+                                   shop_rules::note_version(self->state, p.id, p.stock_version);
                                    p.stock = next.stock;
                                    p.sales_count = base.sales_count;
                                    p.stock_version = base.stock_version;
@@ -323,20 +323,11 @@ shop_actor::behavior_type running(self_ptr self) {
       [=](const release_reservation& req) { shop_rules::release(self->state, req.placement); },
       // PostgreSQL refused stock this shop had allowed, or a placement's outcome is unknown.
       [=](reload_atom) { reload_then(self, nullptr); },
-      // Anti-entropy: the database's fingerprint of the stock and the confirmed orders. A
-      // difference seen once may be a sale or a delivery whose commit notice is still on its way;
-      // seen on two checks in a row it is repaired.
+      // Anti-entropy: the database's stock rows and confirmed orders (see
+      // shop_rules::stock_needs_repair for when a difference is one).
       [=](const reconcile_stock& db) -> reconcile_outcome {
-        auto& st = self->state;
         reconcile_outcome out;
-        if (shop_rules::agrees_with(st, db)) {
-          st.stock_suspect = false;
-          return out;
-        }
-        if (!st.stock_suspect) {
-          st.stock_suspect = true;
-          return out;
-        }
+        if (!shop_rules::stock_needs_repair(self->state, db)) return out;
         out.repaired = 1;
         reload_then(self, nullptr);
         return out;

@@ -42,6 +42,17 @@ void shop_catalog::load(const catalog_snapshot& c) {
   for (auto& cat : c.categories) categories[cat.id] = cat;
   for (auto& p : c.products) products[p.id] = p;
   for (auto& o : c.offers) offers[o.id] = o;
+  versions.clear();
+  stock_check = {};
+}
+
+void seen_versions::mark(int64_t version) {
+  if (version <= upto) return;
+  ahead.insert(version);
+  while (!ahead.empty() && *ahead.begin() == upto + 1) {
+    ++upto;
+    ahead.erase(ahead.begin());
+  }
 }
 
 bool may_manage(const shop_record& shop, const caller& who) {
@@ -291,6 +302,7 @@ void apply_stock(shop_catalog& c, const std::vector<order_line_request>& lines, 
     auto it = c.products.find(line.product_id);
     if (it == c.products.end()) continue;
     auto& p = it->second;
+    note_version(c, line.product_id, line.version);
     if (line.version != 0 && line.version <= p.stock_version) continue;
     if (!p.is_unlimited)
       p.stock.milli = std::max<int64_t>(0, p.stock.milli + sign * line.amount.milli);
@@ -298,20 +310,57 @@ void apply_stock(shop_catalog& c, const std::vector<order_line_request>& lines, 
   }
 }
 
-std::pair<int64_t, int64_t> stock_fingerprint(const shop_catalog& c) {
-  int64_t sum = 0, count = 0;
-  for (auto& [id, p] : c.products)
-    if (!p.is_deleted && !p.is_unlimited) {
-      sum += p.stock.milli;
-      ++count;
-    }
-  return {sum, count};
+void note_version(shop_catalog& c, int64_t product_id, int64_t version) {
+  if (version == 0) return;
+  auto p = c.products.find(product_id);
+  if (p == c.products.end()) return;
+  auto [it, fresh] = c.versions.try_emplace(product_id);
+  if (fresh) it->second.upto = p->second.stock_version;
+  it->second.mark(version);
 }
 
-bool agrees_with(const shop_catalog& c, const reconcile_stock& db) {
-  auto [sum, count] = stock_fingerprint(c);
-  if (sum != db.stock_milli_sum || count != db.products) return false;
-  return db.confirmed_orders < 0 || db.confirmed_orders == c.shop.confirmed_orders;
+bool stock_needs_repair(shop_catalog& c, const reconcile_stock& db) {
+  auto& last = c.stock_check;
+  stock_check_memory now;
+  bool repair = false;
+  std::set<int64_t> in_db;
+  auto n = std::min({db.product_ids.size(), db.stock_milli.size(), db.versions.size()});
+  for (std::size_t i = 0; i < n; ++i) {
+    auto id = db.product_ids[i];
+    auto version = db.versions[i];
+    in_db.insert(id);
+    auto p = c.products.find(id);
+    if (p == c.products.end() || p->second.is_deleted || p->second.is_unlimited) {
+      now.missing.insert(id);
+      repair |= last.missing.count(id) > 0;
+      continue;
+    }
+    auto seen = c.versions.find(id);
+    auto heard = seen == c.versions.end() ? p->second.stock_version : seen->second.upto;
+    bool gaps = seen != c.versions.end() && !seen->second.ahead.empty();
+    if (heard < version) {  // on its way, unless it was already due at the last check
+      now.behind[id] = version;
+      auto was = last.behind.find(id);
+      repair |= was != last.behind.end() && heard < was->second;
+      continue;
+    }
+    if (heard > version || gaps) continue;  // changes after the read: nothing to compare
+    if (p->second.stock.milli != db.stock_milli[i]) {
+      now.differed.insert(id);
+      repair |= last.differed.count(id) > 0;
+    }
+  }
+  for (auto& [id, p] : c.products)
+    if (!p.is_deleted && !p.is_unlimited && !in_db.count(id)) {
+      now.missing.insert(id);
+      repair |= last.missing.count(id) > 0;
+    }
+  if (db.confirmed_orders >= 0 && db.confirmed_orders != c.shop.confirmed_orders) {
+    now.confirmed_differed = true;
+    repair |= last.confirmed_differed;
+  }
+  last = std::move(now);
+  return repair;
 }
 
 void note_confirmed_orders(shop_record& shop, int64_t committed) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,23 @@
 
 namespace wassally::shop_rules {
 
+/// The stock versions (products.stock_version) of one product whose changes the shop has heard
+/// of since it loaded the row: every version up to `upto`, and those in `ahead` (notices arrive
+/// out of order).
+struct seen_versions {
+  int64_t upto = 0;
+  std::set<int64_t> ahead;
+  void mark(int64_t version);
+};
+
+/// What the last anti-entropy check of the stock found (see stock_needs_repair).
+struct stock_check_memory {
+  std::map<int64_t, int64_t> behind;  // product → the version PostgreSQL had, not heard of yet
+  std::set<int64_t> differed;         // products whose stock differed at the same version
+  std::set<int64_t> missing;          // products on one side only
+  bool confirmed_differed = false;
+};
+
 /// A shop and its catalog as its actor holds them, with the stock held for placements in
 /// progress (by placement, and the sum per product, in thousandths).
 struct shop_catalog {
@@ -33,6 +51,9 @@ struct shop_catalog {
   std::map<int64_t, offer_record> offers;      // not deleted
   std::map<int64_t, std::vector<order_line_request>> reservations;
   std::map<int64_t, int64_t> reserved_milli;
+  /// Versions heard of since each product was loaded (absent: only its loaded stock_version).
+  std::map<int64_t, seen_versions> versions;
+  stock_check_memory stock_check;
 
   /// Replaces categories, products and offers (holds are this shop's own promises: kept).
   void load(const catalog_snapshot& c);
@@ -96,16 +117,22 @@ caf::expected<product_quotes> reserve(shop_catalog& c, const reserve_stock& req,
 void release(shop_catalog& c, int64_t placement);
 
 /// Stock moved in the database by `sign` × each line (−1: sold, +1: returned) — unless the row
-/// this shop loaded already contained that move (its version is not newer).
+/// this shop loaded already contained that move (its version is not newer). Each line's version
+/// is noted as heard of.
 void apply_stock(shop_catalog& c, const std::vector<order_line_request>& lines, int sign);
 
-/// The stock held in the form the reconciler's query sums it: limited products that are not
-/// deleted, in thousandths — (sum, count).
-std::pair<int64_t, int64_t> stock_fingerprint(const shop_catalog& c);
+/// A committed change of the product's row that made `version` (0: unknown, ignored), heard of.
+void note_version(shop_catalog& c, int64_t product_id, int64_t version);
 
-/// Whether the shop and catalog held agree with the database's fingerprint `db`: the stock
-/// (stock_fingerprint) and `confirmed_orders` (when `db` knows it).
-bool agrees_with(const shop_catalog& c, const reconcile_stock& db);
+/// The anti-entropy decision on `db`, PostgreSQL's stock rows read a moment before: whether
+/// the shop must reload. A busy shop nearly always has a sale committed whose notice is still
+/// on its way, or has heard of one committed after the read, so stock is compared only where
+/// the row's version is exactly what the shop has heard of. A product is repaired when its
+/// stock differs at the same version on two checks in a row, when the shop has not heard of
+/// the version PostgreSQL had at the previous check (a notice was lost, or the row was
+/// changed behind the server's back), or when it is on one side only twice in a row; the
+/// confirmed orders, when they differ twice in a row.
+bool stock_needs_repair(shop_catalog& c, const reconcile_stock& db);
 
 /// A committed `confirmed_orders` of the shop (a delivery's notice, or a row read back): the
 /// count only grows, so the larger one is the newer one.

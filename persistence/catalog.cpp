@@ -201,18 +201,22 @@ db_command stock_fingerprints(const std::vector<int64_t>& shop_ids) {
   auto ids = db::bigint_array(shop_ids);
   return {"products.stock_fingerprints", false, [ids](pqxx::dbtransaction& tx) {
             ::wassally::stock_fingerprints out;
+            // Each product row is judged on its own, by its version, and a shop's count only
+            // grows: the two reads need no common snapshot.
             for (auto r : tx.exec_params(
-                     "SELECT s.id, coalesce(p.milli, 0)::bigint, coalesce(p.n, 0)::bigint,"
-                     " s.confirmed_orders FROM shops s LEFT JOIN ("
-                     "SELECT shop_id, sum((stock * 1000)::bigint) AS milli, count(*) AS n"
-                     " FROM products WHERE shop_id = ANY($1::bigint[]) AND deleted_at IS NULL"
-                     " AND NOT is_unlimited GROUP BY shop_id) p ON p.shop_id = s.id"
-                     " WHERE s.id = ANY($1::bigint[])",
-                     ids)) {
+                     "SELECT id, confirmed_orders FROM shops WHERE id = ANY($1::bigint[])", ids)) {
               out.shop_ids.push_back(r[0].as<int64_t>());
-              out.stock_milli_sums.push_back(r[1].as<int64_t>());
-              out.products.push_back(r[2].as<int64_t>());
-              out.confirmed_orders.push_back(r[3].as<int64_t>());
+              out.confirmed_orders.push_back(r[1].as<int64_t>());
+            }
+            for (auto r : tx.exec_params(
+                     "SELECT shop_id, id, (stock * 1000)::bigint, stock_version FROM products"
+                     " WHERE shop_id = ANY($1::bigint[]) AND deleted_at IS NULL"
+                     " AND NOT is_unlimited ORDER BY shop_id, id",
+                     ids)) {
+              out.product_shop_ids.push_back(r[0].as<int64_t>());
+              out.product_ids.push_back(r[1].as<int64_t>());
+              out.stock_milli.push_back(r[2].as<int64_t>());
+              out.versions.push_back(r[3].as<int64_t>());
             }
             return caf::make_message(std::move(out));
           }};

@@ -8,8 +8,8 @@ namespace wassally::catalog_sql {
 
 /// Every category and product (deleted ones too) of the shop → catalog_snapshot.
 db_command load(int64_t shop_id);
-/// The stock fingerprint and confirmed_orders of each of `shop_ids` (anti-entropy) →
-/// stock_fingerprints.
+/// The stock rows (stock and stock_version of each limited, not deleted product) and
+/// confirmed_orders of each of `shop_ids` (anti-entropy) → stock_fingerprints.
 db_command stock_fingerprints(const std::vector<int64_t>& shop_ids);
 /// → product_category; a taken name in the shop: 409 conflict on `name`.
 db_command insert_category(int64_t shop_id, const std::string& name);

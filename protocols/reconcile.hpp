@@ -22,14 +22,15 @@ struct live_ids {
   WASSALLY_FIELDS(live_ids, ids)
 };
 
-/// To a shop actor: the database's fingerprint of its stock (sum of the stock of its limited,
-/// not deleted products, in thousandths) and its `confirmed_orders` (-1: not known). Answered
-/// with reconcile_outcome.
+/// To a shop actor: its limited, not deleted products as PostgreSQL holds them — stock in
+/// thousandths and the row's stock_version, which says which changes the stock contains — and
+/// its `confirmed_orders` (-1: not known). Answered with reconcile_outcome.
 struct reconcile_stock {
-  int64_t stock_milli_sum = 0;
-  int64_t products = 0;
+  std::vector<int64_t> product_ids;
+  std::vector<int64_t> stock_milli;
+  std::vector<int64_t> versions;
   int64_t confirmed_orders = -1;
-  WASSALLY_FIELDS(reconcile_stock, stock_milli_sum, products, confirmed_orders)
+  WASSALLY_FIELDS(reconcile_stock, product_ids, stock_milli, versions, confirmed_orders)
 };
 
 /// To a crew actor: the orders PostgreSQL says it holds (assigned or picked up).
@@ -62,15 +63,18 @@ struct open_orders_index {
   WASSALLY_FIELDS(open_orders_index, pending, held, held_by)
 };
 
-/// Per shop: the sum of the stock of its limited, not deleted products (thousandths), their
-/// number (0 and 0 for a shop with none), and the shop's `confirmed_orders`. Unknown shops are
-/// absent.
+/// The stock rows of the asked shops, read in one statement: each shop's `confirmed_orders`,
+/// and each of their limited, not deleted products' stock (thousandths) and stock_version.
+/// Unknown shops are absent.
 struct stock_fingerprints {
-  std::vector<int64_t> shop_ids;
-  std::vector<int64_t> stock_milli_sums;
-  std::vector<int64_t> products;
+  std::vector<int64_t> shop_ids;  // each asked shop that exists, with its confirmed_orders
   std::vector<int64_t> confirmed_orders;
-  WASSALLY_FIELDS(stock_fingerprints, shop_ids, stock_milli_sums, products, confirmed_orders)
+  std::vector<int64_t> product_shop_ids;  // their limited, not deleted products (a row each)
+  std::vector<int64_t> product_ids;
+  std::vector<int64_t> stock_milli;
+  std::vector<int64_t> versions;
+  WASSALLY_FIELDS(stock_fingerprints, shop_ids, confirmed_orders, product_shop_ids, product_ids,
+                  stock_milli, versions)
 };
 
 }  // namespace wassally

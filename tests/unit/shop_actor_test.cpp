@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(delivery_notices_keep_the_largest_count_and_anti_entropy_re
   db_confirmed_orders = 5;
   auto check = [&] {
     return std::get<reconcile_outcome>(
-               ask<reconcile_outcome>(caf::make_message(reconcile_stock{0, 0, 5})))
+               ask<reconcile_outcome>(caf::make_message(reconcile_stock{{}, {}, {}, 5})))
         .repaired;
   };
   BOOST_TEST(check() == 0);
