@@ -47,7 +47,25 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_ti
   if (lock_timeout_ms > 0) n.exec("SET lock_timeout = " + std::to_string(lock_timeout_ms));
   if (statement_timeout_ms > 0)
     n.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
+  // Named prepared statements (db::exec_prepared) take arrays whose length the planner cannot
+  // know: with custom plans it would plan every execution again. One-shot statements
+  // (exec_params) are planned for their values whatever this says.
+  n.exec("SET plan_cache_mode = force_generic_plan");
   return c;
+}
+
+std::string quoted_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 std::string iso_utc(const std::string& column) {

@@ -2,10 +2,11 @@
 // Connections and shared SQL helpers.
 
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace wassally::db {
 
@@ -26,5 +27,20 @@ std::string iso_utc(const std::string& column);
 
 /// A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($1::bigint[])`.
 std::string bigint_array(const std::vector<int64_t>& ids);
+
+/// A PostgreSQL array literal of `values`, each quoted ("{"a","b \"c\""}"): any text, and any
+/// type whose text form PostgreSQL parses back (numeric, float8, int), cast on the SQL side.
+std::string quoted_array(const std::vector<std::string>& values);
+
+/// Runs `sql` as the prepared statement `name` of the transaction's connection, prepared there
+/// on first use: PostgreSQL parses it once per connection and keeps a generic plan
+/// (plan_cache_mode = force_generic_plan, set by connect). For statements whose text is fixed,
+/// with arrays (unnest) where rows vary in number.
+template <class... Args>
+pqxx::result exec_prepared(pqxx::dbtransaction& tx, const std::string& name, const std::string& sql,
+                           Args&&... args) {
+  tx.conn().prepare(name, sql);  // a no-op once registered with the same text
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
 
 }  // namespace wassally::db

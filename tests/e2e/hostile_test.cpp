@@ -837,6 +837,14 @@ BOOST_AUTO_TEST_CASE(sql_injection_strings_are_stored_verbatim_never_run) {
     BOOST_TEST(order.json()["receiver_name"] == evil);
     BOOST_TEST(order.json()["notes"] == evil);
     BOOST_TEST(order.json()["items"][0]["name"] == evil);
+    // ... and PostgreSQL holds them as sent (the list is read from the database; the
+    // placement's answer is not).
+    auto listed = w.client.get("/api/v1/orders", customer).json();
+    BOOST_REQUIRE(listed["count"] == 1);
+    BOOST_TEST(listed["results"][0]["id"] == order.json()["id"]);
+    BOOST_TEST(listed["results"][0]["notes"] == evil);
+    BOOST_TEST(listed["results"][0]["receiver_name"] == evil);
+    BOOST_TEST(listed["results"][0]["location"]["address"] == evil);
     // Hostile search terms and page tokens: no rows conjured, nothing run.
     for (const std::string& target : std::vector<std::string>{
              "/api/v1/shops?q=", "/api/v1/shops/" + std::to_string(shop_id) + "/products?q="}) {

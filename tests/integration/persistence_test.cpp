@@ -374,4 +374,37 @@ BOOST_AUTO_TEST_CASE(connections_have_a_statement_timeout_and_keepalives) {
   caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
 }
 
+BOOST_AUTO_TEST_CASE(array_parameters_carry_any_text_to_prepared_statements) {
+  auto url = prepared_db();
+  auto c = db::connect(url, 5);
+  BOOST_TEST(pqxx::nontransaction(*c).exec("SHOW plan_cache_mode")[0][0].as<std::string>() ==
+             "force_generic_plan");
+  const std::vector<std::string> texts = {
+      "",     "plain",    "with \"quotes\"", "back\\slash", "{braces},commas",
+      "NULL", " spaced ", "قاهرة – ünïcode", "line\nbreak"};
+  const std::vector<std::string> numbers = {"0", "1.5", "-2.125", "1e3", "30.05"};
+  // Twice on one connection: the second runs the prepared statement and its kept plan.
+  for (int round = 0; round < 2; ++round) {
+    pqxx::work tx(*c);
+    auto r = db::exec_prepared(tx, "test_unnest_text",
+                               "SELECT t, n FROM unnest($1::text[]) WITH ORDINALITY AS a(t, n)"
+                               " ORDER BY n",
+                               db::quoted_array(texts));
+    BOOST_TEST_REQUIRE(r.size() == texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i)
+      BOOST_TEST(r[i][0].as<std::string>() == texts[i]);
+    auto n = db::exec_prepared(tx, "test_unnest_numeric",
+                               "SELECT x::text FROM unnest($1::numeric[]) AS a(x)",
+                               db::quoted_array(numbers));
+    BOOST_TEST_REQUIRE(n.size() == numbers.size());
+    BOOST_TEST(n[1][0].as<std::string>() == "1.5");
+    BOOST_TEST(n[3][0].as<std::string>() == "1000");
+    auto empty = db::exec_prepared(tx, "test_unnest_text",
+                                   "SELECT t, n FROM unnest($1::text[]) WITH ORDINALITY AS a(t, n)"
+                                   " ORDER BY n",
+                                   db::quoted_array({}));
+    BOOST_TEST(empty.size() == 0u);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
