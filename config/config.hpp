@@ -43,8 +43,8 @@ struct config {
 
   // Database
   std::string database_url;
-  int db_pool_size = 4;
-  int db_read_pool_size = 2;            // connections of their own for reads (lists, analytics)
+  int db_pool_size = 2;       // write connections: about PostgreSQL's cores (see wassally.conf)
+  int db_read_pool_size = 2;  // connections of their own for reads (lists, analytics)
   int db_statement_timeout_ms = 30000;  // every statement on every connection (0: none)
   int db_hang_timeout_ms = 0;           // a batch unanswered this long gets its worker replaced
                                         // (0: statement timeout + 10 s)
