@@ -48,9 +48,13 @@ void shop_catalog::load(const catalog_snapshot& c) {
 
 void seen_versions::mark(int64_t version) {
   if (version <= upto) return;
-  ahead.insert(version);
-  while (!ahead.empty() && *ahead.begin() == upto + 1) {
-    ++upto;
+  if (version != upto + 1) {  // out of order: kept until the gap closes
+    ahead.insert(version);
+    return;
+  }
+  ++upto;  // the usual case, without touching the set
+  while (!ahead.empty() && *ahead.begin() <= upto + 1) {
+    upto = std::max(upto, *ahead.begin());
     ahead.erase(ahead.begin());
   }
 }

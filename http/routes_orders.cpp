@@ -185,9 +185,9 @@ void add_order_routes(router& r) {
         auto req = decode_place_order(body);
         req.who = caller_of(ctx);
         req.idempotency_key = idempotency_key(ctx);
-        // The fingerprint of the request: the parsed body, keys sorted, so formatting does not
-        // matter but every value does.
-        req.request_hash = security::sha256_hex(body.dump());
+        // The fingerprint of a keyed request (a repeat must be the same request): the parsed
+        // body, keys sorted, so formatting does not matter but every value does.
+        if (!req.idempotency_key.empty()) req.request_hash = security::sha256_hex(body.dump());
         auto c = ctx;
         auto on_placed = [c](order_placed& p) { send_order(c, 201, p.order); };
         if (req.from_cart)

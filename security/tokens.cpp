@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -155,8 +156,19 @@ std::string sha256_hex(const std::string& text) { return hash_refresh_token(text
 
 std::string random_digits(int digits) {
   ensure_sodium();
+  // One read of the system's randomness for all the digits (randombytes_uniform per digit was a
+  // getrandom() system call each: 52 of them per keyed placement, ~6 % of the server's CPU in
+  // W2). Bytes of 250 and above are dropped, so that every digit is equally likely (250 = 25 × 10).
   std::string out;
-  for (int i = 0; i < digits; ++i) out += static_cast<char>('0' + randombytes_uniform(10));
+  out.reserve(static_cast<std::size_t>(std::max(0, digits)));
+  unsigned char bytes[64];
+  while (static_cast<int>(out.size()) < digits) {
+    auto missing = static_cast<std::size_t>(digits) - out.size();
+    auto n = std::min(sizeof bytes, missing + missing / 8 + 2);
+    randombytes_buf(bytes, n);
+    for (std::size_t i = 0; i < n && out.size() < static_cast<std::size_t>(digits); ++i)
+      if (bytes[i] < 250) out += static_cast<char>('0' + bytes[i] % 10);
+  }
   return out;
 }
 

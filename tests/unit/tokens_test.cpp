@@ -1,4 +1,6 @@
+#include <array>
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 
 #include "security/tokens.hpp"
 
@@ -116,6 +118,14 @@ BOOST_AUTO_TEST_CASE(refresh_tokens_and_codes_are_random) {
   auto code = random_digits(8);
   BOOST_TEST(code.size() == 8u);
   BOOST_TEST(code.find_first_not_of("0123456789") == std::string::npos);
+  BOOST_TEST(random_digits(0).empty());
+  BOOST_TEST(random_digits(200).size() == 200u);  // longer than one read of randomness
+  // Every digit about equally likely: 100,000 digits, each within 5 % of 10,000 (5.3 standard
+  // deviations: a fair source misses that about once in a million runs).
+  std::array<int, 10> counts{};
+  for (int i = 0; i < 1000; ++i)
+    for (char c : random_digits(100)) ++counts[static_cast<std::size_t>(c - '0')];
+  for (int d = 0; d < 10; ++d) BOOST_TEST(std::abs(counts[d] - 10000) < 500, "digit " << d);
   BOOST_TEST(constant_time_equal("abc", "abc"));
   BOOST_TEST(!constant_time_equal("abc", "abd"));
   BOOST_TEST(!constant_time_equal("abc", "abcd"));
