@@ -49,7 +49,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, int connect_ti
     n.exec("SET statement_timeout = " + std::to_string(statement_timeout_ms));
   // Named prepared statements (db::exec_prepared) take arrays whose length the planner cannot
   // know: with custom plans it would plan every execution again. One-shot statements
-  // (exec_params) are planned for their values whatever this says.
+  // (exec_params) are planned for their values whatever this says; the foreign-key checks'
+  // saved plans become generic from their first use too (single-row key lookups; db_worker's
+  // DISCARD PLANS remakes them from the tables as they grow).
   n.exec("SET plan_cache_mode = force_generic_plan");
   return c;
 }

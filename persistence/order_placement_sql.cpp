@@ -98,19 +98,14 @@ class array_params {
     for (const auto& v : cells) columns_.at(c++).push_back(v);
   }
   std::size_t rows() const { return columns_.empty() ? 0 : columns_.front().size(); }
-  /// Appends these columns' arrays to `out` (the statement's parameters so far).
+  /// Appends these columns' arrays to `out` (the statement's parameters so far; the caller
+  /// keeps `out` alive while the statement runs: dynamic params refer to it).
   void append_to(std::vector<std::string>& out) const {
     for (const auto& col : columns_) out.push_back(db::quoted_array(col));
-  }
-  auto dynamic() const {
-    params_.clear();
-    append_to(params_);
-    return pqxx::prepare::make_dynamic_params(params_);
   }
 
  private:
   std::vector<std::vector<std::string>> columns_;
-  mutable std::vector<std::string> params_;
 };
 
 /// `value` as the JSON an Idempotency-Key's answer is stored as ({"<name>": …}), and back.
@@ -147,7 +142,10 @@ std::map<int64_t, int64_t> take_stock(pqxx::dbtransaction& tx,
   if (wanted.empty()) return versions;  // delivery requests carry no lines
   array_params params(2);
   for (auto& [id, q] : wanted) params.row({std::to_string(id), q.str()});
-  for (auto r : db::exec_prepared(tx, "take_stock", take_stock_sql, params.dynamic()))
+  std::vector<std::string> arrays;
+  params.append_to(arrays);
+  for (auto r : db::exec_prepared(tx, "take_stock", take_stock_sql,
+                                  pqxx::prepare::make_dynamic_params(arrays)))
     versions[r["id"].as<int64_t>()] = r["stock_version"].as<int64_t>();
   for (auto* p : ps)
     for (auto& i : p->order.items)
@@ -278,11 +276,13 @@ std::vector<order_snapshot> write_placements(pqxx::dbtransaction& tx,
                  to_json("order", placed[k].order)});
   }
   auto keyed = answers.rows();
+  std::vector<std::string> arrays;
+  answers.append_to(arrays);
   // A key no longer this placement's: alone, that placement is answered 409 in progress;
   // merged, the batch is placed again one by one and only that one is.
-  if (keyed &&
-      db::exec_prepared(tx, "store_placed_answers", store_placed_answers_sql, answers.dynamic())
-              .size() != keyed)
+  if (keyed && db::exec_prepared(tx, "store_placed_answers", store_placed_answers_sql,
+                                 pqxx::prepare::make_dynamic_params(arrays))
+                       .size() != keyed)
     throw api_exception(errors::request_in_progress());
   return placed;
 }

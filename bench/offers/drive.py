@@ -28,6 +28,7 @@ import asyncio
 import concurrent.futures
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -50,20 +51,9 @@ def random_point(rng):
 
 # ---------------------------------------------------------------- blocking client (seeding, logins)
 
-def api(port, method, path, body=None, token=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req, timeout=60) as r:
-        text = r.read()
-        return json.loads(text) if text else None
-
-
-def login(port, user, password):
-    return api(port, "POST", "/api/v1/auth/login", {"username": user, "password": password})["access"]
+# The events bench's blocking client (bench/events/sse_load.py, written to be imported).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "events"))
+from sse_load import api, login  # noqa: E402
 
 
 def seed(args):

@@ -404,7 +404,15 @@ BOOST_AUTO_TEST_CASE(array_parameters_carry_any_text_to_prepared_statements) {
                                    " ORDER BY n",
                                    db::quoted_array({}));
     BOOST_TEST(empty.size() == 0u);
+    tx.commit();
   }
+  // The statement's plan was made once, generic, and kept: never planned for its values.
+  auto plans = pqxx::nontransaction(*c).exec(
+      "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+      " WHERE name = 'test_unnest_text'");
+  BOOST_TEST_REQUIRE(plans.size() == 1u);
+  BOOST_TEST(plans[0][0].as<int64_t>() == 4);  // two executions a round, two rounds
+  BOOST_TEST(plans[0][1].as<int64_t>() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
