@@ -15,9 +15,11 @@
 #include "actors/accounts.hpp"
 #include "actors/cart.hpp"
 #include "actors/crew.hpp"
+#include "actors/db_worker.hpp"
 #include "actors/dispatcher.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/housekeeping.hpp"
+#include "actors/lease_keeper.hpp"
 #include "actors/media_sweeper.hpp"
 #include "actors/order.hpp"
 #include "actors/order_desk.hpp"
@@ -107,6 +109,8 @@ struct runtime {
   caf::actor housekeeping;   // purges (serve only)
   caf::actor reconciler;     // anti-entropy (serve only)
   caf::actor media_sweeper;  // unreferenced pictures removed (serve only)
+  caf::actor lease_keeper;   // cluster mode: this node's shard leases (serve only)
+  std::shared_ptr<cluster_status> cluster = std::make_shared<cluster_status>();
   std::shared_ptr<order_actor_counters> order_counters = std::make_shared<order_actor_counters>();
   std::shared_ptr<reconcile_figures> reconciled = std::make_shared<reconcile_figures>();
   std::shared_ptr<housekeeping_figures> purged = std::make_shared<housekeeping_figures>();
@@ -125,7 +129,8 @@ struct runtime {
         *system, {cfg.database_url, cfg.db_pool_size, cfg.db_connect_timeout_s, cfg.batch_max_size,
                   cfg.batch_max_wait_us, cfg.db_lock_timeout_ms, cfg.db_plan_refresh_ms,
                   cfg.db_read_pool_size, cfg.db_statement_timeout_ms, cfg.db_hang_timeout_ms,
-                  cfg.db_hot_key_ms, cfg.db_hot_key_cool_ms});
+                  cfg.db_hot_key_ms, cfg.db_hot_key_cool_ms, cfg.cluster_node_id,
+                  cfg.cluster_node_id.empty() ? 0 : cfg.cluster_lease_ttl_ms});
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);
@@ -174,13 +179,15 @@ struct runtime {
     co.idle = idle;
     co.db_timeout = db_timeout;
     registry = spawn_registry(
-        *system, {{entity_kind::shop, shop_factory(persistence, so)},
-                  {entity_kind::order,
-                   order_factory(persistence, event_bus, idle, db_timeout, order_counters,
-                                 std::chrono::seconds(cfg.crew_location_event_s),
-                                 eta_rules::settings{cfg.average_speed_kmh, cfg.route_factor})},
-                  {entity_kind::cart, cart_factory(ps, idle)},
-                  {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}});
+        *system,
+        {{entity_kind::shop, shop_factory(persistence, so)},
+         {entity_kind::order,
+          order_factory(persistence, event_bus, idle, db_timeout, order_counters,
+                        std::chrono::seconds(cfg.crew_location_event_s),
+                        eta_rules::settings{cfg.average_speed_kmh, cfg.route_factor})},
+         {entity_kind::cart, cart_factory(ps, idle)},
+         {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}},
+        cfg.cluster_node_id.empty() ? 0 : cfg.cluster_shards);
     ps.registry = registry;
     set_dispatcher_registry(dispatcher, registry);
     order_desk = spawn_order_desk(*system, ps);
@@ -196,9 +203,11 @@ struct runtime {
   }
 
   ~runtime() {
-    for (auto* a : {&media_sweeper, &reconciler, &housekeeping, &recoverer, &event_streams,
-                    &staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
-                    &registry, &event_bus, &persistence})
+    // The lease keeper first: it releases this node's leases (the edge has drained by now), so
+    // the other nodes take its shards over without waiting for the leases to expire.
+    for (auto* a : {&lease_keeper, &media_sweeper, &reconciler, &housekeeping, &recoverer,
+                    &event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
+                    &accounts, &hashers, &registry, &event_bus, &persistence})
       if (*a) {
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
         // A detached actor's thread ends only once nothing refers to the actor any more.
@@ -236,6 +245,34 @@ void create_staff(runtime& rt, const std::string& username, const std::string& p
   std::cerr << "wassally: staff account '" << username << "' is present\n";
 }
 
+/// Cluster mode: the lease keeper, and its first round before anything is served or recovered
+/// (the registry serves no shard until then).
+void start_cluster_mode(runtime& rt, const config& cfg) {
+  lease_keeper_options lo;
+  lo.database_url = cfg.database_url;
+  lo.connect_timeout_s = cfg.db_connect_timeout_s;
+  lo.node = cfg.cluster_node_id;
+  lo.url = cfg.cluster_public_url.empty() ? "http://" + cfg.host + ":" + std::to_string(cfg.port)
+                                          : cfg.cluster_public_url;
+  lo.shards = cfg.cluster_shards;
+  lo.ttl = std::chrono::milliseconds(cfg.cluster_lease_ttl_ms);
+  lo.max_moves = cfg.cluster_rebalance_moves;
+  lo.registry = rt.registry;
+  lo.status = rt.cluster;
+  rt.lease_keeper = spawn_lease_keeper(*rt.system, lo);
+  auto deadline = std::chrono::steady_clock::now() + 3 * lo.ttl;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = rt.cluster->get();
+    if (s.rounds > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto s = rt.cluster->get();
+  std::cerr << "wassally: cluster node " << cfg.cluster_node_id << ": holds " << s.held.size()
+            << " of " << cfg.cluster_shards << " shards"
+            << (s.rounds == 0 ? " (no lease round has succeeded yet: " + s.last_error + ")" : "")
+            << "\n";
+}
+
 int run_migrate(const config& cfg) {
   auto conn = connect_with_retry(cfg, 20);
   auto n = db::apply_migrations(*conn, db::embedded_migrations());
@@ -254,6 +291,12 @@ void raise_file_limit() {
 
 int run_serve(const config& cfg) {
   raise_file_limit();
+  if (!cfg.cluster_node_id.empty() && cfg.token_secret.size() < 32)
+    // A token one node signs must pass on every other: a secret each node generated for itself
+    // in its own var_dir would not.
+    throw std::runtime_error(
+        "cluster mode needs token_secret (WASSALLY_TOKEN_SECRET, 32+ characters), the same on "
+        "every node");
   if (cfg.run_migrations) {
     auto conn = connect_with_retry(cfg, 60);
     auto n = db::apply_migrations(*conn, db::embedded_migrations());
@@ -266,6 +309,7 @@ int run_serve(const config& cfg) {
       throw std::runtime_error("WASSALLY_BOOTSTRAP_STAFF must be username:password");
     create_staff(rt, cfg.bootstrap_staff.substr(0, colon), cfg.bootstrap_staff.substr(colon + 1));
   }
+  if (!cfg.cluster_node_id.empty()) start_cluster_mode(rt, cfg);
   if (cfg.recover_open_orders)
     rt.recoverer = spawn_order_recovery(*rt.system, rt.persistence, rt.registry, rt.recovery,
                                         cfg.recovery_page_size,
@@ -317,6 +361,7 @@ int run_serve(const config& cfg) {
   svc.signer = &signer;
   svc.stamps = rt.stamps.get();
   svc.recovery = rt.recovery.get();
+  svc.cluster = rt.cluster.get();
   http::page_cache product_pages(static_cast<std::size_t>(cfg.product_page_cache_size));
   svc.product_pages = &product_pages;
   http::web_assets web(cfg.web_dir.empty() ? WASSALLY_WEB_DIR : cfg.web_dir);
@@ -363,6 +408,32 @@ int run_serve(const config& cfg) {
     metrics.add_figure("wassally_media_swept_total", "counter",
                        "Pictures (one size, both encodings) removed as no row refers to them.", "",
                        [sweeps] { return sweeps->removed.load(); });
+  }
+  if (!cfg.cluster_node_id.empty()) {
+    // Cluster mode (CLUSTER.md): leases held, rounds, moves, fenced writes.
+    auto cluster = rt.cluster;
+    metrics.add_figure("wassally_cluster_shards_held", "gauge",
+                       "Shards whose lease this node held after its last lease round.", "",
+                       [cluster] { return static_cast<int64_t>(cluster->get().held.size()); });
+    metrics.add_figure("wassally_cluster_lease_rounds_total", "counter",
+                       "Lease rounds (heartbeat, renewal, claims, releases) by outcome.",
+                       "outcome=\"ok\"", [cluster] { return cluster->get().rounds; });
+    metrics.add_figure("wassally_cluster_lease_rounds_total", "counter",
+                       "Lease rounds (heartbeat, renewal, claims, releases) by outcome.",
+                       "outcome=\"failed\"", [cluster] { return cluster->get().failed_rounds; });
+    for (auto how : {"claimed", "released", "lost"}) {
+      std::string kind = how;
+      metrics.add_figure(
+          "wassally_cluster_shard_moves_total", "counter",
+          "Shards this node claimed, gave up (rebalancing, shutdown) or found taken / run out.",
+          "how=\"" + kind + "\"", [cluster, kind] {
+            auto s = cluster->get();
+            return kind == "claimed" ? s.claimed : kind == "released" ? s.released : s.lost;
+          });
+    }
+    metrics.add_figure("wassally_fenced_writes_total", "counter",
+                       "Writes refused because their shard's lease moved before they ran.", "",
+                       [] { return fenced_writes_total(); });
   }
   {
     // Bounded caches of derived data, and what housekeeping deleted.

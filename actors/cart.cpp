@@ -266,7 +266,8 @@ cart_actor::behavior_type running(self_ptr self) {
 }  // namespace
 
 entity_factory cart_factory(placement_services svc, std::chrono::milliseconds idle) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&,
+             const shard_fence& fence) {
     auto cart = sys.spawn([=](self_ptr self) -> cart_actor::behavior_type {
       auto& st = self->state;
       st.svc = svc;
@@ -277,6 +278,7 @@ entity_factory cart_factory(placement_services svc, std::chrono::milliseconds id
       st.lc.persistence = svc.persistence;
       st.lc.idle = idle;
       st.lc.db_timeout = svc.timeout;
+      st.lc.fence = fence;
       self->set_default_handler(caf::skip);
       entity_persist<cart_lines>(
           self, st.lc, carts_sql::load(id),

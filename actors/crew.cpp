@@ -304,7 +304,8 @@ crew_actor::behavior_type running(self_ptr self) {
 
 entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::actor event_bus,
                             crew_options opts) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&,
+             const shard_fence& fence) {
     auto crew = sys.spawn([=](self_ptr self) -> crew_actor::behavior_type {
       auto& st = self->state;
       st.opts = opts;
@@ -315,6 +316,7 @@ entity_factory crew_factory(caf::actor persistence, caf::actor dispatcher, caf::
       st.lc.persistence = persistence;
       st.lc.idle = opts.idle;
       st.lc.db_timeout = opts.db_timeout;
+      st.lc.fence = fence;
       self->set_default_handler(caf::skip);
       entity_persist<crew_record>(
           self, st.lc, crews_sql::load(id),

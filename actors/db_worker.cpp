@@ -1,5 +1,6 @@
 #include "actors/db_worker.hpp"
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
@@ -9,13 +10,18 @@
 #include <iostream>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
+#include <utility>
 
 #include "persistence/database.hpp"
+#include "persistence/shard_leases.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/persistence.hpp"
 
 namespace wassally {
 namespace {
+
+std::atomic<int64_t> fenced_writes{0};
 
 struct db_worker_state {
   db_worker_options opts;
@@ -59,6 +65,37 @@ api_error classify(const pqxx::sql_error& e) {
     return errors::unavailable("the database is busy; retry");
   std::cerr << "wassally: database error: " << e.what() << " (query: " << e.query() << ")\n";
   return errors::internal("database error");
+}
+
+/// The fence check of a write batch (cluster mode): the leases its commands were decided under
+/// that this node still holds at those epochs, the rows locked FOR SHARE until COMMIT. Empty
+/// set and no statement when no command carries a fence.
+std::set<std::pair<int32_t, int64_t>> hold_fences(pqxx::dbtransaction& tx,
+                                                  const db_worker_state& st,
+                                                  const std::vector<db_command>& cmds) {
+  std::set<int32_t> shards;
+  for (const auto& c : cmds)
+    for (const auto& f : c.fences) shards.insert(f.shard);
+  std::set<std::pair<int32_t, int64_t>> valid;
+  if (shards.empty()) return valid;
+  for (const auto& h : shard_leases_sql::hold_for_share(
+           tx, st.opts.cluster_node, std::vector<int32_t>(shards.begin(), shards.end())))
+    valid.emplace(h.shard, h.epoch);
+  return valid;
+}
+
+/// The refusal of a command whose lease moved since it was decided, or nothing.
+std::optional<api_error> fenced_out(const db_command& cmd,
+                                    const std::set<std::pair<int32_t, int64_t>>& valid) {
+  for (const auto& f : cmd.fences)
+    if (!valid.count({f.shard, f.epoch})) {
+      auto e = errors::not_owner(f.shard);
+      e.message = "the lease of shard " + std::to_string(f.shard) +
+                  " moved to another node while this change was on its way; nothing was written";
+      e.extra_text["fenced"] = "true";
+      return e;
+    }
+  return std::nullopt;
 }
 
 /// Runs one command and records how long it took and whether it stalled (see db_batch_result).
@@ -120,9 +157,17 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
     return out;
   };
   try {
-    if (!st.conn || !st.conn->is_open())
+    if (!st.conn || !st.conn->is_open()) {
       st.conn = db::connect(st.opts.database_url, st.opts.connect_timeout_s,
                             st.opts.lock_timeout_ms, st.opts.statement_timeout_ms);
+      if (!st.opts.cluster_node.empty()) {
+        pqxx::nontransaction n(*st.conn);
+        n.exec("SET application_name = " + n.quote("wassally:" + st.opts.cluster_node));
+        if (st.opts.idle_in_transaction_timeout_ms > 0)
+          n.exec("SET idle_in_transaction_session_timeout = " +
+                 std::to_string(st.opts.idle_in_transaction_timeout_ms));
+      }
+    }
   } catch (const std::exception& e) {
     st.conn.reset();
     return fail_all(errors::unavailable());
@@ -144,7 +189,24 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
       tx = std::make_unique<pqxx::work>(*st.conn);
     else
       tx = std::make_unique<pqxx::read_transaction>(*st.conn);
+    auto fences = batch.write ? hold_fences(*tx, st, batch.commands)
+                              : std::set<std::pair<int32_t, int64_t>>{};
+    // A command fenced out answers not_owner without running (and takes no time of its own).
+    auto refuse_if_fenced = [&](const db_command& cmd) {
+      auto refusal = fenced_out(cmd, fences);
+      if (!refusal) return false;
+      ++fenced_writes;
+      std::cerr << "wassally: fenced out: " << cmd.name << " (" << refusal->message << ")\n";
+      out.results.push_back(error_message(*refusal));
+      out.seconds.push_back(0);
+      out.stalled.push_back(0);
+      return true;
+    };
     if (batch.commands.size() == 1) {
+      if (refuse_if_fenced(batch.commands.front())) {
+        tx->abort();
+        return out;
+      }
       // Alone in its transaction, a command needs no savepoint: its failure aborts only it.
       out.results.push_back(run_one(*tx, batch.commands.front(), out));
       if (out.results.back().match_elements<caf::error>()) {
@@ -167,7 +229,10 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
         std::size_t end = i + 1;
         if (!cmds[i].merge_kind.empty())
           while (end < cmds.size() && cmds[end].merge_kind == cmds[i].merge_kind) ++end;
-        if (end - i >= 2) {
+        bool all_fences_hold = true;
+        for (auto j = i; j < end; ++j)
+          if (fenced_out(cmds[j], fences)) all_fences_hold = false;
+        if (end - i >= 2 && all_fences_hold) {
           savepoint();
           auto merge_started = std::chrono::steady_clock::now();
           if (auto merged = run_merged(*tx, cmds, i, end)) {
@@ -189,6 +254,7 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
           ++st.merges_undone;
         }
         for (; i < end; ++i) {
+          if (refuse_if_fenced(cmds[i])) continue;
           savepoint();
           auto result = run_one(*tx, cmds[i], out);
           if (result.match_elements<caf::error>()) tx->exec("ROLLBACK TO SAVEPOINT wassally_cmd");
@@ -254,6 +320,8 @@ caf::behavior db_worker(caf::stateful_actor<db_worker_state>* self, db_worker_op
 }
 
 }  // namespace
+
+int64_t fenced_writes_total() { return fenced_writes.load(); }
 
 caf::actor spawn_db_worker(caf::actor_system& sys, db_worker_options opts) {
   return sys.spawn<caf::detached>(db_worker, std::move(opts));

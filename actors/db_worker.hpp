@@ -1,6 +1,7 @@
 #pragma once
 
 #include <caf/fwd.hpp>
+#include <cstdint>
 #include <string>
 
 namespace wassally {
@@ -11,7 +12,17 @@ struct db_worker_options {
   int lock_timeout_ms = 0;       // > 0: SET lock_timeout on the connection
   int plan_refresh_ms = 0;       // > 0: DISCARD PLANS this often
   int statement_timeout_ms = 0;  // > 0: SET statement_timeout on the connection
+  /// Cluster mode: this node's id. Fenced commands (db_command::fences) are checked against the
+  /// node's leases in their own transaction; the connection is named wassally:<node>, and a
+  /// transaction left idle longer than idle_in_transaction_timeout_ms (a node paused mid-batch)
+  /// is ended by PostgreSQL, so the lease rows it holds FOR SHARE never block a takeover for
+  /// longer.
+  std::string cluster_node{};
+  int idle_in_transaction_timeout_ms = 0;
 };
+
+/// Writes refused by the fence check since the start (cluster mode), for /metrics.
+int64_t fenced_writes_total();
 
 /// A database worker: a detached actor (its own thread, since libpqxx blocks) that owns one
 /// connection and runs db_batch messages: one transaction per batch, one savepoint per command,

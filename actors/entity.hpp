@@ -30,6 +30,7 @@ struct entity_lifecycle {
   caf::actor persistence;
   std::chrono::milliseconds idle{300000};
   std::chrono::milliseconds db_timeout{5000};
+  shard_fence fence;  // cluster mode: every write carries it (epoch 0: none)
   int in_flight = 0;
   bool passivating = false;
   bool released = false;  // the registry routes nothing more here
@@ -68,6 +69,7 @@ void entity_maybe_quit(Self* self, entity_lifecycle& lc) {
 template <class Reply, class Self, class OnOk, class OnError>
 void entity_persist_impl(Self* self, entity_lifecycle& lc, db_command cmd, OnOk on_ok,
                          OnError on_error, bool exclusive) {
+  if (cmd.write && lc.fence.epoch > 0) cmd.fences.push_back(lc.fence);
   ++lc.in_flight;
   auto* lcp = &lc;
   auto ok = [=](Reply& reply) mutable {

@@ -449,7 +449,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
                              std::chrono::milliseconds crew_location_every,
                              eta_rules::settings eta) {
   return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id,
-             const caf::message& preload) {
+             const caf::message& preload, const shard_fence& fence) {
     auto order = sys.spawn([=](self_ptr self) -> order_actor::behavior_type {
       auto& st = self->state;
       st.event_bus = event_bus;
@@ -462,6 +462,7 @@ entity_factory order_factory(caf::actor persistence, caf::actor event_bus,
       st.lc.persistence = persistence;
       st.lc.idle = idle;
       st.lc.db_timeout = db_timeout;
+      st.lc.fence = fence;
       if (preload.match_elements<order_snapshot>()) {
         // Adopted by recovery: the snapshot was loaded in bulk with every other open order.
         auto& s = preload.get_as<order_snapshot>(0);

@@ -109,6 +109,10 @@ void commit(self_ptr self) {
   }
   auto cmd = orders_sql::place(std::move(*p));
   cmd.deadline_unix_ms = st.req.who.deadline_unix_ms;
+  // Cluster mode: the stock was held by shops under their leases; a shop whose lease moved
+  // since may no longer take it (CLUSTER.md "Fencing").
+  for (auto& [shop, q] : st.quotes)
+    if (q.fence.epoch > 0) cmd.fences.push_back(q.fence);
   // No timeout: the placement ends with the commit's outcome (DESIGN.md rule 6).
   self->request(st.svc.persistence, caf::infinite, std::move(cmd))
       .then(

@@ -24,6 +24,9 @@ struct persistence_options {
   /// without such trouble.
   int hot_key_ms = 500;
   int hot_key_cool_ms = 5000;
+  /// Cluster mode: the node's id and how long a write transaction may sit idle (db_worker_options).
+  std::string cluster_node{};
+  int idle_in_transaction_timeout_ms = 0;
 };
 
 /// The persistence actor: the only way to the database. It takes db_command messages, groups

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "protocols/cluster.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/reconcile.hpp"
 #include "protocols/registry.hpp"
@@ -20,12 +21,24 @@ namespace {
 
 struct entry {
   caf::actor handle;
+  shard_fence fence;  // cluster mode: the lease it was activated under
   bool passivating = false;
+  bool evicted = false;  // stopped: its shard's lease is gone
   std::vector<std::pair<caf::response_promise, caf::message>> waiting;
+};
+
+/// Cluster mode: what this node may serve (the lease keeper's last shard_ownership).
+struct ownership_view {
+  int32_t shards = 0;
+  std::map<int32_t, int64_t> held;  // shard → epoch
+  std::chrono::steady_clock::time_point valid_until{};
+  std::map<int32_t, shard_owner> others;
+  int64_t evicted = 0;  // live entities stopped because their shard's lease was lost
 };
 
 struct registry_state {
   std::map<entity_kind, entity_factory> factories;
+  std::optional<ownership_view> cluster;  // empty: single-node mode
   std::map<entity_key, entry> live;
   std::map<caf::actor_addr, entity_key> by_addr;
   std::map<entity_kind, kind_stats> stats;
@@ -40,11 +53,33 @@ struct registry_state {
 
 using self_ptr = caf::stateful_actor<registry_state>*;
 
-entry* activate(self_ptr self, const entity_key& key, const caf::message& preload = {}) {
+/// The lease `key`'s entity would be served under here now: epoch 0 in single-node mode; nothing
+/// when this node does not hold its shard (or its hold ran out).
+std::optional<shard_fence> lease_for(const registry_state& st, const entity_key& key) {
+  if (!st.cluster) return shard_fence{};
+  const auto& c = *st.cluster;
+  auto shard = shard_of(key.id, c.shards);
+  if (std::chrono::steady_clock::now() >= c.valid_until) return std::nullopt;
+  auto it = c.held.find(shard);
+  if (it == c.held.end()) return std::nullopt;
+  return shard_fence{shard, it->second};
+}
+
+/// The answer for an entity this node does not serve.
+api_error not_served(const registry_state& st, const entity_key& key) {
+  auto shard = shard_of(key.id, st.cluster->shards);
+  auto it = st.cluster->others.find(shard);
+  if (it == st.cluster->others.end()) return errors::not_owner(shard);
+  return errors::not_owner(shard, it->second.node, it->second.url);
+}
+
+entry* activate(self_ptr self, const entity_key& key, const shard_fence& fence,
+                const caf::message& preload = {}) {
   auto& st = self->state;
   auto f = st.factories.find(key.kind);
   if (f == st.factories.end()) return nullptr;
-  auto handle = f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id, preload);
+  auto handle =
+      f->second(self->system(), caf::actor_cast<caf::actor>(self), key.id, preload, fence);
   self->monitor(handle);
   self->link_to(handle);  // entities end with the registry
   st.by_addr[handle.address()] = key;
@@ -53,14 +88,60 @@ entry* activate(self_ptr self, const entity_key& key, const caf::message& preloa
   ++ks.live;
   auto& e = st.live[key];
   e.handle = handle;
+  e.fence = fence;
   return &e;
+}
+
+/// Stops the live entities whose lease this node no longer holds at the epoch they were
+/// activated under. Their messages arriving meanwhile wait, and are answered by the ownership
+/// as it is when the actor is down (down handler).
+void evict_unowned(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cluster) return;
+  for (auto& [key, e] : st.live) {
+    auto lease = lease_for(st, key);
+    if (lease && lease->epoch == e.fence.epoch) continue;
+    if (e.evicted) continue;
+    e.evicted = true;
+    e.passivating = true;
+    self->send_exit(e.handle, caf::exit_reason::user_shutdown);
+    ++st.cluster->evicted;
+  }
+}
+
+/// Delivers `payload` for `key` as ownership allows: to the entity (activated if need be), or a
+/// not_owner answer.
+void route(self_ptr self, const entity_key& key, caf::response_promise promise,
+           caf::message payload) {
+  auto& st = self->state;
+  auto lease = lease_for(st, key);
+  if (!lease) {
+    promise.deliver(to_caf_error(not_served(st, key)));
+    return;
+  }
+  auto it = st.live.find(key);
+  entry* e = it != st.live.end() ? &it->second : activate(self, key, *lease);
+  if (!e) {
+    promise.deliver(
+        to_caf_error(errors::not_found(std::string("no actor kind ") + to_string(key.kind))));
+    return;
+  }
+  if (e->passivating)
+    e->waiting.emplace_back(std::move(promise), std::move(payload));
+  else
+    promise.delegate(e->handle, std::move(payload));
 }
 
 }  // namespace
 
-caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds) {
-  return sys.spawn([kinds = std::move(kinds)](self_ptr self) -> caf::behavior {
+caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds,
+                          int32_t cluster_shards) {
+  return sys.spawn([kinds = std::move(kinds), cluster_shards](self_ptr self) -> caf::behavior {
     self->state.factories = kinds;
+    if (cluster_shards > 0) {
+      self->state.cluster.emplace();
+      self->state.cluster->shards = cluster_shards;
+    }
     for (auto& [kind, f] : kinds) self->state.stats[kind].kind = to_string(kind);
     // Entities' own exits (passivation or failure) are handled by the down handler; an exit
     // request addressed to the registry itself (anon_send_exit, i.e. shutdown) ends it, and
@@ -81,29 +162,32 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
       auto& ks = st.stats[key.kind];
       --ks.live;
       ++ks.passivations;
-      if (waiting.empty()) return;
-      auto* fresh = activate(self, key);
-      for (auto& [promise, msg] : waiting) promise.delegate(fresh->handle, std::move(msg));
+      for (auto& [promise, msg] : waiting) route(self, key, std::move(promise), std::move(msg));
     });
     return {
         [=](entity_key& key, caf::message& payload) {
-          auto& st = self->state;
-          auto promise = self->make_response_promise();
-          auto it = st.live.find(key);
-          entry* e = it != st.live.end() ? &it->second : activate(self, key);
-          if (!e) {
-            promise.deliver(to_caf_error(
-                errors::not_found(std::string("no actor kind ") + to_string(key.kind))));
-            return;
-          }
-          if (e->passivating)
-            e->waiting.emplace_back(std::move(promise), std::move(payload));
-          else
-            promise.delegate(e->handle, std::move(payload));
+          route(self, key, self->make_response_promise(), std::move(payload));
         },
         [=](adopt_atom, entity_key& key, caf::message& preload) {
-          if (!self->state.live.count(key)) activate(self, key, preload);
+          if (self->state.live.count(key)) return;
+          if (auto lease = lease_for(self->state, key)) activate(self, key, *lease, preload);
         },
+        [=](shard_ownership& o) {
+          auto& st = self->state;
+          if (!st.cluster) return;
+          auto& c = *st.cluster;
+          c.held.clear();
+          for (auto& h : o.held) c.held[h.shard] = h.epoch;
+          c.others.clear();
+          for (auto& other : o.others) c.others[other.shard] = other;
+          c.valid_until = std::chrono::steady_clock::time_point(
+              std::chrono::milliseconds(o.valid_until_steady_ms));
+          evict_unowned(self);
+          auto left = c.valid_until - std::chrono::steady_clock::now();
+          if (left > std::chrono::steady_clock::duration::zero())
+            self->delayed_send(self, left + std::chrono::milliseconds(1), lease_check_atom::value);
+        },
+        [=](lease_check_atom) { evict_unowned(self); },
         [=](live_atom, entity_kind kind) {
           // Live and not passivating: the actors messages to this kind reach now.
           live_ids out;
@@ -182,6 +266,10 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
         },
         [=](inspect_atom, const entity_key& key) {
           auto rp = self->make_response_promise();
+          if (!lease_for(self->state, key)) {
+            rp.deliver(to_caf_error(not_served(self->state, key)));
+            return rp;
+          }
           auto it = self->state.live.find(key);
           if (it == self->state.live.end() || it->second.passivating)
             rp.deliver(

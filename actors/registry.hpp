@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "protocols/cluster.hpp"
 #include "protocols/registry.hpp"
 
 namespace wassally {
@@ -14,15 +15,24 @@ namespace wassally {
 /// cast to caf::actor: the registry forwards messages without reading them); it loads its own state
 /// — or takes `preload` (an adoption, see below) when that is not empty — and when idle asks the
 /// registry
-/// `(passivate_atom, entity_key)`, quitting after the answer once nothing is in flight.
-using entity_factory = std::function<caf::actor(caf::actor_system&, const caf::actor& registry,
-                                                int64_t id, const caf::message& preload)>;
+/// `(passivate_atom, entity_key)`, quitting after the answer once nothing is in flight. Its writes
+/// carry `fence` (cluster mode: the shard's lease epoch it was activated under; epoch 0 otherwise).
+using entity_factory =
+    std::function<caf::actor(caf::actor_system&, const caf::actor& registry, int64_t id,
+                             const caf::message& preload, const shard_fence& fence)>;
 
 /// The registry: `(entity_key, message)` delivers the message to the entity's one live actor,
 /// activating it on first use; the entity's reply goes straight back to the requester. While an
 /// entity is passivating, messages for it wait in the registry and go to the next activation.
 /// `stats_atom` answers registry_stats. `(adopt_atom, entity_key, message preload)` activates the
 /// entity with state loaded in bulk elsewhere (recovery) unless it is live already.
-caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds);
+///
+/// Cluster mode (`cluster_shards` > 0, CLUSTER.md): the registry serves only entities of
+/// the shards the lease keeper last said this node holds (`shard_ownership`), and only until
+/// that ownership's deadline; anything else is answered `503 not_owner` naming the owner. Live
+/// entities of a shard lost (or regained at a new epoch) are stopped at once; so are all when
+/// the deadline passes without a newer ownership.
+caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds,
+                          int32_t cluster_shards = 0);
 
 }  // namespace wassally

@@ -310,6 +310,7 @@ shop_actor::behavior_type running(self_ptr self) {
       [=](const reserve_stock& req) -> caf::result<product_quotes> {
         auto out = shop_rules::reserve(self->state, req, service_clock::now());
         if (!out) return out.error();
+        out->fence = self->state.lc.fence;
         // A placement that neither commits nor releases (its coordinator died) lets go.
         self->delayed_send(self, self->state.reservation_timeout,
                            release_reservation{req.placement});
@@ -392,7 +393,8 @@ shop_actor::behavior_type running(self_ptr self) {
 entity_factory shop_factory(caf::actor persistence, shop_options opts) {
   auto idle = opts.idle;
   auto db_timeout = opts.db_timeout;
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&,
+             const shard_fence& fence) {
     auto shop = sys.spawn([=](self_ptr self) -> shop_actor::behavior_type {
       auto& lc = self->state.lc;
       lc.key = {entity_kind::shop, id};
@@ -401,6 +403,7 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
       lc.persistence = persistence;
       lc.idle = idle;
       lc.db_timeout = db_timeout;
+      lc.fence = fence;
       self->state.reservation_timeout = opts.reservation_timeout;
       self->state.event_bus = opts.event_bus;
       self->state.coins_per_order = opts.coins_per_order;

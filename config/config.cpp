@@ -250,6 +250,35 @@ const std::vector<key_spec>& specs() {
       {"offer_shop_cache_size",
        "offer → shop lookups kept in memory (least recently used dropped beyond)",
        int_field(&config::offer_shop_cache_size, 1, 100000000, "offer_shop_cache_size")},
+      {"cluster_node_id",
+       "cluster mode: this node's name, unique in the cluster (empty: single-node mode)",
+       [](config& c, const std::string& v) {
+         bool ok = !v.empty() && v.size() <= 63 &&
+                   ((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= '0' && v[0] <= '9'));
+         for (char ch : v)
+           ok = ok &&
+                ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_');
+         if (!v.empty() && !ok)
+           throw std::runtime_error(
+               "config key 'cluster_node_id': expected [a-z0-9][a-z0-9_-]*, at most 63 "
+               "characters");
+         c.cluster_node_id = v;
+       }},
+      {"cluster_shards",
+       "cluster mode: number of shards entities are spread over (an entity's shard is its id "
+       "modulo this; every node must use the same)",
+       int_field(&config::cluster_shards, 1, 1024, "cluster_shards")},
+      {"cluster_lease_ttl_ms",
+       "cluster mode: a shard lease lasts this long unless renewed (renewed every third of it)",
+       int_field(&config::cluster_lease_ttl_ms, 300, 600000, "cluster_lease_ttl_ms")},
+      {"cluster_rebalance_moves",
+       "cluster mode: shards a node gives up per lease round while another node holds fewer "
+       "than its share",
+       int_field(&config::cluster_rebalance_moves, 1, 1024, "cluster_rebalance_moves")},
+      {"cluster_public_url",
+       "cluster mode: scheme://host[:port] other nodes name in not_owner answers (empty: "
+       "http://host:port)",
+       string_field(&config::cluster_public_url)},
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
       {"web_dir",
        "directory of the browser files (docs page, Swagger UI from npm); empty: the checkout's "

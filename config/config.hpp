@@ -111,6 +111,14 @@ struct config {
   int media_sweep_interval_s = 3600;         // unreferenced pictures removed this often
   int media_sweep_grace_s = 3600;            // ... once they are older than this
 
+  // Cluster mode (CLUSTER.md); cluster_node_id empty: single-node mode, none of it used
+  std::string cluster_node_id;  // this node's name ([a-z0-9][a-z0-9_-]*, unique in the cluster)
+  int cluster_shards = 64;      // entities are spread over this many shards (same on every node)
+  int cluster_lease_ttl_ms = 5000;  // a shard lease lasts this long unless renewed (every ttl / 3)
+  int cluster_rebalance_moves = 4;  // shards a node gives up per round when others hold too few
+  // where other nodes' not_owner answers send clients (empty: http://host:port)
+  std::string cluster_public_url;
+
   // Files and start-up
   std::string var_dir = "var";
   std::string bootstrap_staff;  // "username:password"

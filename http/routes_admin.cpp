@@ -4,6 +4,7 @@
 #include "http/ask.hpp"
 #include "http/operator_figures.hpp"
 #include "http/routes.hpp"
+#include "protocols/cluster.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/registry.hpp"
 
@@ -61,7 +62,38 @@ void add_admin_routes(router& r) {
             },
             inspect_atom::value, entity_key{*parsed, id});
       },
-      "A live actor's state (404 if not live; nothing is activated)");
+      "A live actor's state (404 if not live; nothing is activated; 503 not_owner naming the "
+      "node that serves it in cluster mode)");
+  r.add(
+      "GET", "/api/v1/admin/cluster", staff_only,
+      [](request_context& ctx) {
+        cluster_snapshot s;
+        if (ctx.svc->cluster) s = ctx.svc->cluster->get();
+        nlohmann::json leases = nlohmann::json::array();
+        for (auto& l : s.leases)
+          leases.push_back({{"shard", l.shard},
+                            {"node", l.node.empty() ? nlohmann::json() : nlohmann::json(l.node)},
+                            {"epoch", l.epoch},
+                            {"expires_in_ms", l.expires_in_ms}});
+        nlohmann::json nodes = nlohmann::json::array();
+        for (auto& n : s.nodes)
+          nodes.push_back({{"node", n.node}, {"url", n.url}, {"live", n.live}});
+        ctx.out->json(200, {{"mode", s.mode},
+                            {"node", s.node},
+                            {"shards", s.shards},
+                            {"lease_ttl_ms", s.lease_ttl_ms},
+                            {"held", s.held},
+                            {"leases", leases},
+                            {"nodes", nodes},
+                            {"rounds", s.rounds},
+                            {"failed_rounds", s.failed_rounds},
+                            {"claimed", s.claimed},
+                            {"released", s.released},
+                            {"lost", s.lost},
+                            {"last_error", s.last_error}});
+      },
+      "Cluster mode: this node's shards, every lease and node as its last lease round read "
+      "them from PostgreSQL (mode single: none)");
 }
 
 }  // namespace wassally::http

@@ -14,12 +14,13 @@
 
 namespace wassally {
 struct recovery_progress;
+class cluster_status;
 struct media_sweep_figures;
 namespace media {
 class media_store;
 class work_pool;
 }  // namespace media
-}
+}  // namespace wassally
 
 namespace wassally::http {
 
@@ -66,6 +67,8 @@ struct services {
   page_cache* product_pages = nullptr;
   /// Order recovery's progress (null: no recovery ran), for /metrics.
   const recovery_progress* recovery = nullptr;
+  /// Cluster mode's view of leases and nodes (null or mode "single": single-node mode).
+  const cluster_status* cluster = nullptr;
   /// How long a confirmation that an access token's user still exists, is active and has the
   /// token's role holds before the next request asks again (0: every request).
   std::chrono::milliseconds user_recheck{5000};

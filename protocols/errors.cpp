@@ -63,6 +63,19 @@ api_error rate_limited(int retry_after_s) {
   return e;
 }
 api_error unavailable(const std::string& what) { return make(503, "unavailable", what); }
+api_error not_owner(int32_t shard, const std::string& owner_node, const std::string& owner_url) {
+  auto e = make(503, "not_owner",
+                owner_node.empty()
+                    ? "this node does not serve shard " + std::to_string(shard) +
+                          " now (its lease is being moved); retry"
+                    : "shard " + std::to_string(shard) + " is served by node " + owner_node +
+                          (owner_url.empty() ? std::string() : " at " + owner_url));
+  e.extra["shard"] = shard;
+  e.extra["retry_after"] = 1;
+  if (!owner_node.empty()) e.extra_text["owner_node"] = owner_node;
+  if (!owner_url.empty()) e.extra_text["owner_url"] = owner_url;
+  return e;
+}
 api_error timeout(const std::string& outcome) {
   auto e = make(504, "timeout",
                 outcome == "not_written"

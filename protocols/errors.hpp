@@ -52,6 +52,10 @@ api_error unsupported_media_type(const std::string& what);
 api_error invalid_image(const std::string& what);
 api_error rate_limited(int retry_after_s);
 api_error unavailable(const std::string& what = "the database is unavailable");
+/// Cluster mode: this node does not serve the entity's shard (now). `owner_node` /
+/// `owner_url`: who holds its lease, when known. 503 with Retry-After: 1.
+api_error not_owner(int32_t shard, const std::string& owner_node = {},
+                    const std::string& owner_url = {});
 /// 504: `outcome` says whether anything may have been written (API.md conventions):
 /// "not_written" (the command never reached the database) or "unknown" (it may still commit).
 api_error timeout(const std::string& outcome = "unknown");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/cluster.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/fields.hpp"
 #include "protocols/money.hpp"
@@ -72,7 +73,10 @@ struct product_quotes {
   bool shop_active = false;
   geo_location shop_location;
   std::vector<product_quote> items;
-  WASSALLY_FIELDS(product_quotes, shop_active, shop_location, items)
+  /// Cluster mode: the lease the shop holds its stock under; the placement's transaction is
+  /// fenced by it (epoch 0: single-node mode).
+  shard_fence fence;
+  WASSALLY_FIELDS(product_quotes, shop_active, shop_location, items, fence)
 };
 
 /// A product and a quantity, as ordered or as reserved.

@@ -14,6 +14,8 @@
 
 #include <pqxx/types.hxx>  // forward declarations
 
+#include "protocols/cluster.hpp"
+
 namespace wassally {
 
 struct db_command {
@@ -40,6 +42,11 @@ struct db_command {
   /// connection and its batch), and runs a command whose key is "hot" (it recently waited on a
   /// lock someone else holds) in a transaction of its own. Empty: no such rows (most commands).
   std::vector<std::string> lock_keys;
+  /// Cluster mode: the leases this write was decided under (CLUSTER.md "Fencing"). The
+  /// write worker checks them in the command's own transaction, holding the lease rows
+  /// FOR SHARE until COMMIT, and answers a command whose lease moved `503 not_owner` without
+  /// running it. Empty: no check (single-node mode, and writers that own no shard).
+  std::vector<shard_fence> fences;
 
   /// Commands with the same non-empty `merge_kind` next to each other in a batch may run as
   /// one: `run_merged` (of the first) gets them all (their `payload`s) and returns one result

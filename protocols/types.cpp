@@ -5,6 +5,7 @@
 #include "protocols/accounts.hpp"
 #include "protocols/analytics.hpp"
 #include "protocols/catalog.hpp"
+#include "protocols/cluster.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/dispatch.hpp"
 #include "protocols/errors.hpp"
@@ -21,6 +22,9 @@ namespace wassally {
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<api_error>("wassally::api_error");
   cfg.add_message_type<entity_key>("wassally::entity_key");
+  cfg.add_message_type<shard_fence>("wassally::shard_fence");
+  cfg.add_message_type<shard_owner>("wassally::shard_owner");
+  cfg.add_message_type<shard_ownership>("wassally::shard_ownership");
   cfg.add_message_type<kind_stats>("wassally::kind_stats");
   cfg.add_message_type<registry_stats>("wassally::registry_stats");
   cfg.add_message_type<kind_mailboxes>("wassally::kind_mailboxes");

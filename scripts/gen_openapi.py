@@ -113,7 +113,7 @@ doc = {
      ("Forbidden", "Authenticated but not allowed (forbidden)"), ("NotFound", "Unknown id or route (not_found)"),
      ("Conflict", "The change conflicts with existing data (conflict or a specific code)"),
      ("PayloadTooLarge", "The body is over 1 MiB (payload_too_large)"), ("UnsupportedMediaType", "A body that is not application/json (unsupported_media_type)"),
-     ("RateLimited", "Too many attempts (rate_limited); see Retry-After"), ("Unavailable", "The database is unreachable (unavailable)"),
+     ("RateLimited", "Too many attempts (rate_limited); see Retry-After"), ("Unavailable", "The database is unreachable (unavailable); in cluster mode, this node does not serve the entity's shard (not_owner, with Retry-After, owner_node and owner_url when known)"),
      ("Timeout", "The request took longer than its deadline (timeout); `outcome` says whether anything may have been written: not_written, or unknown (the change may still commit: read it, or repeat with the same Idempotency-Key)")]},
  },
 }
@@ -518,6 +518,16 @@ P["/api/v1/admin/actors/{kind}/{id}"] = {"parameters": [{"name": "kind", "in": "
   "get": {"operationId": "adminActorState", "tags": ["operators"], "summary": "A live actor's state (cereal JSON of its own state type); 404 if not live — nothing is activated", "security": staff,
   "responses": {"200": ok("The state", {"type": "object", "properties": {"kind": {"type": "string"}, "id": {"type": "integer"}, "state": {"type": "object"}}}),
                 "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+P["/api/v1/admin/cluster"] = {
+  "get": {"operationId": "adminCluster", "tags": ["operators"], "summary": "Cluster mode: this node's shards, and every shard lease and node as this node's last lease round read them from PostgreSQL (mode single: single-node mode, lists empty)", "security": staff,
+  "description": "See CLUSTER.md. An entity's shard is its id modulo `shards`; a node serves the shards in `held` and answers any other entity `503 not_owner` with `owner_node` and `owner_url` when known.",
+  "responses": {"200": ok("The cluster as this node sees it", {"type": "object", "properties": {
+      "mode": {"type": "string", "enum": ["single", "cluster"]}, "node": {"type": "string"}, "shards": {"type": "integer"}, "lease_ttl_ms": {"type": "integer"},
+      "held": {"type": "array", "items": {"type": "integer"}},
+      "leases": {"type": "array", "items": {"type": "object", "properties": {"shard": {"type": "integer"}, "node": {"type": "string", "nullable": True, "description": "null: free"}, "epoch": {"type": "integer"}, "expires_in_ms": {"type": "integer"}}}},
+      "nodes": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"}, "url": {"type": "string"}, "live": {"type": "boolean"}}}},
+      "rounds": {"type": "integer"}, "failed_rounds": {"type": "integer"}, "claimed": {"type": "integer"}, "released": {"type": "integer"}, "lost": {"type": "integer"}, "last_error": {"type": "string"}}}),
+                "401": resp("Unauthorized"), "403": resp("Forbidden")}}}
 
 # --- Images ---
 doc["tags"].append({"name": "images", "description": "Pictures of shops, shop categories, products and offers: uploaded, checked, resized, served"})

@@ -80,6 +80,20 @@ BOOST_AUTO_TEST_CASE(live_actors_by_kind_and_one_actor_state) {
                "forbidden");
 }
 
+BOOST_AUTO_TEST_CASE(a_single_node_says_so_and_serves_every_entity) {
+  // Cluster mode is covered by reliability.cluster (two real nodes); a single node has no
+  // leases, holds no shard and refuses no entity.
+  orders_world w;
+  auto view = w.client.get("/api/v1/admin/cluster", w.staff);
+  BOOST_TEST_REQUIRE(view.status == 200, view.body);
+  auto v = view.json();
+  BOOST_TEST(v["mode"] == "single");
+  BOOST_TEST(v["leases"].empty());
+  BOOST_TEST(v["held"].empty());
+  auto s = w.shop();
+  BOOST_TEST(w.client.get("/api/v1/shops/" + std::to_string(s.id)).status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(metrics_are_valid_prometheus_text_with_every_family) {
   orders_world w;
   auto s = w.shop();

@@ -695,6 +695,8 @@ std::vector<row> the_table() {
       // Operators.
       {"GET", v1 + "/admin/actors", staff_only, rule::any, fixture::shared,
        fixed(v1 + "/admin/actors")},
+      {"GET", v1 + "/admin/cluster", staff_only, rule::any, fixture::shared,
+       fixed(v1 + "/admin/cluster")},
       {"GET", v1 + "/admin/actors/{kind}/{id}", staff_only, rule::any, fixture::shared,
        [](W& w, P) {
          // The order actor is live: the fixtures just worked with it.

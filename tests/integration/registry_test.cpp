@@ -65,7 +65,8 @@ caf::behavior counter_running(caf::stateful_actor<counter_state>* self) {
 }
 
 entity_factory counter_factory(caf::actor persistence, std::chrono::milliseconds idle) {
-  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&) {
+  return [=](caf::actor_system& sys, const caf::actor& registry, int64_t id, const caf::message&,
+             const shard_fence&) {
     return sys.spawn([=](caf::stateful_actor<counter_state>* self) -> caf::behavior {
       auto& lc = self->state.lc;
       lc.key = {entity_kind::order, id};

@@ -127,7 +127,7 @@ struct cart_fixture {
     cs.stop_at_end(directory);
     auto log = shops;
     entity_factory shop_factory = [log](caf::actor_system& sys, const caf::actor&, int64_t id,
-                                        const caf::message&) {
+                                        const caf::message&, const shard_fence&) {
       return sys.spawn([id, log](caf::event_based_actor*) { return stand_in_shop(id, log); });
     };
     placement_services svc;
