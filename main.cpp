@@ -199,6 +199,7 @@ struct runtime {
     ao.login_max_failures = cfg.login_max_failures;
     ao.login_window_s = cfg.login_window_s;
     ao.request_timeout_ms = cfg.request_timeout_ms;
+    ao.shared_limits = !cfg.cluster_node_id.empty();
     accounts = spawn_accounts(*system, ao, persistence, hashers);
   }
 

@@ -80,17 +80,42 @@ std::chrono::milliseconds timeout_of(self_ptr self) {
 
 void fail(caf::response_promise& rp, const caf::error& e) { rp.deliver(e); }
 
+void check_login(self_ptr self, login_request req, caf::response_promise rp,
+                 const std::string& user_key, const std::string& addr_key);
+
 void login(self_ptr self, login_request req, caf::response_promise rp) {
   auto& st = self->state;
   auto now = clock_type::now();
   auto user_key = "user:" + req.username;
   auto addr_key = "addr:" + req.client_address;
+  if (st.opts.shared_limits) {
+    // Cluster mode: the failures every node recorded.
+    self->request(st.persistence, timeout_of(self),
+                  users_sql::login_wait({user_key, addr_key}, st.opts.login_max_failures,
+                                        st.opts.login_window_s))
+        .then(
+            [=](int64_t wait) mutable {
+              if (wait > 0)
+                rp.deliver(to_caf_error(errors::rate_limited(static_cast<int>(wait))));
+              else
+                check_login(self, std::move(req), rp, user_key, addr_key);
+            },
+            [=](caf::error& e) mutable { fail(rp, e); });
+    return;
+  }
   auto wait =
       std::max(st.limiter->retry_after(user_key, now), st.limiter->retry_after(addr_key, now));
   if (wait > 0) {
     rp.deliver(to_caf_error(errors::rate_limited(wait)));
     return;
   }
+  check_login(self, std::move(req), rp, user_key, addr_key);
+}
+
+/// Checks the password (and counts a failure); the limit was checked by the caller.
+void check_login(self_ptr self, login_request req, caf::response_promise rp,
+                 const std::string& user_key, const std::string& addr_key) {
+  auto& st = self->state;
   auto check_password = [=](user_credentials creds) mutable {
     self->request(self->state.hashers, timeout_of(self), verify_atom::value, req.password,
                   creds.password_hash)
@@ -98,12 +123,29 @@ void login(self_ptr self, login_request req, caf::response_promise rp) {
             [=](bool ok) mutable {
               auto& s = self->state;
               if (!ok) {
+                if (s.opts.shared_limits) {
+                  // Counted before the answer: the client's next attempt, on any node, sees it.
+                  self->request(s.persistence, timeout_of(self),
+                                users_sql::record_login_failure({user_key, addr_key},
+                                                                s.opts.login_window_s))
+                      .then(
+                          [=](done) mutable {
+                            rp.deliver(to_caf_error(errors::invalid_credentials()));
+                          },
+                          [=](caf::error& e) mutable { fail(rp, e); });
+                  return;
+                }
                 s.limiter->fail(user_key, clock_type::now());
                 s.limiter->fail(addr_key, clock_type::now());
                 rp.deliver(to_caf_error(errors::invalid_credentials()));
                 return;
               }
-              s.limiter->reset(user_key);
+              if (s.opts.shared_limits)
+                self->request(s.persistence, timeout_of(self),
+                              users_sql::clear_login_failures(user_key))
+                    .then([](done) {}, [](caf::error&) {});  // a later failure counts anyway
+              else
+                s.limiter->reset(user_key);
               login_reply reply;
               reply.user = creds.user;
               reply.access = s.signer->issue_access(creds.user.id, creds.user.role, unix_now(),

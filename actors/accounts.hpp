@@ -12,6 +12,9 @@ struct accounts_options {
   int login_max_failures = 5;
   int login_window_s = 60;
   int request_timeout_ms = 5000;
+  /// Cluster mode: failed logins are counted in PostgreSQL (users_sql::login_wait), so the
+  /// limit holds across nodes; otherwise in this actor's memory.
+  bool shared_limits = false;
 };
 
 /// The accounts service actor: register_user → user_record, login_request → login_reply,

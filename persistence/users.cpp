@@ -167,4 +167,35 @@ db_command purge_refresh_tokens(int64_t limit) {
           caf::make_message(limit)};
 }
 
+db_command login_wait(const std::vector<std::string>& keys, int max_failures, int window_s) {
+  return {"login_failures.wait", false, [=](pqxx::dbtransaction& tx) {
+            auto r = tx.exec_params(
+                "SELECT coalesce(max(wait), 0) FROM ("
+                " SELECT CASE WHEN count(*) >= $2 THEN greatest(1, ceil(extract(epoch FROM"
+                "   min(failed_at) + $3 * interval '1 second' - now())))::bigint ELSE 0 END AS wait"
+                " FROM login_failures WHERE key = ANY($1::text[])"
+                "   AND failed_at > now() - $3 * interval '1 second' GROUP BY key) AS per_key",
+                db::quoted_array(keys), max_failures, window_s);
+            return caf::make_message(r[0][0].as<int64_t>());
+          }};
+}
+
+db_command record_login_failure(const std::vector<std::string>& keys, int window_s) {
+  return {"login_failures.record", true, [=](pqxx::dbtransaction& tx) {
+            tx.exec_params(
+                "DELETE FROM login_failures WHERE failed_at <= now() - $1 * interval '1 second'",
+                window_s);
+            tx.exec_params("INSERT INTO login_failures (key) SELECT unnest($1::text[])",
+                           db::quoted_array(keys));
+            return caf::make_message(done{});
+          }};
+}
+
+db_command clear_login_failures(const std::string& key) {
+  return {"login_failures.clear", true, [=](pqxx::dbtransaction& tx) {
+            tx.exec_params("DELETE FROM login_failures WHERE key = $1", key);
+            return caf::make_message(done{});
+          }};
+}
+
 }  // namespace wassally::users_sql

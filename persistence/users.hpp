@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "protocols/accounts.hpp"
 #include "protocols/persistence.hpp"
@@ -35,6 +36,15 @@ db_command revoke_refresh_token(int64_t user_id, const std::string& token_hash);
 /// Housekeeping: deletes up to `limit` expired or revoked refresh tokens → int64_t (rows
 /// deleted). A purged token answers like an unknown one (401).
 db_command purge_refresh_tokens(int64_t limit);
+
+/// Cluster mode's login limits (CLUSTER.md), shared by every node: seconds until `keys` may try
+/// again → int64_t (0: now): the longest wait of a key with `max_failures` failures or more in
+/// the last `window_s`, until its oldest one leaves the window.
+db_command login_wait(const std::vector<std::string>& keys, int max_failures, int window_s);
+/// Records a failed login for each of `keys` (and deletes failures older than `window_s`) → done.
+db_command record_login_failure(const std::vector<std::string>& keys, int window_s);
+/// Forgets the failures of `key` (a successful login) → done.
+db_command clear_login_failures(const std::string& key);
 
 }  // namespace users_sql
 }  // namespace wassally

@@ -15,6 +15,8 @@ PostgreSQL holds:
 4. kill -9 node b: a serves every shard within ttl + a round + 1 s, with the data PostgreSQL has.
 5. SIGTERM of a node: it releases its leases, the other takes them over well before the ttl.
 
+Last, login limits: 5 failed logins spread over both nodes lock the username on both.
+
 All along, writers rename a set of shops through whichever node owns each (following
 not_owner's owner_url): every acknowledged rename is in PostgreSQL at the end.
 
@@ -46,6 +48,8 @@ def node_env(name):
             # A token's user is not re-read from PostgreSQL during the test, so a write sent to
             # a node cut off from PostgreSQL reaches its entity and the write worker at once.
             "WASSALLY_AUTH_RECHECK_S": "3600",
+            # Login limits are counted cluster-wide (checked last: the address is locked then)
+            "WASSALLY_LOGIN_MAX_FAILURES": "5",
             # every node must verify the tokens the others sign
             "WASSALLY_TOKEN_SECRET": "cluster-test-secret-0123456789abcdef0123456789"}
 
@@ -338,6 +342,22 @@ def main():
             wait_until("b rejoins", balanced, 20 * TTL_MS / 1000)
 
         writers.finish()
+
+        # Login limits hold across nodes: 5 failures spread over both, then both refuse.
+        victim = w.customer()
+        client = {"a": Client(a.port), "b": Client(b.port)}  # b was restarted: new connections
+        spread = []
+        for i in range(5):
+            spread.append(client["a" if i % 2 == 0 else "b"].post(
+                "/api/v1/auth/login", {"username": victim["name"], "password": "wrong-password"}))
+        check([r.status for r in spread] == [401] * 5,
+              f"5 wrong passwords over two nodes: {[r.status for r in spread]}")
+        for name in ("b", "a"):
+            r = client[name].post("/api/v1/auth/login",
+                                  {"username": victim["name"], "password": "wrong-password"})
+            check(r.status == 429 and r.code == "rate_limited",
+                  f"a 6th attempt on {name} after 5 failures spread over both nodes: {r!r}")
+        figures["login_limit_cluster_wide"] = not any("attempt on" in p for p in problems)
         figures["load_writes_sent"] = writers.sent
         figures["load_shops_with_acked_writes"] = len(writers.acked)
         figures["load_statuses"] = writers.statuses
