@@ -94,6 +94,18 @@ void round(self_ptr self) {
       if (!now_held.count(s) &&
           std::find(plan.release.begin(), plan.release.end(), s) == plan.release.end())
         ++lost;
+    if (!claimed.empty() || !plan.release.empty() || lost > 0) {
+      auto list = [](const auto& shards) {
+        std::string out;
+        for (auto s : shards) out += (out.empty() ? "" : ",") + std::to_string(s);
+        return out;
+      };
+      std::vector<int32_t> claimed_shards;
+      for (auto& c : claimed) claimed_shards.push_back(c.shard);
+      std::cerr << "wassally: node " << st.opts.node << " holds " << now_held.size()
+                << " shard(s); claimed [" << list(claimed_shards) << "], gave up ["
+                << list(plan.release) << "], lost " << lost << "\n";
+    }
     st.held = now_held;
     self->send(st.opts.registry, ownership_of(st, held, leases, nodes, started));
     st.opts.status->update([&](cluster_snapshot& s) {

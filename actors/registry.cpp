@@ -33,7 +33,6 @@ struct ownership_view {
   std::map<int32_t, int64_t> held;  // shard → epoch
   std::chrono::steady_clock::time_point valid_until{};
   std::map<int32_t, shard_owner> others;
-  int64_t evicted = 0;  // live entities stopped because their shard's lease was lost
 };
 
 struct registry_state {
@@ -105,7 +104,6 @@ void evict_unowned(self_ptr self) {
     e.evicted = true;
     e.passivating = true;
     self->send_exit(e.handle, caf::exit_reason::user_shutdown);
-    ++st.cluster->evicted;
   }
 }
 
