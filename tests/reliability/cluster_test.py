@@ -131,6 +131,23 @@ class Writers:
             t.join(30)
 
 
+def rename_in_background(port, shop, name):
+    """Sends the shop's owner's rename to the node on `port` from a thread of its own (the node
+    may be cut off or stopped); the function returned waits for the answer (None: none came)."""
+    answer = {}
+
+    def send():
+        answer["r"] = Client(port, timeout=30).patch(f"/api/v1/shops/{shop['id']}",
+                                                     {"name": name}, token=shop["owner"])
+    t = threading.Thread(target=send)
+    t.start()
+
+    def wait():
+        t.join(30)
+        return answer.get("r")
+    return wait
+
+
 def shop_name(db, shop_id):
     return psql(db, f"SELECT name FROM shops WHERE id = {int(shop_id)}")[0][0]
 
@@ -249,23 +266,15 @@ def main():
             check(shop_name(db, a_shop["id"]) == before, "a's write before the cut is missing")
             shard = a_shop["id"] % SHARDS
             epoch_before = leases(db)[shard][1]
-            answer = {}
             proxy.pause()
             cut_at = time.time()
-
-            def write():
-                answer["r"] = Client(a.port, timeout=30).patch(
-                    f"/api/v1/shops/{a_shop['id']}", {"name": f"cut-off write {rnd}"},
-                    token=a_shop["owner"])
-            t = threading.Thread(target=write)
-            t.start()
+            pending = rename_in_background(a.port, a_shop, f"cut-off write {rnd}")
             took = wait_until("b takes a's shard over while a is cut off",
                               lambda: leases(db)[shard][0] == "b", 4 * TTL_MS / 1000)
             figures["takeover_cutoff_s"].append(round(time.time() - cut_at, 2))
             check(leases(db)[shard][1] > epoch_before, "the takeover did not raise the epoch")
             proxy.resume()
-            t.join(30)
-            r = answer.get("r")
+            r = pending()
             check(r is not None and not (200 <= (r.status or 0) < 300),
                   f"a answered a write it could not have made durably under its lease: {r!r}")
             if r is not None and r.status == 503 and r.code == "not_owner":
@@ -293,22 +302,14 @@ def main():
             before = shop_name(db, a_shop_now["id"])
             os.kill(a.proc.pid, signal.SIGSTOP)
             stopped_at = time.time()
-            answer = {}
-
-            def queued_write():
-                answer["r"] = Client(a.port, timeout=30).patch(
-                    f"/api/v1/shops/{a_shop_now['id']}", {"name": f"paused write {rnd}"},
-                    token=a_shop_now["owner"])
-            t = threading.Thread(target=queued_write)
-            t.start()
+            pending = rename_in_background(a.port, a_shop_now, f"paused write {rnd}")
             try:
                 wait_until("b takes a's shards over while a is stopped",
                            lambda: len(held_by(db, "b")) == SHARDS, 4 * TTL_MS / 1000)
                 figures["takeover_sigstop_s"].append(round(time.time() - stopped_at, 2))
             finally:
                 os.kill(a.proc.pid, signal.SIGCONT)
-            t.join(30)
-            r = answer.get("r")
+            r = pending()
             check(r is not None and r.status == 503 and r.code == "not_owner",
                   f"a, resumed after losing its lease, answered a queued write {r!r}"
                   " (expected 503 not_owner)")
