@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 #include <csignal>
 #include <fstream>
 #include <functional>
@@ -28,6 +30,7 @@
 #include "actors/persistence_actor.hpp"
 #include "actors/reconciler.hpp"
 #include "actors/registry.hpp"
+#include "actors/shard_router.hpp"
 #include "actors/shop.hpp"
 #include "actors/shop_directory.hpp"
 #include "actors/staff_desk.hpp"
@@ -110,6 +113,7 @@ struct runtime {
   caf::actor reconciler;     // anti-entropy (serve only)
   caf::actor media_sweeper;  // unreferenced pictures removed (serve only)
   caf::actor lease_keeper;   // cluster mode: this node's shard leases (serve only)
+  caf::actor shard_router;   // cluster mode with NATS: forwards to other nodes (serve only)
   std::shared_ptr<cluster_status> cluster = std::make_shared<cluster_status>();
   std::shared_ptr<order_actor_counters> order_counters = std::make_shared<order_actor_counters>();
   std::shared_ptr<reconcile_figures> reconciled = std::make_shared<reconcile_figures>();
@@ -204,11 +208,23 @@ struct runtime {
   }
 
   ~runtime() {
-    // The lease keeper first: it releases this node's leases (the edge has drained by now), so
-    // the other nodes take its shards over without waiting for the leases to expire.
-    for (auto* a : {&lease_keeper, &media_sweeper, &reconciler, &housekeeping, &recoverer,
-                    &event_streams, &staff_desk, &order_desk, &dispatcher, &shop_directory,
-                    &accounts, &hashers, &registry, &event_bus, &persistence})
+    // The lease keeper first, and to its end: it drains this node's shards (nothing new served,
+    // what the entities are doing ends) and releases the leases (the edge has drained by now),
+    // so the other nodes take the shards over without waiting for the leases to expire; the
+    // router and the entities keep answering until then.
+    // Then the shard router, to its end too: it answers what other nodes sent before they
+    // heard this node serves nothing, while the registry and entities still run.
+    for (auto* first : {&lease_keeper, &shard_router})
+      if (*first) {
+        caf::scoped_actor waiter{*system};
+        waiter->monitor(*first);
+        caf::anon_send_exit(*first, caf::exit_reason::user_shutdown);
+        waiter->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >> [] {});
+        *first = caf::actor{};
+      }
+    for (auto* a : {&media_sweeper, &reconciler, &housekeeping, &recoverer, &event_streams,
+                    &staff_desk, &order_desk, &dispatcher, &shop_directory, &accounts, &hashers,
+                    &registry, &event_bus, &persistence})
       if (*a) {
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
         // A detached actor's thread ends only once nothing refers to the actor any more.
@@ -260,18 +276,35 @@ void start_cluster_mode(runtime& rt, const config& cfg) {
   lo.max_moves = cfg.cluster_rebalance_moves;
   lo.registry = rt.registry;
   lo.status = rt.cluster;
-  rt.lease_keeper = spawn_lease_keeper(*rt.system, lo);
-  auto deadline = std::chrono::steady_clock::now() + 3 * lo.ttl;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto s = rt.cluster->get();
-    if (s.rounds > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!cfg.cluster_nats_url.empty()) {
+    shard_router_options ro;
+    ro.nats_url = cfg.cluster_nats_url;
+    ro.node = cfg.cluster_node_id;
+    ro.shards = cfg.cluster_shards;
+    ro.registry = rt.registry;
+    ro.event_bus = rt.event_bus;
+    ro.budget = std::chrono::milliseconds(cfg.request_timeout_ms);
+    ro.status = rt.cluster;
+    rt.shard_router = spawn_shard_router(*rt.system, ro);
+    set_shard_router(rt.registry, rt.shard_router);
+    relay_events(rt.event_bus, rt.shard_router);
   }
+  rt.lease_keeper = spawn_lease_keeper(*rt.system, lo);
+  // Ready once a lease round succeeded and (with routing) NATS is reached, or after a bound:
+  // a node that cannot reach NATS still serves its own shards.
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::max<std::chrono::milliseconds>(3 * lo.ttl, std::chrono::seconds(5));
+  auto settled = [&] {
+    auto s = rt.cluster->get();
+    return s.rounds > 0 && (!rt.shard_router || s.routing == "connected");
+  };
+  while (std::chrono::steady_clock::now() < deadline && !settled())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto s = rt.cluster->get();
   std::cerr << "wassally: cluster node " << cfg.cluster_node_id << ": holds " << s.held.size()
             << " of " << cfg.cluster_shards << " shards"
             << (s.rounds == 0 ? " (no lease round has succeeded yet: " + s.last_error + ")" : "")
-            << "\n";
+            << "; routing " << s.routing << "\n";
 }
 
 int run_migrate(const config& cfg) {
@@ -435,6 +468,25 @@ int run_serve(const config& cfg) {
     metrics.add_figure("wassally_fenced_writes_total", "counter",
                        "Writes refused because their shard's lease moved before they ran.", "",
                        [] { return fenced_writes_total(); });
+    for (auto [outcome, field] : {std::pair{"answered", &cluster_snapshot::forwarded},
+                                  std::pair{"not_owner", &cluster_snapshot::forward_fallbacks},
+                                  std::pair{"timeout", &cluster_snapshot::forward_timeouts}})
+      metrics.add_figure("wassally_cluster_forwards_total", "counter",
+                         "Requests forwarded over NATS to the node serving their entity, by "
+                         "outcome (not_owner: nobody served it in time or NATS was unreachable).",
+                         "outcome=\"" + std::string(outcome) + "\"",
+                         [cluster, field = field] { return cluster->get().*field; });
+    metrics.add_figure("wassally_cluster_served_for_others_total", "counter",
+                       "Requests other nodes forwarded here over NATS.", "",
+                       [cluster] { return cluster->get().served_for_others; });
+    metrics.add_figure("wassally_cluster_events_total", "counter",
+                       "Events relayed over NATS: published for the other nodes (out), and "
+                       "theirs delivered here (in).",
+                       "direction=\"out\"", [cluster] { return cluster->get().events_out; });
+    metrics.add_figure("wassally_cluster_events_total", "counter",
+                       "Events relayed over NATS: published for the other nodes (out), and "
+                       "theirs delivered here (in).",
+                       "direction=\"in\"", [cluster] { return cluster->get().events_in; });
   }
   {
     // Bounded caches of derived data, and what housekeeping deleted.

@@ -296,6 +296,7 @@ crew_actor::behavior_type running(self_ptr self) {
       },
       [=](state_atom) { return to_actor_state(snapshot(self->state)); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
+      [=](release_atom) { entity_release(self, self->state.lc); },
       entity_idle_handler(self, self->state.lc),
   };
 }

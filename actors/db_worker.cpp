@@ -68,18 +68,17 @@ api_error classify(const pqxx::sql_error& e) {
 }
 
 /// The fence check of a write batch (cluster mode): the leases its commands were decided under
-/// that this node still holds at those epochs, the rows locked FOR SHARE until COMMIT. Empty
+/// that are still held at those epochs, the rows locked FOR SHARE until COMMIT. Empty
 /// set and no statement when no command carries a fence.
 std::set<std::pair<int32_t, int64_t>> hold_fences(pqxx::dbtransaction& tx,
-                                                  const db_worker_state& st,
                                                   const std::vector<db_command>& cmds) {
   std::set<int32_t> shards;
   for (const auto& c : cmds)
     for (const auto& f : c.fences) shards.insert(f.shard);
   std::set<std::pair<int32_t, int64_t>> valid;
   if (shards.empty()) return valid;
-  for (const auto& h : shard_leases_sql::hold_for_share(
-           tx, st.opts.cluster_node, std::vector<int32_t>(shards.begin(), shards.end())))
+  for (const auto& h :
+       shard_leases_sql::hold_for_share(tx, std::vector<int32_t>(shards.begin(), shards.end())))
     valid.emplace(h.shard, h.epoch);
   return valid;
 }
@@ -189,8 +188,8 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
       tx = std::make_unique<pqxx::work>(*st.conn);
     else
       tx = std::make_unique<pqxx::read_transaction>(*st.conn);
-    auto fences = batch.write ? hold_fences(*tx, st, batch.commands)
-                              : std::set<std::pair<int32_t, int64_t>>{};
+    auto fences =
+        batch.write ? hold_fences(*tx, batch.commands) : std::set<std::pair<int32_t, int64_t>>{};
     // A command fenced out answers not_owner without running (and takes no time of its own).
     auto refuse_if_fenced = [&](const db_command& cmd) {
       auto refusal = fenced_out(cmd, fences);

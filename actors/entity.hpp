@@ -194,6 +194,15 @@ void entity_request_passivation(Self* self, entity_lifecycle& lc) {
           [lcp](caf::error&) { lcp->passivating = false; });
 }
 
+/// The registry routes nothing more here (cluster mode: the shard was given up and drained):
+/// quits once nothing is in flight, every message already received answered.
+template <class Self>
+void entity_release(Self* self, entity_lifecycle& lc) {
+  lc.passivating = true;
+  lc.released = true;
+  entity_maybe_quit(self, lc);
+}
+
 /// The idle clause to append to an entity's behavior: `caf::after(lc.idle) >> ...`.
 template <class Self>
 auto entity_idle_handler(Self* self, entity_lifecycle& lc) {

@@ -430,6 +430,7 @@ order_actor::behavior_type running(self_ptr self) {
       // Anti-entropy found news about this order that the actor missed: reload it.
       [=](reload_atom) { reload_then(self, nullptr); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
+      [=](release_atom) { entity_release(self, self->state.lc); },
       // Every open order stays live (API.md: operators see it; the dispatcher asks it for its
       // crew view): only a delivered or cancelled order is passivated when idle.
       caf::after(self->state.lc.idle) >>

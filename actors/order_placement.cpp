@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 #include <map>
 #include <memory>
+#include <random>
 #include <utility>
 
 #include "actors/placement_builder.hpp"
@@ -38,6 +39,19 @@ struct placement_state {
 };
 
 using self_ptr = caf::stateful_actor<placement_state>*;
+
+/// This placement's name at the shops it reserves stock from. Unique in the cluster, not only in
+/// the process: shops on one node hold stock for placements of every node (CLUSTER.md
+/// "Routing"), and actor ids restart at 1 in every process. The high bits are drawn at random
+/// once per process (2^22 values: two live processes share them with a chance of about one in
+/// four million per pair), the low 40 are the actor's id.
+int64_t placement_id(self_ptr self) {
+  static const int64_t process_bits = [] {
+    std::random_device rd;
+    return static_cast<int64_t>(rd() % ((1u << 22) - 1) + 1) << 40;
+  }();
+  return process_bits | static_cast<int64_t>(self->id() & ((uint64_t{1} << 40) - 1));
+}
 
 void finish(self_ptr self, caf::message reply) {
   auto& st = self->state;
@@ -77,7 +91,7 @@ void reload_shops(self_ptr self) {
 }
 
 void release_all(self_ptr self) {
-  auto placement = static_cast<int64_t>(self->id());
+  auto placement = placement_id(self);
   for (auto& [shop, lines] : self->state.shop_lines)
     tell(shop_ref(self->state.svc.registry, shop), release_reservation{placement});
 }
@@ -119,7 +133,7 @@ void commit(self_ptr self) {
           [self](order_snapshot& placed) {
             auto& st = self->state;
             st.claim.clear();  // the answer is stored with the order
-            auto placement = static_cast<int64_t>(self->id());
+            auto placement = placement_id(self);
             std::map<int64_t, std::vector<order_line_request>> moved;
             for (auto& m : placed.stock_moves) moved[st.shop_of[m.product_id]].push_back(m);
             std::vector<geo_location> points;
@@ -168,7 +182,7 @@ void reserve(self_ptr self) {
                                                  std::to_string(max_shops_per_order) + " shops"));
     return;
   }
-  auto placement = static_cast<int64_t>(self->id());
+  auto placement = placement_id(self);
   st.outstanding = static_cast<int>(st.shop_lines.size());
   auto index_of = [self](int64_t shop) {
     auto& lines = self->state.req.lines;

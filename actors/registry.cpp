@@ -4,11 +4,13 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "protocols/cluster.hpp"
@@ -24,7 +26,12 @@ struct entry {
   shard_fence fence;  // cluster mode: the lease it was activated under
   bool passivating = false;
   bool evicted = false;  // stopped: its shard's lease is gone
-  std::vector<std::pair<caf::response_promise, caf::message>> waiting;
+  struct waiting_message {
+    caf::response_promise promise;
+    caf::message payload;
+    bool forwarded;  // came from another node: not forwarded again
+  };
+  std::vector<waiting_message> waiting;
 };
 
 /// Cluster mode: what this node may serve (the lease keeper's last shard_ownership).
@@ -33,6 +40,8 @@ struct ownership_view {
   std::map<int32_t, int64_t> held;  // shard → epoch
   std::chrono::steady_clock::time_point valid_until{};
   std::map<int32_t, shard_owner> others;
+  caf::actor router;                // cluster_nats_url set: forwards what this node does not serve
+  std::vector<int32_t> subscribed;  // the shards the router was last told this node serves
 };
 
 struct registry_state {
@@ -92,29 +101,70 @@ entry* activate(self_ptr self, const entity_key& key, const shard_fence& fence,
 }
 
 /// Stops the live entities whose lease this node no longer holds at the epoch they were
-/// activated under. Their messages arriving meanwhile wait, and are answered by the ownership
-/// as it is when the actor is down (down handler).
-void evict_unowned(self_ptr self) {
+/// activated under, except those of `draining` shards (given up, not yet released: they finish
+/// what they are doing, and no new message reaches them). Messages arriving for a stopping
+/// entity wait, and are routed by the ownership as it is when the actor is down (down handler).
+void evict_unowned(self_ptr self, const std::vector<int32_t>& draining = {}) {
   auto& st = self->state;
   if (!st.cluster) return;
   for (auto& [key, e] : st.live) {
     auto lease = lease_for(st, key);
     if (lease && lease->epoch == e.fence.epoch) continue;
+    if (std::count(draining.begin(), draining.end(), e.fence.shard)) continue;
     if (e.evicted) continue;
+    // Lost (run out, taken at a new epoch), or given up past the drain's bound: stopped before
+    // it answers anything more.
     e.evicted = true;
     e.passivating = true;
     self->send_exit(e.handle, caf::exit_reason::user_shutdown);
   }
 }
 
-/// Delivers `payload` for `key` as ownership allows: to the entity (activated if need be), or a
+/// The drain of shards given up: their live entities are told to go (they answer what they
+/// received, wait for their writes in flight and quit; the lease is still this node's until the
+/// keeper releases it, so what they answer stays true). Returns the shards that still have live
+/// entities.
+std::vector<int32_t> drain(self_ptr self, const std::vector<int32_t>& shards) {
+  auto& st = self->state;
+  std::set<int32_t> busy;
+  for (auto& [key, e] : st.live) {
+    if (!std::count(shards.begin(), shards.end(), e.fence.shard)) continue;
+    busy.insert(e.fence.shard);
+    if (e.evicted) continue;
+    e.evicted = true;
+    e.passivating = true;
+    self->send(e.handle, release_atom::value);
+  }
+  return std::vector<int32_t>(busy.begin(), busy.end());
+}
+
+/// Tells the router which shards this node serves now, when that changed.
+void announce_served(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cluster || !st.cluster->router) return;
+  auto& c = *st.cluster;
+  std::vector<int32_t> now;
+  if (std::chrono::steady_clock::now() < c.valid_until)
+    for (auto& [shard, epoch] : c.held) now.push_back(shard);
+  if (now == c.subscribed) return;
+  c.subscribed = now;
+  self->send(c.router, served_shards{std::move(now)});
+}
+
+/// Delivers `payload` for `key` as ownership allows: to the entity (activated if need be), to the
+/// node that serves it (through the router, unless the message came from another node), or a
 /// not_owner answer.
 void route(self_ptr self, const entity_key& key, caf::response_promise promise,
-           caf::message payload) {
+           caf::message payload, bool forwarded = false) {
   auto& st = self->state;
   auto lease = lease_for(st, key);
   if (!lease) {
-    promise.deliver(to_caf_error(not_served(st, key)));
+    auto refusal = to_caf_error(not_served(st, key));
+    if (st.cluster->router && !forwarded)
+      promise.delegate(st.cluster->router, forward_atom::value, key, std::move(payload),
+                       std::move(refusal), false);
+    else
+      promise.deliver(std::move(refusal));
     return;
   }
   auto it = st.live.find(key);
@@ -125,12 +175,39 @@ void route(self_ptr self, const entity_key& key, caf::response_promise promise,
     return;
   }
   if (e->passivating)
-    e->waiting.emplace_back(std::move(promise), std::move(payload));
+    e->waiting.push_back({std::move(promise), std::move(payload), forwarded});
   else
     promise.delegate(e->handle, std::move(payload));
 }
 
+/// The live actor's state for operators (nothing is activated), asked of the node serving `key`
+/// when that is another one.
+caf::response_promise inspect(self_ptr self, const entity_key& key, bool forwarded) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (!lease_for(st, key)) {
+    auto refusal = to_caf_error(not_served(st, key));
+    if (st.cluster->router && !forwarded)
+      rp.delegate(st.cluster->router, forward_atom::value, key, caf::message{}, std::move(refusal),
+                  true);
+    else
+      rp.deliver(std::move(refusal));
+    return rp;
+  }
+  auto it = st.live.find(key);
+  if (it == st.live.end() || it->second.passivating)
+    rp.deliver(to_caf_error(errors::not_found("no live " + std::string(to_string(key.kind)) +
+                                              " actor with id " + std::to_string(key.id))));
+  else
+    rp.delegate(it->second.handle, state_atom::value);
+  return rp;
+}
+
 }  // namespace
+
+void set_shard_router(const caf::actor& registry, const caf::actor& router) {
+  caf::anon_send(registry, shard_router_atom::value, router);
+}
 
 caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds,
                           int32_t cluster_shards) {
@@ -160,11 +237,25 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
       auto& ks = st.stats[key.kind];
       --ks.live;
       ++ks.passivations;
-      for (auto& [promise, msg] : waiting) route(self, key, std::move(promise), std::move(msg));
+      for (auto& w : waiting)
+        route(self, key, std::move(w.promise), std::move(w.payload), w.forwarded);
     });
     return {
         [=](entity_key& key, caf::message& payload) {
           route(self, key, self->make_response_promise(), std::move(payload));
+        },
+        [=](forwarded_atom, entity_key& key, caf::message& payload) {
+          route(self, key, self->make_response_promise(), std::move(payload), true);
+        },
+        [=](forwarded_atom, inspect_atom, const entity_key& key) {
+          return inspect(self, key, true);
+        },
+        [=](drain_atom, const std::vector<int32_t>& shards) { return drain(self, shards); },
+        [=](shard_router_atom, caf::actor& router) {
+          if (!self->state.cluster) return;
+          self->state.cluster->router = router;
+          self->state.cluster->subscribed = {};
+          announce_served(self);
         },
         [=](adopt_atom, entity_key& key, caf::message& preload) {
           if (self->state.live.count(key)) return;
@@ -180,12 +271,16 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
           for (auto& other : o.others) c.others[other.shard] = other;
           c.valid_until = std::chrono::steady_clock::time_point(
               std::chrono::milliseconds(o.valid_until_steady_ms));
-          evict_unowned(self);
+          evict_unowned(self, o.draining);
+          announce_served(self);
           auto left = c.valid_until - std::chrono::steady_clock::now();
           if (left > std::chrono::steady_clock::duration::zero())
             self->delayed_send(self, left + std::chrono::milliseconds(1), lease_check_atom::value);
         },
-        [=](lease_check_atom) { evict_unowned(self); },
+        [=](lease_check_atom) {
+          evict_unowned(self);
+          announce_served(self);
+        },
         [=](live_atom, entity_kind kind) {
           // Live and not passivating: the actors messages to this kind reach now.
           live_ids out;
@@ -262,21 +357,7 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
           }
           return rp;
         },
-        [=](inspect_atom, const entity_key& key) {
-          auto rp = self->make_response_promise();
-          if (!lease_for(self->state, key)) {
-            rp.deliver(to_caf_error(not_served(self->state, key)));
-            return rp;
-          }
-          auto it = self->state.live.find(key);
-          if (it == self->state.live.end() || it->second.passivating)
-            rp.deliver(
-                to_caf_error(errors::not_found("no live " + std::string(to_string(key.kind)) +
-                                               " actor with id " + std::to_string(key.id))));
-          else
-            rp.delegate(it->second.handle, state_atom::value);
-          return rp;
-        },
+        [=](inspect_atom, const entity_key& key) { return inspect(self, key, false); },
         [=](stats_atom) {
           registry_stats out;
           for (auto& [kind, ks] : self->state.stats) out.kinds.push_back(ks);

@@ -32,7 +32,14 @@ using entity_factory =
 /// that ownership's deadline; anything else is answered `503 not_owner` naming the owner. Live
 /// entities of a shard lost (or regained at a new epoch) are stopped at once; so are all when
 /// the deadline passes without a newer ownership.
+///
+/// With a shard router (set_shard_router, cluster_nats_url set), a message for a shard this node
+/// does not serve is forwarded to the node that does instead (actors/shard_router.hpp), and the
+/// registry tells the router which shards it serves whenever that changes.
 caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds,
                           int32_t cluster_shards = 0);
+
+/// Gives the registry the shard router it forwards through (cluster mode with NATS).
+void set_shard_router(const caf::actor& registry, const caf::actor& router);
 
 }  // namespace wassally

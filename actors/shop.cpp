@@ -384,6 +384,7 @@ shop_actor::behavior_type running(self_ptr self) {
         return to_actor_state(out);
       },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
+      [=](release_atom) { entity_release(self, self->state.lc); },
       entity_idle_handler(self, self->state.lc),
   };
 }

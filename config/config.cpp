@@ -279,6 +279,11 @@ const std::vector<key_spec>& specs() {
        "cluster mode: scheme://host[:port] other nodes name in not_owner answers (empty: "
        "http://host:port)",
        string_field(&config::cluster_public_url)},
+      {"cluster_nats_url",
+       "cluster mode: NATS server URL(s), comma-separated (nats://127.0.0.1:4222), that carry "
+       "requests to the node owning an entity; empty: a node answers 503 not_owner for shards "
+       "it does not hold",
+       string_field(&config::cluster_nats_url)},
       {"var_dir", "directory for generated state (token secret)", string_field(&config::var_dir)},
       {"web_dir",
        "directory of the browser files (docs page, Swagger UI from npm); empty: the checkout's "

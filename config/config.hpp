@@ -118,6 +118,9 @@ struct config {
   int cluster_rebalance_moves = 4;  // shards a node gives up per round when others hold too few
   // where other nodes' not_owner answers send clients (empty: http://host:port)
   std::string cluster_public_url;
+  // NATS server(s) that carry requests to an entity's owner (empty: no routing; a node answers
+  // 503 not_owner for the shards it does not hold, naming the owner)
+  std::string cluster_nats_url;
 
   // Files and start-up
   std::string var_dir = "var";

@@ -62,8 +62,8 @@ void add_admin_routes(router& r) {
             },
             inspect_atom::value, entity_key{*parsed, id});
       },
-      "A live actor's state (404 if not live; nothing is activated; 503 not_owner naming the "
-      "node that serves it in cluster mode)");
+      "A live actor's state (404 if not live; nothing is activated). Cluster mode: asked of the "
+      "node that serves its shard (over NATS), or 503 not_owner naming that node without NATS");
   r.add(
       "GET", "/api/v1/admin/cluster", staff_only,
       [](request_context& ctx) {
@@ -90,7 +90,15 @@ void add_admin_routes(router& r) {
                             {"claimed", s.claimed},
                             {"released", s.released},
                             {"lost", s.lost},
-                            {"last_error", s.last_error}});
+                            {"last_error", s.last_error},
+                            {"routing",
+                             {{"state", s.routing},
+                              {"forwarded", s.forwarded},
+                              {"fallbacks", s.forward_fallbacks},
+                              {"timeouts", s.forward_timeouts},
+                              {"served_for_others", s.served_for_others},
+                              {"events_out", s.events_out},
+                              {"events_in", s.events_in}}}});
       },
       "Cluster mode: this node's shards, every lease and node as its last lease round read "
       "them from PostgreSQL (mode single: none)");

@@ -104,13 +104,13 @@ void leave(pqxx::dbtransaction& tx, const holder& me) {
                  me.incarnation);
 }
 
-std::vector<held_shard> hold_for_share(pqxx::dbtransaction& tx, const std::string& node,
+std::vector<held_shard> hold_for_share(pqxx::dbtransaction& tx,
                                        const std::vector<int32_t>& shards) {
   return held_rows(db::exec_prepared(
       tx, "wassally_fence",
-      "SELECT shard, epoch FROM shard_lease WHERE node = $1 AND shard = ANY($2::int[])"
+      "SELECT shard, epoch FROM shard_lease WHERE node IS NOT NULL AND shard = ANY($1::int[])"
       " FOR SHARE",
-      node, int_array(shards)));
+      int_array(shards)));
 }
 
 }  // namespace wassally::shard_leases_sql

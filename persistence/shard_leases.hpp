@@ -47,11 +47,12 @@ void release(pqxx::dbtransaction& tx, const holder& me, const std::vector<int32_
 /// heartbeat removed.
 void leave(pqxx::dbtransaction& tx, const holder& me);
 
-/// The fence check: which of `shards` `node` holds now, at which epoch, locking those lease rows
-/// FOR SHARE until the transaction ends (a claim waits for the transaction; a renewal too, for
-/// the few milliseconds a batch takes). An epoch is only ever held by one incarnation: each
-/// claim raises it, and only the claiming incarnation renews it.
-std::vector<held_shard> hold_for_share(pqxx::dbtransaction& tx, const std::string& node,
-                                       const std::vector<int32_t>& shards);
+/// The fence check: which of `shards` some node holds now, at which epoch, locking those lease
+/// rows FOR SHARE until the transaction ends (a claim waits for the transaction; a renewal too,
+/// for the few milliseconds a batch takes). An epoch is only ever held by one incarnation: each
+/// claim raises it, and only the claiming incarnation renews it. So a write checks the epoch
+/// alone, whichever node makes it: a placement on one node takes stock that shops on another
+/// node held under their lease (CLUSTER.md "Routing").
+std::vector<held_shard> hold_for_share(pqxx::dbtransaction& tx, const std::vector<int32_t>& shards);
 
 }  // namespace wassally::shard_leases_sql

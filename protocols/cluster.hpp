@@ -9,26 +9,9 @@
 #include <vector>
 
 #include "protocols/fields.hpp"
+#include "protocols/shard_fence.hpp"
 
 namespace wassally {
-
-/// The shard an entity lives in: its id's residue modulo the cluster's shard count
-/// (CLUSTER.md "Shard key").
-inline int32_t shard_of(int64_t id, int32_t shards) {
-  auto r = static_cast<int32_t>(id % shards);
-  return r < 0 ? r + shards : r;
-}
-
-/// A write's proof of ownership: the shard its entity lives in and the lease epoch this node
-/// held when it loaded the entity. The write's transaction checks, holding the lease row
-/// FOR SHARE until it commits, that this node still holds the shard at that epoch; a node that
-/// lost the lease (paused past it, cut off from PostgreSQL) cannot overwrite its successor.
-/// Epoch 0: no check (single-node mode).
-struct shard_fence {
-  int32_t shard = 0;
-  int64_t epoch = 0;
-  WASSALLY_FIELDS(shard_fence, shard, epoch)
-};
 
 /// One shard's lease as PostgreSQL holds it (node empty: free).
 struct shard_lease_row {
@@ -67,13 +50,43 @@ struct shard_ownership {
   std::vector<held_shard> held;
   int64_t valid_until_steady_ms = 0;
   std::vector<shard_owner> others;
-  WASSALLY_FIELDS(shard_ownership, shards, held, valid_until_steady_ms, others)
+  // Shards given up (rebalancing, graceful leave) and not yet released: nothing new of them is
+  // served, but their live entities are not stopped yet, so what they are doing (a write on its
+  // way) ends; an ownership without them stops them.
+  std::vector<int32_t> draining;
+  WASSALLY_FIELDS(shard_ownership, shards, held, valid_until_steady_ms, others, draining)
 };
 
 /// To the registry: look whether the ownership it holds has run out (its own timer).
 using lease_check_atom = caf::atom_constant<caf::atom("lease_chk")>;
 /// To the lease keeper: run a round now (its own timer).
 using lease_round_atom = caf::atom_constant<caf::atom("lease_rnd")>;
+
+// Routing over NATS (CLUSTER.md "Routing"; cluster_nats_url set).
+//
+// Registry → shard router: `(forward_atom, entity_key, message payload, error fallback, bool
+// inspect)` carries a message for an entity whose shard this node does not serve to the node that
+// does, and delivers that node's answer; `fallback` (the not_owner answer naming the owner) when
+// no node serves the shard or NATS is unreachable. `inspect`: GET /admin/actors/{kind}/{id}.
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+// Shard router → registry: `(forwarded_atom, entity_key, message payload)` and
+// `(forwarded_atom, inspect_atom, entity_key)`: what another node forwarded here. Served here, or
+// answered not_owner; never forwarded again (a shard moving twice cannot make a message loop).
+using forwarded_atom = caf::atom_constant<caf::atom("forwarded")>;
+/// Lease keeper → registry: `(drain_atom, std::vector<int32_t> shards)`, shards given up and
+/// draining: their live entities are told to go (release_atom: they answer what they received,
+/// wait for their writes and quit); answered with those of the shards that still have live
+/// entities. The keeper releases a shard's lease once it has none (or after a bound).
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// To the registry: `(shard_router_atom, actor)`, the router it forwards through.
+using shard_router_atom = caf::atom_constant<caf::atom("router")>;
+
+/// Registry → shard router: the shards this node serves now; the router listens on their
+/// subjects and on no others.
+struct served_shards {
+  std::vector<int32_t> shards;
+  WASSALLY_FIELDS(served_shards, shards)
+};
 
 /// What GET /api/v1/admin/cluster shows: this node's view after its last round.
 struct cluster_snapshot {
@@ -90,8 +103,17 @@ struct cluster_snapshot {
   int64_t released = 0;  // shards given up since start (rebalancing, shutdown)
   int64_t lost = 0;      // shards found taken by another node, or run out
   std::string last_error;
+  // Routing: "off" (no cluster_nats_url), "connecting", "connected" or "disconnected"
+  std::string routing = "off";
+  int64_t forwarded = 0;          // requests this node forwarded to an owner and got answered
+  int64_t forward_fallbacks = 0;  // ... answered not_owner instead (nobody serves it, NATS down)
+  int64_t forward_timeouts = 0;   // ... not answered within the request's deadline
+  int64_t served_for_others = 0;  // requests other nodes forwarded here
+  int64_t events_out = 0;         // events of this node published for the others
+  int64_t events_in = 0;          // events of other nodes delivered to this node's bus
   WASSALLY_FIELDS(cluster_snapshot, mode, node, shards, lease_ttl_ms, held, leases, nodes, rounds,
-                  failed_rounds, claimed, released, lost, last_error)
+                  failed_rounds, claimed, released, lost, last_error, routing, forwarded,
+                  forward_fallbacks, forward_timeouts, served_for_others, events_out, events_in)
 };
 
 /// Written by the lease keeper, read by the admin route and /metrics (no actor to ask: the keeper

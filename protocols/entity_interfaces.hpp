@@ -33,9 +33,11 @@
 
 namespace wassally {
 
-/// What every entity actor answers: its state for operators and its mailbox size for surveys.
-using entity_actor = caf::typed_actor<caf::replies_to<state_atom>::with<actor_state>,
-                                      caf::replies_to<mailbox_atom>::with<int64_t>>;
+/// What every entity actor answers: its state for operators and its mailbox size for surveys;
+/// and `release_atom` from the registry (cluster mode: its shard has drained).
+using entity_actor =
+    caf::typed_actor<caf::replies_to<state_atom>::with<actor_state>,
+                     caf::replies_to<mailbox_atom>::with<int64_t>, caf::reacts_to<release_atom>>;
 
 /// actors/order.hpp.
 /// (reload_atom: anti-entropy found news about the order; it reloads from PostgreSQL.

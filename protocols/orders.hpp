@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "protocols/cluster.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/fields.hpp"
 #include "protocols/money.hpp"
+#include "protocols/shard_fence.hpp"
 #include "protocols/shops.hpp"
 
 namespace wassally {
@@ -88,7 +88,7 @@ struct order_line_request {
   WASSALLY_FIELDS(order_line_request, product_id, amount, version)
 };
 
-/// To a shop actor: hold stock for a placement (`placement` is unique in the process). The
+/// To a shop actor: hold stock for a placement (`placement` is unique in the cluster). The
 /// reply is the priced lines (product_quotes with found = true), or out_of_stock /
 /// invalid_quantity / not_found / shop_unavailable naming the product. A hold not committed or
 /// released within the reservation timeout is released by the shop.

@@ -14,7 +14,7 @@
 
 #include <pqxx/types.hxx>  // forward declarations
 
-#include "protocols/cluster.hpp"
+#include "protocols/shard_fence.hpp"
 
 namespace wassally {
 

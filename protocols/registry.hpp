@@ -73,6 +73,9 @@ using shop_of_atom = caf::atom_constant<caf::atom("shop_of")>;
 using offer_shop_atom = caf::atom_constant<caf::atom("offer_shop")>;
 /// To an entity actor: its state, for operators (GET /admin/actors/{kind}/{id}).
 using state_atom = caf::atom_constant<caf::atom("state")>;
+/// To an entity actor (cluster mode): its shard was given up and has drained; it finishes what
+/// is in flight and quits, and the registry routes nothing more to it.
+using release_atom = caf::atom_constant<caf::atom("release")>;
 /// To an entity actor: its mailbox size, answered in turn. To the registry: a survey of all.
 using mailbox_atom = caf::atom_constant<caf::atom("mailbox")>;
 /// To the registry: `(inspect_atom, entity_key)` → the live actor's state_atom reply, or 404

@@ -25,6 +25,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<shard_fence>("wassally::shard_fence");
   cfg.add_message_type<shard_owner>("wassally::shard_owner");
   cfg.add_message_type<shard_ownership>("wassally::shard_ownership");
+  cfg.add_message_type<served_shards>("wassally::served_shards");
   cfg.add_message_type<kind_stats>("wassally::kind_stats");
   cfg.add_message_type<registry_stats>("wassally::registry_stats");
   cfg.add_message_type<kind_mailboxes>("wassally::kind_mailboxes");

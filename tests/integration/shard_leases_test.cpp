@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(a_claim_skips_a_lease_held_for_share_by_a_write_until_it_co
   // a's write still runs, holding the lease row FOR SHARE (a's fence passes: nobody claimed).
   auto wc = db::connect(url, 5);
   pqxx::work write(*wc);
-  auto fence = sql::hold_for_share(write, "a", {0});
+  auto fence = sql::hold_for_share(write, {0});
   BOOST_TEST(fence.size() == 1u);
   // b's claim skips the locked row rather than wait, and gets nothing.
   auto during = in_tx(url, [&](pqxx::work& tx) { return sql::claim(tx, b, 5000, 1); });
@@ -230,6 +230,33 @@ BOOST_AUTO_TEST_CASE(a_write_whose_lease_moved_is_refused_not_owner_and_leaves_n
   BOOST_TEST(ok == 16);
   BOOST_TEST(rows(url, "batch-0") == 0);
   BOOST_TEST(rows(url, "batch-1") == 1);
+  caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_fence_names_its_holder_by_epoch_so_another_node_writes_under_it_until_it_moves) {
+  // A placement routed to node b takes stock that a shop on node a held: b's write carries a's
+  // fence, and passes while a holds the shard at that epoch.
+  auto url = migrated_db();
+  sql::holder a{"a", 1};
+  auto held = in_tx(url, [&](pqxx::work& tx) {
+    sql::ensure_shards(tx, 1);
+    return sql::claim(tx, a, 5000, 1);
+  });
+  BOOST_REQUIRE(held.size() == 1u);
+  persistence_options o{url, 1, 5, 64, 0};
+  o.cluster_node = "b";
+  auto p = spawn_persistence(*sys, o);
+  shard_fence f{0, held[0].epoch};
+  BOOST_TEST(outcome(*sys, p, fenced_insert("through-b", f)) == "");
+  BOOST_TEST(rows(url, "through-b") == 1);
+  // a leaves (its leases released, nobody has claimed shard 0 yet): the epoch holds no more.
+  in_tx(url, [&](pqxx::work& tx) {
+    sql::leave(tx, a);
+    return 0;
+  });
+  BOOST_TEST(outcome(*sys, p, fenced_insert("after-release", f)) == "not_owner");
+  BOOST_TEST(rows(url, "after-release") == 0);
   caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
 }
 

@@ -186,6 +186,40 @@ class TcpProxy:
         self.listener.close()
 
 
+class NatsServer:
+    """A nats-server of the test's own on a loopback port (cluster routing); kill() is kill -9,
+    start() again comes back on the same port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout=10):
+        self.proc = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"nats-server exited ({self.proc.returncode})")
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not listen")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
+
+
 def create_database(admin_url, prefix):
     name = f"rel_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}".lower()
     psql(admin_url, f'CREATE DATABASE "{name}"')
@@ -404,6 +438,63 @@ class Client:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+
+class SseReader:
+    """Reads a Server-Sent Events stream on a thread of its own: `events` collects
+    {event, data (parsed JSON), id} as they come."""
+
+    def __init__(self, port, path, token, timeout=30):
+        self.events = []
+        self.lock = threading.Lock()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.conn.request("GET", path, headers={"Authorization": f"Bearer {token}",
+                                                "Accept": "text/event-stream"})
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        event = {}
+        try:
+            while True:
+                line = self.resp.readline()
+                if not line:
+                    return
+                line = line.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "":
+                    if "data" in event:
+                        try:
+                            event["data"] = json.loads(event["data"])
+                        except ValueError:
+                            pass
+                        with self.lock:
+                            self.events.append(event)
+                    event = {}
+                elif not line.startswith(":"):
+                    key, _, value = line.partition(":")
+                    event[key] = value[1:] if value.startswith(" ") else value
+        except (OSError, http.client.HTTPException, ValueError):
+            return
+
+    def wait_for(self, predicate, timeout):
+        """The first event that satisfies predicate(event) within timeout seconds, or None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                for e in self.events:
+                    if predicate(e):
+                        return e
+            time.sleep(0.02)
+        return None
+
+    def close(self):
+        try:
+            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
 
 
 def concurrently(fns):
