@@ -28,7 +28,6 @@ request; what another node owns is forwarded to it. Checked against what Postgre
 import argparse
 import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -36,8 +35,9 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, NatsServer, Server, SseReader, World, concurrently,  # noqa: E402
-                     create_database, env_or_die, log, must, order_body, psql, report)
+from harness import (Client, LoadThreads, NatsServer, Server, SseReader,  # noqa: E402
+                     World, concurrently, create_database, env_or_die, held_by, leases, log,
+                     must, order_body, psql, renames_lost, report, shop_name, wait_until)
 
 SHARDS = 12
 TTL_MS = 1500
@@ -54,31 +54,7 @@ def node_env(name, nats_url):
             "WASSALLY_TOKEN_SECRET": "cluster-test-secret-0123456789abcdef0123456789"}
 
 
-def leases(db):
-    """shard -> (node or '', epoch, unexpired) as PostgreSQL holds them."""
-    return {int(r[0]): (r[1], int(r[2]), r[3] == "t") for r in psql(
-        db, "SELECT shard, coalesce(node, ''), epoch, coalesce(expires_at > now(), false)"
-            " FROM shard_lease ORDER BY shard")}
-
-
-def held_by(db, node):
-    return sorted(s for s, (n, _, live) in leases(db).items() if n == node and live)
-
-
-def wait_until(what, predicate, timeout):
-    started = time.time()
-    while time.time() - started < timeout:
-        if predicate():
-            return time.time() - started
-        time.sleep(0.02)
-    raise AssertionError(f"not within {timeout:.1f} s: {what}")
-
-
-def shop_name(db, shop_id):
-    return psql(db, f"SELECT name FROM shops WHERE id = {int(shop_id)}")[0][0]
-
-
-class Writers:
+class Writers(LoadThreads):
     """Each thread renames its shops in turn (`w<shop>-<n>`, n rising) through a node drawn at
     random from `nodes` (changed by the test between faults). Records the last n acknowledged
     per shop, and the answers of each phase."""
@@ -91,10 +67,8 @@ class Writers:
         self.answers = {}  # phase -> {status: count}
         self.failures = {}  # phase -> [repr]
         self.inflight = {}  # phase -> requests sent in it and not yet answered
-        self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(shops[i::threads],))
-                        for i in range(threads)]
+        super().__init__(self._run, [shops[i::threads] for i in range(threads)])
 
     def use(self, nodes, phase):
         with self.lock:
@@ -142,15 +116,6 @@ class Writers:
                     return list(self.failures.get(phase, []))
             time.sleep(0.05)
         raise AssertionError(f"requests of phase {phase} still unanswered after {timeout} s")
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 def main():
@@ -419,13 +384,7 @@ def main():
         figures["writes"] = writers.answers
         check(sum(c.get("200", 0) for c in writers.answers.values()) > 0,
               f"no write of the load succeeded: {writers.answers}")
-        lost = []
-        for s in loaded:
-            acked = writers.acked.get(s["id"], 0)
-            name = shop_name(db, s["id"])
-            held = int(name.rsplit("-", 1)[1]) if name.startswith(f"w{s['id']}-") else 0
-            if held < acked:
-                lost.append((s["id"], acked, name))
+        lost = renames_lost(db, loaded, writers.acked)
         figures["acknowledged_writes_lost"] = len(lost)
         check(not lost, f"acknowledged writes missing from PostgreSQL: {lost}")
     finally:

@@ -33,8 +33,9 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_main  # noqa: E402
-from harness import (Client, Server, TcpProxy, World, create_database, env_or_die, log,  # noqa: E402
-                     must, order_body, psql, report)
+from harness import (Client, LoadThreads, Server, TcpProxy, World,  # noqa: E402
+                     create_database, env_or_die, held_by, leases, log, must, order_body, psql,
+                     renames_lost, report, shop_name, wait_until)
 
 SHARDS = 8
 TTL_MS = 1500
@@ -54,28 +55,7 @@ def node_env(name):
             "WASSALLY_TOKEN_SECRET": "cluster-test-secret-0123456789abcdef0123456789"}
 
 
-def leases(db):
-    """shard -> (node or '', epoch, unexpired) as PostgreSQL holds them."""
-    return {int(r[0]): (r[1], int(r[2]), r[3] == "t") for r in psql(
-        db, "SELECT shard, coalesce(node, ''), epoch, coalesce(expires_at > now(), false)"
-            " FROM shard_lease ORDER BY shard")}
-
-
-def held_by(db, node):
-    return sorted(s for s, (n, _, live) in leases(db).items() if n == node and live)
-
-
-def wait_until(what, predicate, timeout):
-    """Seconds it took for predicate() to hold; raises after timeout."""
-    started = time.time()
-    while time.time() - started < timeout:
-        if predicate():
-            return time.time() - started
-        time.sleep(0.02)
-    raise AssertionError(f"not within {timeout:.1f} s: {what}")
-
-
-class Writers:
+class Writers(LoadThreads):
     """Load during every fault: each thread renames its shops in turn (name `w<shop>-<n>`, n
     rising), sending each write to the node it believes owns the shop, following not_owner's
     owner_url, switching node on a transport error. Records the last n acknowledged (2xx) per
@@ -87,10 +67,8 @@ class Writers:
         self.acked = {}
         self.sent = 0
         self.statuses = {}
-        self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(shops[i::threads],))
-                        for i in range(threads)]
+        super().__init__(self._run, [shops[i::threads] for i in range(threads)])
 
     def _run(self, shops):
         clients = {p: Client(p, timeout=3) for p in self.ports.values()}
@@ -121,15 +99,6 @@ class Writers:
                     target[s["id"]] = others[0]
                     time.sleep(0.05)
 
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
-
 
 def rename_in_background(port, shop, name):
     """Sends the shop's owner's rename to the node on `port` from a thread of its own (the node
@@ -146,10 +115,6 @@ def rename_in_background(port, shop, name):
         t.join(30)
         return answer.get("r")
     return wait
-
-
-def shop_name(db, shop_id):
-    return psql(db, f"SELECT name FROM shops WHERE id = {int(shop_id)}")[0][0]
 
 
 def main():
@@ -365,13 +330,7 @@ def main():
         figures["load_shops_with_acked_writes"] = len(writers.acked)
         figures["load_statuses"] = writers.statuses
         check(writers.statuses.get("200", 0) > 0, f"no write of the load succeeded: {writers.statuses}")
-        lost = []
-        for s in loaded:
-            acked = writers.acked.get(s["id"], 0)
-            name = shop_name(db, s["id"])
-            held = int(name.rsplit("-", 1)[1]) if name.startswith(f"w{s['id']}-") else 0
-            if held < acked:
-                lost.append((s["id"], acked, name))
+        lost = renames_lost(db, loaded, writers.acked)
         figures["acknowledged_writes_lost"] = len(lost)
         check(not lost, f"acknowledged writes missing from PostgreSQL (shop, last acked, has): "
                         f"{lost}")

@@ -590,6 +590,66 @@ def order_body(items):
             "items": [{"product_id": p, "quantity": q} for p, q in items]}
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Cluster mode (cluster_test.py, cluster_routing_test.py)
+
+
+class LoadThreads:
+    """A load generator's threads: `work(part)` on a thread per part, until finish()."""
+
+    def __init__(self, work, parts):
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=work, args=(p,)) for p in parts]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+def leases(db):
+    """shard -> (node or '', epoch, unexpired) as PostgreSQL holds them."""
+    return {int(r[0]): (r[1], int(r[2]), r[3] == "t") for r in psql(
+        db, "SELECT shard, coalesce(node, ''), epoch, coalesce(expires_at > now(), false)"
+            " FROM shard_lease ORDER BY shard")}
+
+
+def held_by(db, node):
+    """The shards `node` holds, unexpired, as PostgreSQL says."""
+    return sorted(s for s, (n, _, live) in leases(db).items() if n == node and live)
+
+
+def wait_until(what, predicate, timeout):
+    """Seconds it took for predicate() to hold; raises after timeout."""
+    started = time.time()
+    while time.time() - started < timeout:
+        if predicate():
+            return time.time() - started
+        time.sleep(0.02)
+    raise AssertionError(f"not within {timeout:.1f} s: {what}")
+
+
+def shop_name(db, shop_id):
+    return psql(db, f"SELECT name FROM shops WHERE id = {int(shop_id)}")[0][0]
+
+
+def renames_lost(db, shops, acked):
+    """(shop, last acknowledged n, name PostgreSQL has) for every shop whose last acknowledged
+    rename `w<shop>-<n>` PostgreSQL does not hold (a later one is fine)."""
+    lost = []
+    for s in shops:
+        last = acked.get(s["id"], 0)
+        name = shop_name(db, s["id"])
+        held = int(name.rsplit("-", 1)[1]) if name.startswith(f"w{s['id']}-") else 0
+        if held < last:
+            lost.append((s["id"], last, name))
+    return lost
+
 # ---------------------------------------------------------------------------------------------
 # Results
 
