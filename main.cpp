@@ -169,8 +169,9 @@ struct runtime {
     dispatch.reoffer_after = std::chrono::seconds(cfg.reoffer_after_s);
     dispatch.crew_max_orders = cfg.crew_max_orders;
     dispatch.crew_stale_after = std::chrono::seconds(cfg.dispatch_crew_stale_s);
-    dispatcher =
-        spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation, dispatch);
+    auto cluster_shards = cfg.cluster_node_id.empty() ? 0 : cfg.cluster_shards;
+    dispatcher = spawn_dispatcher(*system, persistence, event_bus, db_timeout, escalation, dispatch,
+                                  cluster_shards);
     shop_options so;
     so.idle = idle;
     so.db_timeout = db_timeout;
@@ -191,9 +192,10 @@ struct runtime {
                         eta_rules::settings{cfg.average_speed_kmh, cfg.route_factor})},
          {entity_kind::cart, cart_factory(ps, idle)},
          {entity_kind::crew, crew_factory(persistence, dispatcher, event_bus, co)}},
-        cfg.cluster_node_id.empty() ? 0 : cfg.cluster_shards);
+        cluster_shards);
     ps.registry = registry;
     set_dispatcher_registry(dispatcher, registry);
+    if (cluster_shards > 0) watch_served_shards(registry, dispatcher);
     order_desk = spawn_order_desk(*system, ps);
     staff_desk = spawn_staff_desk(*system, persistence, db_timeout);
     accounts_options ao;
@@ -387,9 +389,9 @@ int run_serve(const config& cfg) {
   svc.order_desk = rt.order_desk;
   svc.staff_desk = rt.staff_desk;
   svc.dispatcher = rt.dispatcher;
-  svc.event_streams = http::spawn_event_streams(
-      *rt.system, rt.event_bus, rt.registry, std::chrono::milliseconds(cfg.request_timeout_ms),
-      std::chrono::seconds(cfg.sse_keepalive_s), rt.dispatcher);
+  svc.event_streams = http::spawn_event_streams(*rt.system, rt.event_bus, rt.registry,
+                                                std::chrono::milliseconds(cfg.request_timeout_ms),
+                                                std::chrono::seconds(cfg.sse_keepalive_s));
   svc.timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   svc.metrics = &metrics;
   svc.signer = &signer;

@@ -190,6 +190,16 @@ void write_location(self_ptr self) {
       });
 }
 
+/// Hands `msg` to the dispatcher and its answer back to the sender.
+template <class Reply, class Message>
+caf::typed_response_promise<Reply> ask_dispatcher(self_ptr self, const Message& msg) {
+  auto rp = self->make_response_promise<Reply>();
+  self->request(self->state.dispatcher, self->state.lc.db_timeout, msg)
+      .then([rp](Reply& r) mutable { rp.deliver(std::move(r)); },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
 crew_actor::behavior_type running(self_ptr self) {
   return {
       [=](const set_crew_location& loc) {
@@ -294,6 +304,9 @@ crew_actor::behavior_type running(self_ptr self) {
         if (out.repaired) tell_dispatcher(self);
         return out;
       },
+      // The crew's offers live in the dispatcher of the node serving the crew, this one.
+      [=](const get_crew_offer& q) { return ask_dispatcher<open_offer>(self, q); },
+      [=](const decline_offer& d) { return ask_dispatcher<done>(self, d); },
       [=](state_atom) { return to_actor_state(snapshot(self->state)); },
       [=](mailbox_atom) { return static_cast<int64_t>(self->mailbox().size()); },
       [=](release_atom) { entity_release(self, self->state.lc); },

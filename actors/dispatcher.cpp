@@ -16,6 +16,7 @@
 #include "persistence/offers.hpp"
 #include "persistence/orders.hpp"
 #include "protocols/clock.hpp"
+#include "protocols/cluster.hpp"
 #include "protocols/crews.hpp"
 #include "protocols/deadline.hpp"
 #include "protocols/dispatch.hpp"
@@ -41,6 +42,8 @@ namespace {
 
 using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
 using use_registry_atom = caf::atom_constant<caf::atom("use_regis")>;
+/// Cluster mode: read the open offers of this node's crews from PostgreSQL again.
+using offer_resync_atom = caf::atom_constant<caf::atom("offer_rsy")>;
 /// (offer_expire_atom, crew, offer seq): the offer's time is up.
 using offer_expire_atom = caf::atom_constant<caf::atom("offer_exp")>;
 /// (close_retry_atom, crew, offer seq, outcome): a close PostgreSQL did not take, tried again.
@@ -63,6 +66,10 @@ struct indexed_order {
   // let it expire, with when (unix ms).
   int64_t offered_to = 0;
   int64_t next_try_ms = 0;
+  // Cluster mode: offered to a crew another node serves (heard from its crew_offer_event), until
+  // that offer's end is heard of or, should that news be lost, its expiry has long passed.
+  int64_t elsewhere_crew = 0;
+  int64_t elsewhere_until_ms = 0;
   dispatch_rules::refusals refused;
 
   template <class F>
@@ -116,6 +123,17 @@ struct dispatcher_state {
   caf::actor persistence;
   caf::actor event_bus;
   caf::actor registry;  // set once the registry exists (set_dispatcher_registry)
+  // Cluster mode (CLUSTER.md "Dispatch"): the shards this node serves (the registry's
+  // served_shards). Offers go only to crews of these shards, so every crew's offers are made,
+  // timed and declined on one node, the one serving the crew; only orders of these shards are
+  // escalated. Single-node mode (shards 0): everything is served here.
+  int32_t shards = 0;
+  std::unordered_set<int32_t> served;
+  int64_t last_resync_ms = 0;
+  bool resyncing = false;
+  uint64_t resync_gen = 0;                          // the latest read; only its end counts
+  std::unordered_set<int32_t> loading;              // gained, their crews' offers not read yet
+  std::vector<std::function<void()>> after_resync;  // questions about their crews, waiting
   std::chrono::milliseconds db_timeout{5000};
   escalation_options escalation;
   static inline const char* name = "dispatcher";
@@ -169,6 +187,15 @@ int64_t wall_now_ms() {
       .count();
 }
 
+/// Whether this node serves the crew or order `id` (always, in single-node mode).
+bool serves(const dispatcher_state& st, int64_t id) {
+  return st.shards == 0 || st.served.count(shard_of(id, st.shards)) > 0;
+}
+
+bool offered_elsewhere(const indexed_order& e, int64_t now_ms) {
+  return e.elsewhere_crew != 0 && now_ms < e.elsewhere_until_ms;
+}
+
 void add_to_index(dispatcher_state& st, int64_t order_id, const std::vector<dispatch_point>& points,
                   int64_t pending_since) {
   auto& e = st.pending[order_id];
@@ -193,7 +220,7 @@ void record(indexed_crew& c, const crew_availability& a) {
 }
 
 bool crew_free(const dispatcher_state& st, int64_t crew_id, const indexed_crew& c) {
-  return c.available && c.located && c.held < st.dispatch.crew_max_orders &&
+  return serves(st, crew_id) && c.available && c.located && c.held < st.dispatch.crew_max_orders &&
          dispatch_rules::position_fresh(st.dispatch, c.seen_unix, wall_now_ms()) &&
          !st.offers.count(crew_id);
 }
@@ -356,6 +383,10 @@ void make_offer(self_ptr self, int64_t order_id, int64_t crew_id, double km) {
               o->second.offered_to = 0;
               o->second.next_try_ms = wall_now_ms() + 1000;
             }
+            // Cluster mode: PostgreSQL holds an offer this dispatcher does not know (another
+            // node's for the order, or one of this crew's left by a node that served it
+            // before): read them again, so it is timed and closed here.
+            if (code == "offer_open" && st.shards > 0) self->send(self, offer_resync_atom::value);
           });
 }
 
@@ -366,9 +397,9 @@ void try_offer_order(self_ptr self, int64_t order_id) {
   auto& st = self->state;
   if (!st.dispatch.offers) return;
   auto it = st.pending.find(order_id);
-  if (it == st.pending.end() || it->second.offered_to) return;
-  auto& e = it->second;
   auto now = wall_now_ms();
+  if (it == st.pending.end() || it->second.offered_to || offered_elsewhere(it->second, now)) return;
+  auto& e = it->second;
   auto radius = radius_now(st, e, now);
   std::optional<dispatch_rules::candidate> best;
   for (auto& [id, c] : st.crews) {
@@ -397,7 +428,8 @@ void offer_backlog(self_ptr self, int64_t crew_id) {
   double best_km = 0;
   const indexed_order* best_order = nullptr;
   for (auto& [id, e] : st.pending) {
-    if (e.offered_to || refused_recently(st, e, crew_id, now)) continue;
+    if (e.offered_to || offered_elsewhere(e, now) || refused_recently(st, e, crew_id, now))
+      continue;
     if (best_order && (e.pending_since > best_order->pending_since ||
                        (e.pending_since == best_order->pending_since && id > best)))
       continue;
@@ -460,17 +492,32 @@ void dispatch_round(self_ptr self) {
   for (auto id : due) try_offer_order(self, id);
 }
 
+/// How long past its expiry another node's offer is assumed open when its end is not heard of.
+constexpr int64_t elsewhere_grace_ms = 2000;
+
 /// A restarted dispatcher resumes what PostgreSQL holds: open offers (their timers from the
 /// persisted expiry) and refusals of the pending orders it indexed.
 void resume_offers(self_ptr self, offer_book& book) {
   auto& st = self->state;
   for (auto& r : book.refusals) {
     auto o = st.pending.find(r.order_id);
-    if (o != st.pending.end()) o->second.refused.emplace_back(r.crew_id, r.closed_unix_ms);
+    if (o == st.pending.end()) continue;
+    auto refusal = std::make_pair(r.crew_id, r.closed_unix_ms);
+    auto& refused = o->second.refused;
+    if (std::find(refused.begin(), refused.end(), refusal) == refused.end())
+      refused.push_back(refusal);
   }
   for (auto& offer : book.open) {
     auto o = st.pending.find(offer.order_id);
-    if (o == st.pending.end() || o->second.offered_to || st.offers.count(offer.crew_id)) continue;
+    if (o == st.pending.end()) continue;
+    if (!serves(st, offer.crew_id)) {
+      // Another node's: not offered here until it ends.
+      o->second.elsewhere_crew = offer.crew_id;
+      o->second.elsewhere_until_ms = offer.expires_unix_ms + elsewhere_grace_ms;
+      continue;
+    }
+    if (o->second.offered_to || st.offers.count(offer.crew_id)) continue;
+    o->second.elsewhere_crew = 0;
     o->second.offered_to = offer.crew_id;
     auto& lo = st.offers[offer.crew_id];
     lo.order_id = offer.order_id;
@@ -492,14 +539,19 @@ open_offer offer_of(const dispatcher_state& st, int64_t crew_id) {
   return out;
 }
 
-caf::result<done> decline(self_ptr self, const decline_offer& d) {
+/// The crew declines its offer: `rp` is answered once the refusal is committed.
+void decline(self_ptr self, const decline_offer& d, caf::typed_response_promise<done> rp) {
   auto& st = self->state;
   auto it = st.offers.find(d.crew_id);
   if (it == st.offers.end() || it->second.order_id != d.order_id ||
-      it->second.now != live_offer::phase::open)
-    return to_caf_error(errors::conflict("not_offered", "the order is not offered to you"));
-  if (deadline_passed(d.deadline_unix_ms)) return to_caf_error(errors::timeout("not_written"));
-  auto rp = self->make_response_promise<done>();
+      it->second.now != live_offer::phase::open) {
+    rp.deliver(to_caf_error(errors::conflict("not_offered", "the order is not offered to you")));
+    return;
+  }
+  if (deadline_passed(d.deadline_unix_ms)) {
+    rp.deliver(to_caf_error(errors::timeout("not_written")));
+    return;
+  }
   close_offer(
       self, d.crew_id, offer_end::declined,
       [rp](const caf::error* err) mutable {
@@ -509,7 +561,6 @@ caf::result<done> decline(self_ptr self, const decline_offer& d) {
           rp.deliver(done{});
       },
       d.deadline_unix_ms);
-  return rp;
 }
 
 void apply(self_ptr self, const order_status_changed& c) {
@@ -600,6 +651,7 @@ void escalate(self_ptr self) {
   auto alert = st.escalation.alert.count();
   auto expiry = st.escalation.expiry.count();
   for (auto& [id, e] : st.pending) {
+    if (!serves(st, id)) continue;  // the order's own node escalates it
     if (!e.alerted && now > e.pending_since + alert) {
       e.alerted = true;
       publish(st.event_bus, order_unattended{id, service_clock::format_iso(e.pending_since)});
@@ -612,6 +664,121 @@ void escalate(self_ptr self) {
   }
 }
 
+/// Another node's offer began or ended (its dispatcher's crew_offer_event, relayed over NATS):
+/// the order is not offered here meanwhile, and may be once it ends.
+void heard_offer(self_ptr self, const crew_offer_event& ev) {
+  auto& st = self->state;
+  if (st.shards == 0 || serves(st, ev.crew_id)) return;  // this node's own
+  auto it = st.pending.find(ev.offered ? ev.offer.order_id : ev.order_id);
+  if (it == st.pending.end()) return;
+  auto& e = it->second;
+  if (ev.offered) {
+    e.elsewhere_crew = ev.crew_id;
+    e.elsewhere_until_ms = ev.offer.expires_unix_ms + elsewhere_grace_ms;
+  } else if (e.elsewhere_crew == ev.crew_id) {
+    e.elsewhere_crew = 0;
+    e.next_try_ms = 0;
+    try_offer_order(self, it->first);
+  }
+}
+
+/// Cluster mode: reads the open offers (and, for `gained` shards, the crews) PostgreSQL holds
+/// and takes up those of crews this node serves that it does not know yet: offers another node
+/// made to a crew whose shard moved here, or whose opening committed after the move. At most
+/// one read at a time, and a second apart.
+void resync_offers(self_ptr self, std::vector<int32_t> gained = {}) {
+  auto& st = self->state;
+  auto now = wall_now_ms();
+  if (gained.empty() && (st.resyncing || now - st.last_resync_ms < 1000)) return;
+  st.resyncing = true;
+  st.last_resync_ms = now;
+  auto gen = ++st.resync_gen;
+  st.loading.insert(gained.begin(), gained.end());
+  auto finish = [self, gen] {
+    auto& st = self->state;
+    if (gen != st.resync_gen) return;  // a newer read is on its way, and answers
+    st.resyncing = false;
+    st.loading.clear();
+    auto waiting = std::move(st.after_resync);
+    st.after_resync.clear();
+    for (auto& f : waiting) f();
+  };
+  auto failed = [finish](caf::error&) { finish(); };
+  auto read_offers = [self, finish, failed] {
+    self->request(self->state.persistence, self->state.db_timeout, offers_sql::load())
+        .then(
+            [self, finish](offer_book& book) {
+              resume_offers(self, book);
+              finish();
+            },
+            failed);
+  };
+  if (gained.empty()) {
+    read_offers();
+    return;
+  }
+  std::unordered_set<int32_t> fresh(gained.begin(), gained.end());
+  self->request(st.persistence, st.db_timeout, offers_sql::crews())
+      .then(
+          [self, fresh, read_offers](crew_availabilities& found) {
+            auto& st = self->state;
+            for (auto& a : found.crews)
+              if (fresh.count(shard_of(a.crew_id, st.shards))) record(st.crews[a.crew_id], a);
+            read_offers();
+          },
+          failed);
+}
+
+/// The registry's served_shards: offers of crews of shards no longer served here are dropped
+/// from memory (the node now serving the crew takes them up from PostgreSQL and times them);
+/// those of shards gained are read.
+void served_changed(self_ptr self, const served_shards& now) {
+  auto& st = self->state;
+  if (st.shards == 0) return;
+  std::unordered_set<int32_t> next(now.shards.begin(), now.shards.end());
+  std::vector<int32_t> gained;
+  for (auto s : next)
+    if (!st.served.count(s)) gained.push_back(s);
+  st.served = std::move(next);
+  auto wall = wall_now_ms();
+  for (auto it = st.offers.begin(); it != st.offers.end();) {
+    if (serves(st, it->first)) {
+      ++it;
+      continue;
+    }
+    auto o = st.pending.find(it->second.order_id);
+    if (o != st.pending.end() && o->second.offered_to == it->first) {
+      o->second.offered_to = 0;
+      o->second.elsewhere_crew = it->first;
+      o->second.elsewhere_until_ms =
+          std::max(it->second.offer.expires_unix_ms, wall) + elsewhere_grace_ms;
+    }
+    it = st.offers.erase(it);
+  }
+  if (!gained.empty()) {
+    resync_offers(self, std::move(gained));  // a read begun before may miss what moved
+  }
+}
+
+/// GET /staff/offers: from memory in single-node mode; in cluster mode every node's dispatcher
+/// holds only its crews' offers, so PostgreSQL answers.
+caf::result<open_offers> open_offers_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.shards > 0) {
+    auto rp = self->make_response_promise<open_offers>();
+    self->request(st.persistence, st.db_timeout, offers_sql::open_now())
+        .then([rp](open_offers& o) mutable { rp.deliver(std::move(o)); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    return rp;
+  }
+  open_offers out;
+  for (auto& [crew, lo] : st.offers)
+    if (lo.now == live_offer::phase::open) out.offers.push_back(lo.offer);
+  std::sort(out.offers.begin(), out.offers.end(),
+            [](const crew_offer& a, const crew_offer& b) { return a.order_id < b.order_id; });
+  return out;
+}
+
 }  // namespace
 
 void set_dispatcher_registry(const caf::actor& dispatcher, const caf::actor& registry) {
@@ -620,7 +787,7 @@ void set_dispatcher_registry(const caf::actor& dispatcher, const caf::actor& reg
 
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
                             std::chrono::milliseconds db_timeout, escalation_options escalation,
-                            dispatch_options dispatch) {
+                            dispatch_options dispatch, int32_t cluster_shards) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
     self->state.persistence = persistence;
     self->state.event_bus = event_bus;
@@ -630,6 +797,8 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
     // Subscribed first, loaded second: changes meanwhile wait in the mailbox and apply after
     // (crews' news too: they are sent straight here and wait the same way).
     subscribe<order_status_changed>(self, event_bus);
+    if (cluster_shards > 0) subscribe<crew_offer_event>(self, event_bus);
+    self->state.shards = cluster_shards;
     self->set_default_handler(caf::skip);
     // The index of every pending order can be large after a restart (100,000 open orders): it
     // gets a long deadline, and a failed load is retried with a growing delay, so a slow first
@@ -652,19 +821,36 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf:
           [=](const order_status_changed& c) { apply(self, c); },
           [=](const crew_availability& a) { crew_update(self, a); },
           [=](const pending_query& q) { return query(self->state, q); },
-          [=](const get_crew_offer& q) { return offer_of(self->state, q.crew_id); },
-          [=](const list_open_offers&) {
-            open_offers out;
-            for (auto& [crew, lo] : self->state.offers)
-              if (lo.now == live_offer::phase::open) out.offers.push_back(lo.offer);
-            std::sort(
-                out.offers.begin(), out.offers.end(),
-                [](const crew_offer& a, const crew_offer& b) { return a.order_id < b.order_id; });
-            return out;
+          [=](const get_crew_offer& q) -> caf::result<open_offer> {
+            if (self->state.shards > 0 &&
+                self->state.loading.count(shard_of(q.crew_id, self->state.shards))) {
+              auto rp = self->make_response_promise<open_offer>();
+              self->state.after_resync.push_back(
+                  [self, rp, q]() mutable { rp.deliver(offer_of(self->state, q.crew_id)); });
+              return rp;
+            }
+            return offer_of(self->state, q.crew_id);
           },
-          [=](const decline_offer& d) { return decline(self, d); },
+          [=](const list_open_offers&) { return open_offers_now(self); },
+          [=](const crew_offer_event& ev) { heard_offer(self, ev); },
+          [=](const served_shards& s) { served_changed(self, s); },
+          [=](offer_resync_atom) { resync_offers(self); },
+          [=](const decline_offer& d) -> caf::result<done> {
+            if (self->state.shards > 0 &&
+                self->state.loading.count(shard_of(d.crew_id, self->state.shards))) {
+              auto rp = self->make_response_promise<done>();
+              self->state.after_resync.push_back([self, rp, d] { decline(self, d, rp); });
+              return rp;
+            }
+            auto rp = self->make_response_promise<done>();
+            decline(self, d, rp);
+            return rp;
+          },
           [=](stats_atom) { return static_cast<int64_t>(self->state.pending.size()); },
-          [=](const reconcile_pending& db) { return reconcile(self, db); },
+          [=](const reconcile_pending& db) {
+            if (self->state.shards > 0) resync_offers(self);
+            return reconcile(self, db);
+          },
           [=](use_registry_atom, caf::actor& r) { self->state.registry = std::move(r); },
           [=](offer_expire_atom, int64_t crew_id, uint64_t seq) {
             auto it = self->state.offers.find(crew_id);

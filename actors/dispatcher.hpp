@@ -44,9 +44,19 @@ struct escalation_options {
 /// get_crew_offer → open_offer and list_open_offers → open_offers (by order id), from memory.
 /// Restarted, it resumes the open offers and refusals PostgreSQL holds (offers_sql::load), with
 /// their persisted expiry times.
+///
+/// Cluster mode (`cluster_shards` > 0, CLUSTER.md "Dispatch"): every node indexes every pending
+/// order (other nodes' placements reach it over NATS), but offers only to crews of the shards it
+/// serves (`served_shards` from the registry), so a crew's offers are made, timed, declined and
+/// re-sent on connect by one node, the one serving the crew (get_crew_offer and decline_offer
+/// reach it through the crew actor). Other nodes' offers (their crew_offer_events) keep it from
+/// offering the same order meanwhile. Shards lost: their crews' offers are dropped from memory
+/// (not closed); shards gained: their crews and open offers are read from PostgreSQL and timed
+/// here. Only orders of served shards are escalated. list_open_offers reads PostgreSQL.
 caf::actor spawn_dispatcher(caf::actor_system& sys, caf::actor persistence, caf::actor event_bus,
                             std::chrono::milliseconds db_timeout,
-                            escalation_options escalation = {}, dispatch_options dispatch = {});
+                            escalation_options escalation = {}, dispatch_options dispatch = {},
+                            int32_t cluster_shards = 0);
 
 /// Gives the dispatcher the registry (spawned after it: crews need the dispatcher), through
 /// which it sends the no_crew cancels. Until then orders are alerted, not cancelled.

@@ -40,8 +40,9 @@ struct ownership_view {
   std::map<int32_t, int64_t> held;  // shard → epoch
   std::chrono::steady_clock::time_point valid_until{};
   std::map<int32_t, shard_owner> others;
-  caf::actor router;                // cluster_nats_url set: forwards what this node does not serve
-  std::vector<int32_t> subscribed;  // the shards the router was last told this node serves
+  caf::actor router;                 // cluster_nats_url set: forwards what this node does not serve
+  std::vector<caf::actor> watchers;  // told the shards served here (router, dispatcher)
+  std::vector<int32_t> announced;    // the shards they were last told
 };
 
 struct registry_state {
@@ -138,17 +139,31 @@ std::vector<int32_t> drain(self_ptr self, const std::vector<int32_t>& shards) {
   return std::vector<int32_t>(busy.begin(), busy.end());
 }
 
-/// Tells the router which shards this node serves now, when that changed.
+/// Tells the watchers (router, dispatcher) which shards this node serves now, when that changed.
 void announce_served(self_ptr self) {
   auto& st = self->state;
-  if (!st.cluster || !st.cluster->router) return;
+  if (!st.cluster || st.cluster->watchers.empty()) return;
   auto& c = *st.cluster;
   std::vector<int32_t> now;
   if (std::chrono::steady_clock::now() < c.valid_until)
     for (auto& [shard, epoch] : c.held) now.push_back(shard);
-  if (now == c.subscribed) return;
-  c.subscribed = now;
-  self->send(c.router, served_shards{std::move(now)});
+  if (now == c.announced) return;
+  c.announced = now;
+  for (auto& w : c.watchers) self->send(w, served_shards{now});
+}
+
+/// A message for `key`, which this node does not serve: forwarded through the router to the node
+/// that does (unless it came from another node: never forwarded twice), else refused not_owner.
+/// `inspect`: the operator's GET /admin/actors (the payload is empty).
+void refuse_or_forward(self_ptr self, const entity_key& key, caf::response_promise& promise,
+                       caf::message payload, bool inspect, bool forwarded) {
+  auto& st = self->state;
+  auto refusal = to_caf_error(not_served(st, key));
+  if (st.cluster->router && !forwarded)
+    promise.delegate(st.cluster->router, forward_atom::value, key, std::move(payload),
+                     std::move(refusal), inspect);
+  else
+    promise.deliver(std::move(refusal));
 }
 
 /// Delivers `payload` for `key` as ownership allows: to the entity (activated if need be), to the
@@ -159,12 +174,7 @@ void route(self_ptr self, const entity_key& key, caf::response_promise promise,
   auto& st = self->state;
   auto lease = lease_for(st, key);
   if (!lease) {
-    auto refusal = to_caf_error(not_served(st, key));
-    if (st.cluster->router && !forwarded)
-      promise.delegate(st.cluster->router, forward_atom::value, key, std::move(payload),
-                       std::move(refusal), false);
-    else
-      promise.deliver(std::move(refusal));
+    refuse_or_forward(self, key, promise, std::move(payload), false, forwarded);
     return;
   }
   auto it = st.live.find(key);
@@ -186,12 +196,7 @@ caf::response_promise inspect(self_ptr self, const entity_key& key, bool forward
   auto& st = self->state;
   auto rp = self->make_response_promise();
   if (!lease_for(st, key)) {
-    auto refusal = to_caf_error(not_served(st, key));
-    if (st.cluster->router && !forwarded)
-      rp.delegate(st.cluster->router, forward_atom::value, key, caf::message{}, std::move(refusal),
-                  true);
-    else
-      rp.deliver(std::move(refusal));
+    refuse_or_forward(self, key, rp, caf::message{}, true, forwarded);
     return rp;
   }
   auto it = st.live.find(key);
@@ -207,6 +212,10 @@ caf::response_promise inspect(self_ptr self, const entity_key& key, bool forward
 
 void set_shard_router(const caf::actor& registry, const caf::actor& router) {
   caf::anon_send(registry, shard_router_atom::value, router);
+}
+
+void watch_served_shards(const caf::actor& registry, const caf::actor& watcher) {
+  caf::anon_send(registry, watch_served_atom::value, watcher);
 }
 
 caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_factory> kinds,
@@ -254,7 +263,14 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
         [=](shard_router_atom, caf::actor& router) {
           if (!self->state.cluster) return;
           self->state.cluster->router = router;
-          self->state.cluster->subscribed = {};
+          self->state.cluster->watchers.push_back(router);
+          self->state.cluster->announced = {};
+          announce_served(self);
+        },
+        [=](watch_served_atom, caf::actor& watcher) {
+          if (!self->state.cluster) return;
+          self->state.cluster->watchers.push_back(watcher);
+          self->state.cluster->announced = {};
           announce_served(self);
         },
         [=](adopt_atom, entity_key& key, caf::message& preload) {

@@ -42,4 +42,8 @@ caf::actor spawn_registry(caf::actor_system& sys, std::map<entity_kind, entity_f
 /// Gives the registry the shard router it forwards through (cluster mode with NATS).
 void set_shard_router(const caf::actor& registry, const caf::actor& router);
 
+/// Cluster mode: `watcher` is sent `served_shards` whenever the shards this node serves change
+/// (and once now). The router is a watcher too (set_shard_router).
+void watch_served_shards(const caf::actor& registry, const caf::actor& watcher);
+
 }  // namespace wassally

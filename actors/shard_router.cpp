@@ -271,7 +271,7 @@ void answer(self_ptr self, uint64_t id, const std::string& data, bool no_respond
 void forward(self_ptr self, caf::response_promise promise, const entity_key& key,
              caf::message payload, caf::error fallback, bool inspect, bool expects_reply) {
   auto& st = self->state;
-  if (!st.connected) {
+  if (!st.nc || !st.connected) {  // never connected, or cut off now: nothing can be sent
     bump(self, &cluster_snapshot::forward_fallbacks);
     promise.deliver(std::move(fallback));
     return;
@@ -492,10 +492,6 @@ caf::actor spawn_shard_router(caf::actor_system& sys, shard_router_options opts)
             bool inspect) {
           auto rp = self->make_response_promise();
           bool expects_reply = self->current_message_id().is_request();
-          if (!self->state.nc) {
-            rp.deliver(std::move(fallback));
-            return rp;
-          }
           forward(self, rp, key, std::move(payload), std::move(fallback), inspect, expects_reply);
           return rp;
         },

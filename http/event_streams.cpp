@@ -102,7 +102,6 @@ struct hub_state {
   std::map<int64_t, std::set<uint64_t>> by_order;
   std::set<uint64_t> staff;  // streams of every order and crew change
   std::map<int64_t, std::set<uint64_t>> by_crew;
-  caf::actor dispatcher;  // asked for a crew's open offer when its stream starts
   static inline const char* name = "event_streams";
 };
 
@@ -331,8 +330,7 @@ void start_crew_stream(self_ptr self, uint64_t id, const open_crew_stream& req,
 void crew_notices(self_ptr self, const order_status_changed& change) {
   auto& e = change.event;
   if (!e.crew_id || self->state.by_crew.empty()) return;
-  if (e.status == order_status::assigned && change.from_crew_id &&
-      change.from_crew_id != e.crew_id)
+  if (e.status == order_status::assigned && change.from_crew_id && change.from_crew_id != e.crew_id)
     to_crew(self, change.from_crew_id, "order_reassigned",
             {{"order_id", change.order_id}, {"crew_id", e.crew_id}, {"by_user_id", e.by_user_id}});
   if (e.status == order_status::assigned && e.by_user_id != e.crew_id)
@@ -402,12 +400,10 @@ std::shared_ptr<std::atomic<bool>> connection_closed_flag(
 }
 
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
-                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive,
-                               caf::actor dispatcher) {
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive) {
   return sys.spawn([=](self_ptr self) -> caf::behavior {
     auto& st = self->state;
     st.registry = registry;
-    st.dispatcher = dispatcher;
     subscribe<crew_offer_event>(self, event_bus);
     st.timeout = timeout;
     st.keepalive = keepalive;
@@ -441,11 +437,8 @@ caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf
           auto& s = st.streams[id];
           s.crew_id = req.crew_id;
           st.by_crew[req.crew_id].insert(id);
-          if (!st.dispatcher) {
-            start_crew_stream(self, id, req, open_offer{});
-            return;
-          }
-          self->request(st.dispatcher, st.timeout, get_crew_offer{req.crew_id})
+          ask_entity(self, crew_ref(st.registry, req.crew_id), st.timeout,
+                     get_crew_offer{req.crew_id})
               .then([self, id, req](open_offer& o) { start_crew_stream(self, id, req, o); },
                     [self, id, req](caf::error& e) {
                       drop(self, id);

@@ -56,10 +56,10 @@ struct open_staff_stream {
 /// The hub: subscribes to the event bus topics "order_status" and "crew_status", asks order actors
 /// (through the registry) for the events a new stream starts with, writes events and keepalives,
 /// ends a stream after a final status. `stats_atom` → int64_t open streams.
-/// Crew streams ask `dispatcher` for the crew's open offer when they start.
+/// A crew stream starts with the crew's open offer, asked of the crew (through the registry: the
+/// dispatcher of the node serving the crew made it, CLUSTER.md "Dispatch").
 caf::actor spawn_event_streams(caf::actor_system& sys, caf::actor event_bus, caf::actor registry,
-                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive,
-                               caf::actor dispatcher = {});
+                               std::chrono::milliseconds timeout, std::chrono::seconds keepalive);
 
 /// A connection's "closed" flag, made when Pistache accepts it and set when Pistache lets it go
 /// (both on its reactor thread, from the edge's handler): event streams write only from that

@@ -113,7 +113,7 @@ void add_crew_routes(router& r) {
         decline_offer d{ctx.id_param("id"), ctx.user_id(), caller_of(ctx).deadline_unix_ms};
         auto c = ctx;
         ask<done>(
-            ctx, ctx.svc->dispatcher, [c](done&) { c.out->empty(204); }, d);
+            ctx, my_crew(ctx), [c](done&) { c.out->empty(204); }, d);
       },
       "Decline the order offered to the crew: it is offered to the next crew");
   r.add(
@@ -121,7 +121,7 @@ void add_crew_routes(router& r) {
       [](request_context& ctx) {
         auto c = ctx;
         ask<open_offer>(
-            ctx, ctx.svc->dispatcher,
+            ctx, my_crew(ctx),
             [c](open_offer& o) {
               if (o.open)
                 c.out->json(200, offer_json(o.offer));

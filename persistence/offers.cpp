@@ -41,6 +41,23 @@ crew_offer read_offer(pqxx::dbtransaction& tx, crew_offer offer) {
 const std::string expiry_columns =
     db::iso_utc("expires_at") + ", (extract(epoch FROM expires_at) * 1000)::bigint";
 
+/// Every offer open in PostgreSQL, by order id.
+std::vector<crew_offer> open_in(pqxx::dbtransaction& tx) {
+  std::vector<crew_offer> out;
+  for (auto r : tx.exec("SELECT f.order_id, f.crew_id, f.distance_km, " + expiry_columns +
+                        " FROM order_offers f JOIN orders o ON o.id = f.order_id"
+                        " WHERE f.outcome = 'open' ORDER BY f.order_id")) {
+    crew_offer offer;
+    offer.order_id = r[0].as<int64_t>();
+    offer.crew_id = r[1].as<int64_t>();
+    offer.distance_km = r[2].as<double>();
+    offer.expires_at = r[3].as<std::string>();
+    offer.expires_unix_ms = r[4].as<int64_t>();
+    out.push_back(read_offer(tx, std::move(offer)));
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -110,17 +127,7 @@ db_command load() {
             " FROM orders o WHERE o.id = f.order_id AND f.outcome = 'open'"
             " AND o.status <> 'pending'");
         offer_book book;
-        for (auto r : tx.exec("SELECT f.order_id, f.crew_id, f.distance_km, " + expiry_columns +
-                              " FROM order_offers f JOIN orders o ON o.id = f.order_id"
-                              " WHERE f.outcome = 'open' ORDER BY f.order_id")) {
-          crew_offer offer;
-          offer.order_id = r[0].as<int64_t>();
-          offer.crew_id = r[1].as<int64_t>();
-          offer.distance_km = r[2].as<double>();
-          offer.expires_at = r[3].as<std::string>();
-          offer.expires_unix_ms = r[4].as<int64_t>();
-          book.open.push_back(read_offer(tx, std::move(offer)));
-        }
+        book.open = open_in(tx);
         for (auto r : tx.exec("SELECT f.order_id, f.crew_id,"
                               " (extract(epoch FROM max(f.closed_at)) * 1000)::bigint"
                               " FROM order_offers f JOIN orders o ON o.id = f.order_id"
@@ -129,6 +136,14 @@ db_command load() {
           book.refusals.push_back({r[0].as<int64_t>(), r[1].as<int64_t>(), r[2].as<int64_t>()});
         return caf::make_message(std::move(book));
       }};
+}
+
+db_command open_now() {
+  return {"offers.open_now", false, [](pqxx::dbtransaction& tx) {
+            open_offers out;
+            out.offers = open_in(tx);
+            return caf::make_message(std::move(out));
+          }};
 }
 
 db_command crews() {

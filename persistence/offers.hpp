@@ -22,6 +22,9 @@ db_command close(int64_t order_id, int64_t crew_id, const std::string& outcome);
 /// longer pending (accepted, taken or cancelled, from the order's row), then reads the open
 /// offers of pending orders and their refusals (declined or expired, with when).
 db_command load();
+/// Every offer open in PostgreSQL, whichever node's dispatcher made it → open_offers (by order
+/// id; cluster mode's GET /staff/offers).
+db_command open_now();
 /// Every crew with its status, position and held orders → crew_availabilities.
 db_command crews();
 

@@ -81,8 +81,11 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// To the registry: `(shard_router_atom, actor)`, the router it forwards through.
 using shard_router_atom = caf::atom_constant<caf::atom("router")>;
 
-/// Registry → shard router: the shards this node serves now; the router listens on their
-/// subjects and on no others.
+/// To the registry: `(watch_served_atom, actor)`, send that actor served_shards on every change.
+using watch_served_atom = caf::atom_constant<caf::atom("watch_srv")>;
+
+/// Registry → shard router and dispatcher: the shards this node serves now; the router listens
+/// on their subjects and on no others, the dispatcher offers only to their crews.
 struct served_shards {
   std::vector<int32_t> shards;
   WASSALLY_FIELDS(served_shards, shards)

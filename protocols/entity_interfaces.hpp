@@ -25,6 +25,7 @@
 #include "protocols/analytics.hpp"
 #include "protocols/catalog.hpp"
 #include "protocols/crews.hpp"
+#include "protocols/dispatch.hpp"
 #include "protocols/inspection.hpp"
 #include "protocols/orders.hpp"
 #include "protocols/reconcile.hpp"
@@ -76,13 +77,17 @@ using shop_actor = entity_actor::extend<
     caf::replies_to<create_delivery_request>::with<order_placed>>;
 
 /// actors/crew.hpp.
+/// (get_crew_offer, decline_offer: the crew's offers are made by the dispatcher of the node that
+///  serves the crew, CLUSTER.md "Dispatch"; the crew hands them to it.)
 using crew_actor =
     entity_actor::extend<caf::replies_to<set_crew_location>::with<done>,
                          caf::replies_to<set_crew_status>::with<crew_record>,
                          caf::replies_to<crew_pending_query>::with<pending_page>,
                          caf::replies_to<claim_crew_slot>::with<done>,
                          caf::reacts_to<crew_slot_outcome>, caf::reacts_to<crew_order_finished>,
-                         caf::replies_to<reconcile_holdings>::with<reconcile_outcome>>;
+                         caf::replies_to<reconcile_holdings>::with<reconcile_outcome>,
+                         caf::replies_to<get_crew_offer>::with<open_offer>,
+                         caf::replies_to<decline_offer>::with<done>>;
 
 /// actors/cart.hpp.
 using cart_actor =

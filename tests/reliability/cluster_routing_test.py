@@ -14,13 +14,21 @@ request; what another node owns is forwarded to it. Checked against what Postgre
    through b in its pending list; three crews through three nodes accept it at once: exactly
    one wins; the customer's stream on a node that does not own the order, and the staff stream
    on every node, see the assignment.
+5b. Dispatch across nodes (CLUSTER.md "Dispatch"): an order placed through one node is offered
+   to the only crew near it, whose app talks to another node than the one serving it: its
+   stream there gets the offer; GET /crew/offer and GET /staff/offers through every node show
+   it; a new stream on a third node starts with it; a decline through yet another node ends it
+   (PostgreSQL: declined). The order is announced unattended to staff exactly once (only its
+   own node escalates it).
 6. kill -9 of nats-server: a node answers what it owns, and 503 not_owner (naming the owner) at
    once for the rest; nats-server restarted on its port: every node routes again by itself.
 7. Under load (writers renaming shops through random nodes): SIGTERM of node b while the writers
    use a and c: no write fails, nor while b rejoins and takes shards back (the shards given up
    drain first); kill -9 of node c while they use a and b: c's shards are served again by the
    others within ttl + a round + 2 s (writes in flight on c may get 504). Every acknowledged
-   write is in PostgreSQL.
+   write is in PostgreSQL. (First round: an offer open to a crew c serves when c is killed is
+   taken up by the crew's new node: GET /crew/offer through a shows it, and it is closed as
+   expired in PostgreSQL within 3 s of its expiry.)
 
   cluster_routing_test.py [--rounds N]   (rounds of 7)
 """
@@ -43,6 +51,12 @@ SHARDS = 12
 TTL_MS = 1500
 ROUND_S = TTL_MS / 3000.0
 NODES = ("a", "b", "c")
+OFFER_TIMEOUT_S = 8
+ALERT_S = 2
+# Far from Cairo (where every other shop and crew is), and from each other: a crew there is the
+# only one near an order of a shop there.
+ALEXANDRIA = (31.20, 29.92)
+ASWAN = (24.09, 32.90)
 
 
 def node_env(name, nats_url):
@@ -51,6 +65,8 @@ def node_env(name, nats_url):
             "WASSALLY_CLUSTER_NATS_URL": nats_url,
             "WASSALLY_REQUEST_TIMEOUT_MS": "4000", "WASSALLY_RECONCILE_INTERVAL_S": "0",
             "WASSALLY_CREW_MAX_ORDERS": "100",
+            "WASSALLY_OFFER_TIMEOUT_S": str(OFFER_TIMEOUT_S),
+            "WASSALLY_PENDING_ALERT_S": str(ALERT_S),
             "WASSALLY_TOKEN_SECRET": "cluster-test-secret-0123456789abcdef0123456789"}
 
 
@@ -304,6 +320,55 @@ def main():
         views = {n: routing(n, w.staff) for n in NODES}
         figures["events_in"] = {n: v.get("events_in") for n, v in views.items()}
 
+        # 5b. A crew's offers are made, re-sent and declined by the node serving the crew,
+        # whichever node its app talks to.
+        far_product = w.product(w.shop(*ALEXANDRIA), 100)
+        k = w.crew(*ALEXANDRIA)
+        k_owner = leases(db)[k["id"] % SHARDS][0]
+        y, z = [n for n in NODES if n != k_owner]
+        crew_stream = SseReader(servers[y].port, "/api/v1/crew/events", k["token"])
+        staff_stream = SseReader(servers[z].port, "/api/v1/staff/events", w.staff)
+        offered = must(client(z).post("/api/v1/orders", order_body([(far_product, 1)]),
+                                      token=customer["token"]), 201)
+        got = crew_stream.wait_for(lambda e: e.get("event") == "offer" and
+                                   e["data"].get("order_id") == offered["id"], 10)
+        check(got is not None, f"crew {k['id']} (served by {k_owner}) streaming on {y} got no "
+                               f"offer of order {offered['id']} placed through {z}: "
+                               f"{crew_stream.events}")
+        rows = psql(db, f"SELECT crew_id FROM order_offers WHERE order_id = {offered['id']}"
+                        f" AND outcome = 'open'")
+        check(rows == [[str(k["id"])]], f"open offers of order {offered['id']}: {rows}")
+        for n in NODES:
+            mine = Client(servers[n].port, token=k["token"]).get("/api/v1/crew/offer")
+            check(mine.status == 200 and mine.body["order_id"] == offered["id"],
+                  f"GET /crew/offer of crew {k['id']} (served by {k_owner}) through {n}: {mine!r}")
+            all_open = client(n).get("/api/v1/staff/offers", token=w.staff)
+            check(all_open.status == 200 and
+                  {"order_id": offered["id"], "crew_id": k["id"]} in
+                  [{"order_id": o["order_id"], "crew_id": o["crew_id"]} for o in all_open.body],
+                  f"GET /staff/offers through {n} misses order {offered['id']}: {all_open!r}")
+        crew_stream.close()
+        again = SseReader(servers[z].port, "/api/v1/crew/events", k["token"])
+        first = again.wait_for(lambda e: e.get("event") == "offer", 5)
+        check(first is not None and first["data"].get("order_id") == offered["id"],
+              f"a new stream of crew {k['id']} on {z} did not start with its open offer: "
+              f"{again.events}")
+        again.close()
+        r = Client(servers[y].port, token=k["token"]).post(
+            f"/api/v1/orders/{offered['id']}/decline")
+        outcome = psql(db, f"SELECT outcome FROM order_offers WHERE order_id = {offered['id']}"
+                           f" AND crew_id = {k['id']}")
+        check(r.status == 204 and outcome == [["declined"]],
+              f"decline through {y} of an offer made by {k_owner}: {r!r}, PostgreSQL {outcome}")
+        alerted = lambda e: (e.get("event") == "order_unattended" and  # noqa: E731
+                             e["data"].get("order_id") == offered["id"])
+        staff_stream.wait_for(alerted, ALERT_S + 5)
+        time.sleep(1.5)  # a second announcement, should another node make one, comes meanwhile
+        alerts = [e for e in staff_stream.events if alerted(e)]
+        check(len(alerts) == 1, f"order {offered['id']} announced unattended {len(alerts)} times "
+                                f"on {z}'s staff stream (once expected)")
+        staff_stream.close()
+
         for rnd in range(args.rounds):
             if not args.no_nats_restart:
                 # 6. nats-server killed: owned shards served, others 503 not_owner at once.
@@ -361,6 +426,23 @@ def main():
             time.sleep(1)
 
             writers.use(["a", "b"], f"kill c {rnd}")
+            stranded = None
+            if rnd == 0:
+                # An offer open to a crew served by c when c dies.
+                for _ in range(SHARDS):
+                    candidate = w.crew(*ASWAN)
+                    if leases(db)[candidate["id"] % SHARDS][0] == "c":
+                        stranded = candidate
+                        break
+                    must(Client(servers["a"].port, token=candidate["token"]).put(
+                        "/api/v1/crew/status", {"status": "offline"}), 200)
+                check(stranded is not None, "no crew landed in a shard of c")
+                stranded_order = must(client("a").post(
+                    "/api/v1/orders", order_body([(w.product(w.shop(*ASWAN), 10), 1)]),
+                    token=customer["token"]), 201)["id"]
+                wait_until("the offer to c's crew is open", lambda: psql(
+                    db, f"SELECT count(*) FROM order_offers WHERE order_id = {stranded_order}"
+                        f" AND crew_id = {stranded['id']} AND outcome = 'open'") == [["1"]], 10)
             time.sleep(0.5)
             servers["c"].kill()
             killed = time.time()
@@ -375,6 +457,21 @@ def main():
                           f"after c's kill -9, {n} serves shop {s['id']} as {got!r}")
             figures.setdefault("kill_failed_writes", []).append(
                 len(writers.failures.get(f"kill c {rnd}", [])))
+            if stranded is not None:
+                # The crew's new node took the offer up: it shows it, and closes it on time.
+                mine = Client(servers["a"].port, token=stranded["token"]).get("/api/v1/crew/offer")
+                check(mine.status == 200 and mine.body["order_id"] == stranded_order,
+                      f"after c's kill -9, GET /crew/offer of its crew through a: {mine!r}")
+
+                def closed():
+                    return psql(db, f"SELECT outcome, round(extract(epoch FROM closed_at -"
+                                    f" expires_at)::numeric, 2) FROM order_offers"
+                                    f" WHERE order_id = {stranded_order} AND outcome <> 'open'")
+                wait_until("the stranded offer is closed", closed, OFFER_TIMEOUT_S + 5)
+                (outcome, late), = closed()
+                figures["stranded_offer_closed_late_s"] = float(late)
+                check(outcome == "expired" and float(late) < 3,
+                      f"the offer c left open closed as {outcome}, {late} s after its expiry")
             servers["c"].start()
             wait_until("c rejoins", balanced, 20 * TTL_MS / 1000)
             writers.use(NODES, f"all again {rnd}")
