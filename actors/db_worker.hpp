@@ -19,6 +19,10 @@ struct db_worker_options {
   /// longer.
   std::string cluster_node{};
   int idle_in_transaction_timeout_ms = 0;
+  /// Cluster mode: the connection's wassally.id_shards and wassally.zone_deg, with which new
+  /// shops, users and orders get zoned ids (migration 0010, CLUSTER.md "Shard key"). 0: plain.
+  int32_t id_shards = 0;
+  double zone_deg = 0;
 };
 
 /// Writes refused by the fence check since the start (cluster mode), for /metrics.

@@ -27,6 +27,9 @@ struct persistence_options {
   /// Cluster mode: the node's id and how long a write transaction may sit idle (db_worker_options).
   std::string cluster_node{};
   int idle_in_transaction_timeout_ms = 0;
+  /// Cluster mode: how new ids are made (db_worker_options).
+  int32_t id_shards = 0;
+  double zone_deg = 0;
 };
 
 /// The persistence actor: the only way to the database. It takes db_command messages, groups

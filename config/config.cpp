@@ -271,6 +271,11 @@ const std::vector<key_spec>& specs() {
       {"cluster_lease_ttl_ms",
        "cluster mode: a shard lease lasts this long unless renewed (renewed every third of it)",
        int_field(&config::cluster_lease_ttl_ms, 300, 600000, "cluster_lease_ttl_ms")},
+      {"cluster_zone_deg",
+       "cluster mode: service zones are cells of this many degrees (0.5: about 55 km); a new "
+       "shop, a user registered with a home_location and an order (by its first shop) get ids "
+       "in their zone's shard, so a zone's work stays on one node (0: ids are not zoned)",
+       double_field(&config::cluster_zone_deg, 0, 10, "cluster_zone_deg")},
       {"cluster_rebalance_moves",
        "cluster mode: shards a node gives up per lease round while another node holds fewer "
        "than its share",

@@ -115,6 +115,9 @@ struct config {
   std::string cluster_node_id;  // this node's name ([a-z0-9][a-z0-9_-]*, unique in the cluster)
   int cluster_shards = 64;      // entities are spread over this many shards (same on every node)
   int cluster_lease_ttl_ms = 5000;  // a shard lease lasts this long unless renewed (every ttl / 3)
+  // zones are cells of this many degrees; new shops, users with a home_location and orders get
+  // ids in their zone's shard (0: ids not zoned, spread as by a hash)
+  double cluster_zone_deg = 0.5;
   int cluster_rebalance_moves = 4;  // shards a node gives up per round when others hold too few
   // where other nodes' not_owner answers send clients (empty: http://host:port)
   std::string cluster_public_url;

@@ -49,18 +49,22 @@ const std::string insert_orders_sql =
     " $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[], $11::text[],"
     " $12::numeric[], $13::numeric[], $14::numeric[], $15::bigint[]) AS v(k, type, code, user_id,"
     " rs, rn, rp, address, latitude, longitude, notes, it, df, total, coins)),"
-    " o AS (INSERT INTO orders (type, code, user_id, requesting_shop_id, receiver_name,"
+    " x AS (SELECT * FROM unnest($16::text[], $17::int[], $18::bigint[], $19::bigint[],"
+    " $20::text[], $21::numeric[], $22::numeric[], $23::numeric[], $24::numeric[]) AS x(code, n,"
+    " product_id, shop_id, name, quantity, unit_price, unit_cost, line_total)),"
+    // Cluster mode: the order's id is in its first shop's shard (the requesting shop's for a
+    // delivery request), so the order is served where that shop is (migration 0010).
+    " o AS (INSERT INTO orders (id, type, code, user_id, requesting_shop_id, receiver_name,"
     " receiver_phone, address, latitude, longitude, notes, items_total, delivery_fee, total,"
-    " coins) SELECT type, code, user_id, nullif(rs, '')::bigint, rn, rp, address, latitude,"
-    " longitude, notes, it, df, total, coins FROM v ORDER BY k ON CONFLICT (code) DO NOTHING"
+    " coins) SELECT zoned_id('orders_id_seq', shard_of_id(coalesce(nullif(rs, '')::bigint,"
+    " (SELECT x.shop_id FROM x WHERE x.code = v.code ORDER BY x.n LIMIT 1)))), type, code,"
+    " user_id, nullif(rs, '')::bigint, rn, rp, address, latitude, longitude, notes, it, df,"
+    " total, coins FROM v ORDER BY k ON CONFLICT (code) DO NOTHING"
     " RETURNING id, code, user_id, created_at, updated_at, requesting_shop_id),"
     " e AS (INSERT INTO order_events (order_id, seq, status, by_user_id)"
     " SELECT id, 1, '" +
     std::string(order_status::pending) +
     "', user_id FROM o RETURNING order_id, at),"
-    " x AS (SELECT * FROM unnest($16::text[], $17::int[], $18::bigint[], $19::bigint[],"
-    " $20::text[], $21::numeric[], $22::numeric[], $23::numeric[], $24::numeric[]) AS x(code, n,"
-    " product_id, shop_id, name, quantity, unit_price, unit_cost, line_total)),"
     " l AS (INSERT INTO order_items (order_id, product_id, shop_id, name, quantity,"
     " unit_price, unit_cost, line_total) SELECT o.id, x.product_id, x.shop_id, x.name,"
     " x.quantity, x.unit_price, x.unit_cost, x.line_total FROM x JOIN o ON o.code = x.code"

@@ -124,13 +124,15 @@ db_command create(const create_shop& c, const std::string& owner_password_hash) 
                 "INSERT INTO locations (address, latitude, longitude) VALUES ($1, $2, $3)"
                 " RETURNING id",
                 c.shop.location.address, c.shop.location.latitude, c.shop.location.longitude);
+            // Cluster mode: the id's shard is the shop's zone's (migration 0010).
             auto shop = tx.exec_params(
-                "INSERT INTO shops (owner_id, category_id, location_id, name, description,"
+                "INSERT INTO shops (id, owner_id, category_id, location_id, name, description,"
                 " phone_number, facebook_url, image, preparation_min)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                " VALUES (zoned_id('shops_id_seq', zone_shard($10, $11)), $1, $2, $3, $4, $5, $6,"
+                " $7, $8, $9) RETURNING id",
                 owner_id, c.shop.category_id, loc[0][0].as<int64_t>(), c.shop.name,
                 c.shop.description, c.shop.phone_number, c.shop.facebook_url, c.shop.image,
-                c.shop.preparation_min);
+                c.shop.preparation_min, c.shop.location.latitude, c.shop.location.longitude);
             return caf::make_message(load(tx, shop[0][0].as<int64_t>()));
           }};
 }

@@ -54,10 +54,14 @@ user_record insert_user(pqxx::dbtransaction& tx, const register_user& u,
                         const std::string& password_hash) {
   pqxx::result rows;
   try {
+    // Cluster mode: a user given a home_location gets an id in its zone's shard (migration
+    // 0010): a customer's cart, a crew, on the node serving the zone they order or work in.
     rows = tx.exec_params(
-        "INSERT INTO users (username, password_hash, role, first_name, last_name, email, "
-        "phone_number) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        u.username, password_hash, u.role, u.first_name, u.last_name, u.email, u.phone_number);
+        "INSERT INTO users (id, username, password_hash, role, first_name, last_name, email,"
+        " phone_number) VALUES (zoned_id('users_id_seq', CASE WHEN $8 THEN zone_shard($9, $10)"
+        " END), $1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        u.username, password_hash, u.role, u.first_name, u.last_name, u.email, u.phone_number,
+        u.has_home, u.home_latitude, u.home_longitude);
   } catch (const pqxx::unique_violation& e) {
     std::string what = e.what();
     if (what.find("users_phone_number_key") != std::string::npos)

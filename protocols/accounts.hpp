@@ -50,9 +50,13 @@ struct register_user {
   std::string email;
   std::string role;
   bool if_absent = false;  // bootstrap: an existing username is not an error
+  // home_location (optional): in cluster mode the user's id is in its zone's shard
+  bool has_home = false;
+  double home_latitude = 0;
+  double home_longitude = 0;
 
   WASSALLY_FIELDS(register_user, username, password, phone_number, first_name, last_name, email,
-                  role, if_absent)
+                  role, if_absent, has_home, home_latitude, home_longitude)
 };
 
 struct login_request {

@@ -1,5 +1,6 @@
 #include "http/decoders/accounts.hpp"
 
+#include "http/decoders/fields.hpp"
 #include "http/json_body.hpp"
 
 namespace wassally::http {
@@ -21,6 +22,11 @@ register_user decode_register(const nlohmann::json& body, const std::string& rol
   u.last_name = f.optional_string("last_name", 150);
   u.email = f.optional_string("email", 254);
   if (!u.email.empty() && !valid_email(u.email)) f.fail("email", "not a valid email address");
+  if (auto home = fields::read_point(f, body, "home_location")) {
+    u.has_home = true;
+    u.home_latitude = home->first;
+    u.home_longitude = home->second;
+  }
   f.finish();
   return u;
 }

@@ -60,6 +60,23 @@ void read_location(field_reader& parent, const nlohmann::json& body, geo_locatio
   for (auto& [k, v] : f.errors()) parent.fail(k, v);
 }
 
+std::optional<std::pair<double, double>> read_point(field_reader& parent,
+                                                    const nlohmann::json& body,
+                                                    const std::string& name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) {
+    parent.fail(name, "must be an object with latitude and longitude");
+    return std::nullopt;
+  }
+  field_reader f(*it, name + ".");
+  auto lat = f.number("latitude", true, -90, 90);
+  auto lng = f.number("longitude", true, -180, 180);
+  for (auto& [k, v] : f.errors()) parent.fail(k, v);
+  if (!lat || !lng) return std::nullopt;
+  return std::make_pair(*lat, *lng);
+}
+
 void check_phone(field_reader& f, const std::string& field, const std::string& value) {
   if (!value.empty() && !valid_phone(value)) f.fail(field, "an optional + and 7 to 15 digits");
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "http/json_body.hpp"
@@ -29,6 +30,12 @@ inline constexpr const char* timestamp_format =
 /// `partial`: nothing is required (a PATCH) and each field read is named in `set`.
 void read_location(field_reader& parent, const nlohmann::json& body, geo_location& out,
                    bool partial, std::vector<std::string>* set);
+
+/// The optional point `name` {latitude, longitude} as (latitude, longitude); nothing when absent
+/// or null, problems recorded on `parent` (as name.latitude, name.longitude).
+std::optional<std::pair<double, double>> read_point(field_reader& parent,
+                                                    const nlohmann::json& body,
+                                                    const std::string& name);
 
 /// A phone number, if given, is an optional + and 7 to 15 digits.
 void check_phone(field_reader& f, const std::string& field, const std::string& value);

@@ -20,6 +20,9 @@ request; what another node owns is forwarded to it. Checked against what Postgre
    it; a new stream on a third node starts with it; a decline through yet another node ends it
    (PostgreSQL: declined). The order is announced unattended to staff exactly once (only its
    own node escalates it).
+5c. Zones (CLUSTER.md "Shard key"): a shop, a customer and a crew registered with a
+   home_location in one zone, and the customer's order of that shop, all get ids in the zone's
+   shard; placing the order and accepting it through that shard's node forward nothing.
 6. kill -9 of nats-server: a node answers what it owns, and 503 not_owner (naming the owner) at
    once for the rest; nats-server restarted on its port: every node routes again by itself.
 7. Under load (writers renaming shops through random nodes): SIGTERM of node b while the writers
@@ -52,6 +55,9 @@ TTL_MS = 1500
 ROUND_S = TTL_MS / 3000.0
 NODES = ("a", "b", "c")
 OFFER_TIMEOUT_S = 8
+# Zones of 0.001° (about 110 m): shops a few hundred metres apart land in different zones, so
+# the shops of the test spread over every shard while staying near the crews.
+ZONE_DEG = 0.001
 ALERT_S = 2
 # Far from Cairo (where every other shop and crew is), and from each other: a crew there is the
 # only one near an order of a shop there.
@@ -66,6 +72,7 @@ def node_env(name, nats_url):
             "WASSALLY_REQUEST_TIMEOUT_MS": "4000", "WASSALLY_RECONCILE_INTERVAL_S": "0",
             "WASSALLY_CREW_MAX_ORDERS": "100",
             "WASSALLY_OFFER_TIMEOUT_S": str(OFFER_TIMEOUT_S),
+            "WASSALLY_CLUSTER_ZONE_DEG": str(ZONE_DEG),
             "WASSALLY_PENDING_ALERT_S": str(ALERT_S),
             "WASSALLY_TOKEN_SECRET": "cluster-test-secret-0123456789abcdef0123456789"}
 
@@ -177,7 +184,7 @@ def main():
         wait_until("every node routes over NATS",
                    lambda: all(routing(n, w.staff).get("state") == "connected" for n in NODES),
                    10)
-        shops = [w.shop() for _ in range(SHARDS)]  # one in every shard (ids are sequential)
+        shops = w.shops_in_every_shard(SHARDS, step=ZONE_DEG)
         owner_of = {}
         ls = leases(db)
         for s in shops:
@@ -369,6 +376,31 @@ def main():
                                 f"on {z}'s staff stream (once expected)")
         staff_stream.close()
 
+        # 5c. A zone's entities share its shard, so its work stays on the node serving it.
+        zone = (30.1234, 31.3456)
+        zshop = w.shop(*zone)
+        zshard = zshop["id"] % SHARDS
+        znode = leases(db)[zshard][0]
+        zproduct = w.product(zshop, 10)
+        zcustomer = w.customer(home=zone)
+        zcrew = w.crew(*zone, home=zone)
+        check(zcustomer["id"] % SHARDS == zshard and zcrew["id"] % SHARDS == zshard,
+              f"zone shard {zshard}: shop {zshop['id']}, customer {zcustomer['id']}, "
+              f"crew {zcrew['id']}")
+        before = {n: routing(n, w.staff).get("forwarded", 0) for n in NODES}
+        zorder = client(znode).post("/api/v1/orders", order_body([(zproduct, 1)]),
+                                    token=zcustomer["token"])
+        check(zorder.status == 201 and zorder.body["id"] % SHARDS == zshard,
+              f"an order of shop {zshop['id']} (shard {zshard}): {zorder!r}")
+        if zorder.status == 201:
+            taken = Client(servers[znode].port, token=zcrew["token"]).post(
+                f"/api/v1/orders/{zorder.body['id']}/accept")
+            check(taken.status == 200, f"the zone's crew accepting through {znode}: {taken!r}")
+        after = {n: routing(n, w.staff).get("forwarded", 0) for n in NODES}
+        figures["zone_forwards"] = {n: after[n] - before[n] for n in NODES}
+        check(after == before, f"placing and accepting within a zone through its node {znode} "
+                               f"forwarded: {figures['zone_forwards']}")
+
         for rnd in range(args.rounds):
             if not args.no_nats_restart:
                 # 6. nats-server killed: owned shards served, others 503 not_owner at once.
@@ -398,7 +430,7 @@ def main():
                 figures["nats_recovery_s"].append(round(time.time() - restarted, 2))
 
             # 7. Faults of nodes under load.
-            loaded = [w.shop() for _ in range(SHARDS)] if rnd == 0 else loaded
+            loaded = w.shops_in_every_shard(SHARDS, step=ZONE_DEG) if rnd == 0 else loaded
             if writers is None:
                 writers = Writers(loaded, {n: servers[n].port for n in NODES})
                 writers.start()

@@ -43,7 +43,10 @@ ROUND_S = TTL_MS / 3000.0
 
 
 def node_env(name):
+    # Ids not zoned (cluster_zone_deg 0): a shop's shard is its place in the sequence, so the
+    # shops made below spread over every shard. cluster_routing_test.py runs with zones.
     return {"WASSALLY_CLUSTER_NODE_ID": name, "WASSALLY_CLUSTER_SHARDS": str(SHARDS),
+            "WASSALLY_CLUSTER_ZONE_DEG": "0",
             "WASSALLY_CLUSTER_LEASE_TTL_MS": str(TTL_MS), "WASSALLY_REQUEST_TIMEOUT_MS": "3000",
             "WASSALLY_RECONCILE_INTERVAL_S": "0",
             # A token's user is not re-read from PostgreSQL during the test, so a write sent to

@@ -475,8 +475,8 @@ class SseReader:
                 elif not line.startswith(":"):
                     key, _, value = line.partition(":")
                     event[key] = value[1:] if value.startswith(" ") else value
-        except (OSError, http.client.HTTPException, ValueError):
-            return
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            return  # closed (close() races the read: http.client may find its file gone)
 
     def wait_for(self, predicate, timeout):
         """The first event that satisfies predicate(event) within timeout seconds, or None."""
@@ -566,17 +566,36 @@ class World:
                                 token=shop["owner"]), 201)
         return body["id"]
 
-    def customer(self):
+    @staticmethod
+    def _account(name, home):
+        body = {"username": name, "password": PASSWORD, "phone_number": World.phone()}
+        if home is not None:  # cluster mode: the id is zoned there (CLUSTER.md "Shard key")
+            body["home_location"] = {"latitude": home[0], "longitude": home[1]}
+        return body
+
+    def customer(self, home=None):
         name = "cust" + self.unique()
-        body = must(self.c.post("/api/v1/auth/register", {
-            "username": name, "password": PASSWORD, "phone_number": self.phone()}), 201)
+        body = must(self.c.post("/api/v1/auth/register", self._account(name, home)), 201)
         return {"id": body["id"], "name": name, "token": self.login(name)}
 
-    def crew(self, lat=30.05, lng=31.23):
+    def shops_in_every_shard(self, shards, lat=30.05, lng=31.23, step=0.001):
+        """One shop per shard, in shard order. With zoned ids a shop's shard is its zone's: the
+        shops are made `step` degrees apart going north from (lat, lng), one zone each when the
+        nodes' cluster_zone_deg is `step`, until every shard has one."""
+        found = {}
+        k = 0
+        while len(found) < shards:
+            if k > 40 * shards:
+                raise AssertionError(f"{k} shops cover only shards {sorted(found)}")
+            s = self.shop(lat + step * k + step / 2, lng)
+            found.setdefault(s["id"] % shards, s)
+            k += 1
+        return [found[i] for i in range(shards)]
+
+    def crew(self, lat=30.05, lng=31.23, home=None):
         name = "crew" + self.unique()
-        body = must(self.c.post("/api/v1/staff/crews", {
-            "username": name, "password": PASSWORD, "phone_number": self.phone()},
-            token=self.staff), 201)
+        body = must(self.c.post("/api/v1/staff/crews", self._account(name, home),
+                                token=self.staff), 201)
         tok = self.login(name)
         must(self.c.put("/api/v1/crew/status", {"status": "available"}, token=tok), 200)
         must(self.c.put("/api/v1/crew/location", {"latitude": lat, "longitude": lng}, token=tok),

@@ -73,6 +73,28 @@ BOOST_AUTO_TEST_CASE(register_names_every_bad_field) {
     BOOST_TEST(e.fields.count(f) == 1u, "missing field error for " << f);
 }
 
+BOOST_AUTO_TEST_CASE(register_reads_an_optional_home_location) {
+  json body{{"username", "amr"}, {"password", "12345678"}, {"phone_number", "+201001234567"}};
+  auto without = http::decode_register(body, "customer");
+  BOOST_TEST(!without.has_home);
+  body["home_location"] = nullptr;
+  BOOST_TEST(!http::decode_register(body, "customer").has_home);
+  body["home_location"] = {{"latitude", 31.2}, {"longitude", 29.9}};
+  auto with = http::decode_register(body, "delivery_crew");
+  BOOST_TEST(with.has_home);
+  BOOST_TEST(with.home_latitude == 31.2);
+  BOOST_TEST(with.home_longitude == 29.9);
+  body["home_location"] = {{"latitude", 91}};
+  auto e = error_of([&] { http::decode_register(body, "customer"); });
+  BOOST_TEST(e.code == "validation_error");
+  BOOST_TEST(e.fields.count("home_location.latitude") == 1u);
+  BOOST_TEST(e.fields.at("home_location.longitude") == "this field is required");
+  body["home_location"] = "Cairo";
+  BOOST_TEST(error_of([&] {
+               http::decode_register(body, "customer");
+             }).fields.count("home_location") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(missing_required_fields_are_named) {
   auto e = error_of([] { http::decode_register(json::object(), "customer"); });
   BOOST_TEST(e.fields.at("username") == "this field is required");
