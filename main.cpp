@@ -180,6 +180,7 @@ struct runtime {
     so.event_bus = event_bus;
     so.coins_per_order = cfg.coins_per_order;
     so.stamps = stamps;
+    if (cluster_shards > 0) so.placements = std::make_shared<const placement_services>(ps);
     crew_options co;
     co.max_orders = cfg.crew_max_orders;
     co.idle = idle;
@@ -197,7 +198,8 @@ struct runtime {
     ps.registry = registry;
     set_dispatcher_registry(dispatcher, registry);
     if (cluster_shards > 0) watch_served_shards(registry, dispatcher);
-    order_desk = spawn_order_desk(*system, ps);
+    // Placed at the first shop's node only when requests can reach it (NATS routing).
+    order_desk = spawn_order_desk(*system, ps, cluster_shards > 0 && !cfg.cluster_nats_url.empty());
     staff_desk = spawn_staff_desk(*system, persistence, db_timeout);
     accounts_options ao;
     ao.token_secret = ensure_token_secret(cfg);

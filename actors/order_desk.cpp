@@ -43,12 +43,28 @@ void add_live_etas(caf::event_based_actor* self, const placement_services& svc,
 
 }  // namespace
 
-caf::actor spawn_order_desk(caf::actor_system& sys, placement_services svc) {
-  return sys.spawn([svc](caf::event_based_actor* self) -> caf::behavior {
+caf::actor spawn_order_desk(caf::actor_system& sys, placement_services svc, bool at_first_shop) {
+  return sys.spawn([svc, at_first_shop](caf::event_based_actor* self) -> caf::behavior {
     return {
         [=](place_order& req) {
-          auto placement = spawn_order_placement(self->system(), svc);
-          return self->delegate(placement, std::move(req));
+          auto rp = self->make_response_promise();
+          auto place_here = [=](place_order& r) mutable {
+            rp.delegate(spawn_order_placement(self->system(), svc), std::move(r));
+          };
+          if (!at_first_shop || req.lines.empty()) {
+            place_here(req);
+            return rp;
+          }
+          auto first = req.lines.front().product_id;
+          self->request(svc.shop_directory, svc.timeout, shop_of_atom::value, first)
+              .then(
+                  [=](int64_t shop_id) mutable {
+                    ask_entity(self, shop_ref(svc.registry, shop_id), caf::infinite, req)
+                        .then([rp](order_placed& p) mutable { rp.deliver(std::move(p)); },
+                              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+                  },
+                  [=](caf::error&) mutable { place_here(req); });
+          return rp;
         },
         [=](order_query& q) {
           auto rp = self->make_response_promise();

@@ -44,6 +44,7 @@ struct shop_state : shop_rules::shop_catalog {
   // The stamp of what customers see now (see protocols/catalog_stamps.hpp); shared with the
   // exit handler that withdraws it.
   std::shared_ptr<catalog_stamps> stamps;
+  std::shared_ptr<const placement_services> placements;  // cluster mode (shop_options)
   std::shared_ptr<uint64_t> stamp = std::make_shared<uint64_t>(0);
   caf::actor registry;
   static inline const char* name = "shop";
@@ -372,6 +373,24 @@ shop_actor::behavior_type running(self_ptr self) {
         }
         return rp;
       },
+      [=](place_order& req) {
+        // Placed here, on the node serving the shop (and the order, whose id takes its first
+        // shop's shard): the order's shops of this zone are asked without leaving the node.
+        auto rp = self->make_response_promise<order_placed>();
+        auto& st = self->state;
+        if (!st.placements) {
+          rp.deliver(to_caf_error(errors::internal("this shop does not place orders")));
+          return rp;
+        }
+        auto svc = *st.placements;
+        svc.registry = st.registry;
+        auto placement = spawn_order_placement(self->system(), svc);
+        // The placement answers by itself (its commit is finished by its outcome).
+        self->request(placement, caf::infinite, std::move(req))
+            .then([rp](order_placed& p) mutable { rp.deliver(std::move(p)); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
       [=](state_atom) {
         // The shop's cache as served: the shop, its catalog, and the stock held for placements.
         auto& st = self->state;
@@ -409,6 +428,7 @@ entity_factory shop_factory(caf::actor persistence, shop_options opts) {
       self->state.event_bus = opts.event_bus;
       self->state.coins_per_order = opts.coins_per_order;
       self->state.stamps = opts.stamps;
+      self->state.placements = opts.placements;
       if (opts.stamps)
         self->attach_functor([stamps = opts.stamps, stamp = self->state.stamp, id] {
           stamps->withdraw(id, *stamp);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "actors/order_placement.hpp"
 #include "actors/registry.hpp"
 #include "protocols/catalog_stamps.hpp"
 
@@ -23,6 +24,9 @@ struct shop_options {
   int64_t coins_per_order = 10;
   /// Where the shop publishes the stamp of its public catalog (may be null: nothing is).
   std::shared_ptr<catalog_stamps> stamps;
+  /// Cluster mode: what the placements of orders whose first line is this shop's use (their
+  /// registry is the shop's own). Null: place_order is refused.
+  std::shared_ptr<const placement_services> placements;
 };
 entity_factory shop_factory(caf::actor persistence, shop_options opts);
 

@@ -56,6 +56,8 @@ using order_actor = entity_actor::extend<
 /// (reload_atom: anti-entropy or a refused placement found its stock differs from PostgreSQL, or
 /// an order found its delivery committed unheard of; the shop reloads its row and catalog.)
 /// (shop_orders_confirmed: an order with lines of this shop was delivered: the new count.)
+/// (place_order: cluster mode, an order whose first line is this shop's is placed on this
+///  shop's node, where the order will live, CLUSTER.md "Shard key".)
 using shop_actor = entity_actor::extend<
     caf::reacts_to<reload_atom>, caf::replies_to<get_shop>::with<shop_record>,
     caf::replies_to<patch_shop>::with<shop_record>,
@@ -74,7 +76,8 @@ using shop_actor = entity_actor::extend<
     caf::reacts_to<shop_orders_confirmed>,
     caf::replies_to<reconcile_stock>::with<reconcile_outcome>,
     caf::replies_to<analytics_query>::with<analytics_reply>,
-    caf::replies_to<create_delivery_request>::with<order_placed>>;
+    caf::replies_to<create_delivery_request>::with<order_placed>,
+    caf::replies_to<place_order>::with<order_placed>>;
 
 /// actors/crew.hpp.
 /// (get_crew_offer, decline_offer: the crew's offers are made by the dispatcher of the node that

@@ -30,7 +30,7 @@ const caller customer{8, roles::customer};
 entity_key shop_key(int64_t id) { return entity_key{entity_kind::shop, id}; }
 
 shop_options options(std::chrono::milliseconds reservation_timeout) {
-  return shop_options{60s, 5s, reservation_timeout, {}, 10, {}};
+  return shop_options{60s, 5s, reservation_timeout, {}, 10, {}, {}};
 }
 
 struct shop_fixture {
