@@ -135,7 +135,7 @@ struct runtime {
                   cfg.db_read_pool_size, cfg.db_statement_timeout_ms, cfg.db_hang_timeout_ms,
                   cfg.db_hot_key_ms, cfg.db_hot_key_cool_ms, cfg.cluster_node_id,
                   cfg.cluster_node_id.empty() ? 0 : cfg.cluster_lease_ttl_ms,
-                  cfg.cluster_node_id.empty() ? 0 : cfg.cluster_shards, cfg.cluster_zone_deg});
+                  cfg.cluster_node_id.empty() ? 0 : cfg.cluster_zone_deg});
     event_bus = spawn_event_bus(*system);
     auto db_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     auto idle = std::chrono::seconds(cfg.idle_passivation_s);

@@ -165,10 +165,8 @@ db_batch_result run_attempt(db_worker_state& st, db_batch& batch) {
         if (st.opts.idle_in_transaction_timeout_ms > 0)
           n.exec("SET idle_in_transaction_session_timeout = " +
                  std::to_string(st.opts.idle_in_transaction_timeout_ms));
-        if (st.opts.id_shards > 0) {
-          n.exec("SET wassally.id_shards = " + n.quote(std::to_string(st.opts.id_shards)));
+        if (st.opts.zone_deg > 0)
           n.exec("SET wassally.zone_deg = " + n.quote(std::to_string(st.opts.zone_deg)));
-        }
       }
     }
   } catch (const std::exception& e) {

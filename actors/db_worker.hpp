@@ -19,9 +19,8 @@ struct db_worker_options {
   /// longer.
   std::string cluster_node{};
   int idle_in_transaction_timeout_ms = 0;
-  /// Cluster mode: the connection's wassally.id_shards and wassally.zone_deg, with which new
-  /// shops, users and orders get zoned ids (migration 0010, CLUSTER.md "Shard key"). 0: plain.
-  int32_t id_shards = 0;
+  /// Cluster mode: the connection's wassally.zone_deg, the zone size with which new shops, users
+  /// and orders get ids in their zone's shard (migration 0010, CLUSTER.md "Shard key"). 0: none.
   double zone_deg = 0;
 };
 

@@ -80,10 +80,10 @@ worker_pool& pool_of(persistence_state& st, bool write) { return write ? st.writ
 
 caf::actor new_worker(self_ptr self, worker_pool& pool) {
   const auto& o = self->state.opts;
-  auto w = spawn_db_worker(self->system(),
-                           {o.database_url, o.connect_timeout_s, pool.write ? o.lock_timeout_ms : 0,
-                            o.plan_refresh_ms, o.statement_timeout_ms, o.cluster_node,
-                            o.idle_in_transaction_timeout_ms, o.id_shards, o.zone_deg});
+  auto w = spawn_db_worker(
+      self->system(),
+      {o.database_url, o.connect_timeout_s, pool.write ? o.lock_timeout_ms : 0, o.plan_refresh_ms,
+       o.statement_timeout_ms, o.cluster_node, o.idle_in_transaction_timeout_ms, o.zone_deg});
   self->state.all_workers->push_back(w);
   ++pool.live;
   return w;

@@ -27,8 +27,7 @@ struct persistence_options {
   /// Cluster mode: the node's id and how long a write transaction may sit idle (db_worker_options).
   std::string cluster_node{};
   int idle_in_transaction_timeout_ms = 0;
-  /// Cluster mode: how new ids are made (db_worker_options).
-  int32_t id_shards = 0;
+  /// Cluster mode: the zone size new ids are made with (db_worker_options).
   double zone_deg = 0;
 };
 

@@ -3,18 +3,23 @@
 -- customers' carts and orders, and a placement or an accept stays on that node. Routing stays a
 -- pure function of the id (shard = id mod shards).
 --
--- The shard count and the zone size are each connection's settings (wassally.id_shards,
--- wassally.zone_deg; the server sets them in cluster mode). Unset (single-node mode), an id is
--- the sequence's next value, as before; so is an id made by a client of this database that does
--- not set them (a script, psql).
+-- The shard count is the cluster's: the number of shard_lease rows, which the first node in
+-- cluster mode creates and every other node must agree with. Without them (a database only ever
+-- used in single-node mode) an id is the sequence's next value, as before. Once they exist,
+-- every new id is n × shards + residue, whoever makes it: a node of this release, a node of the
+-- previous release still running during a rolling upgrade (the column defaults below), a node
+-- back in single-node mode, psql. So no plain sequence value can ever collide with a zoned id.
+--
+-- The zone size is the session's wassally.zone_deg (cluster_zone_deg, set by each node in
+-- cluster mode); unset, nothing is zoned and residues spread as a hash would.
 
--- The cluster's shard count (0: ids are plain sequence values).
+-- The cluster's shard count (0: never in cluster mode, ids are plain sequence values).
 CREATE FUNCTION id_shards() RETURNS integer LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('wassally.id_shards', true), '')::integer, 0)
+  SELECT count(*)::integer FROM shard_lease
 $$;
 
--- The shard of the zone the point falls in: zones are cells of zone_deg × zone_deg degrees,
--- each cell hashed to a shard. NULL (no zone) when ids are not zoned or the point is missing.
+-- The shard of the zone (a cell of zone_deg × zone_deg degrees, hashed) the point falls in.
+-- NULL (no zone) when ids are not zoned or the point is missing.
 CREATE FUNCTION zone_shard(lat double precision, lng double precision) RETURNS integer
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -31,10 +36,17 @@ BEGIN
 END
 $$;
 
--- The shard of an existing entity's id (NULL when ids are not zoned): an order takes its first
+-- The shard of an existing entity's id (NULL in single-node mode): an order takes its first
 -- shop's.
-CREATE FUNCTION shard_of_id(id bigint) RETURNS integer LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN id_shards() > 0 AND id IS NOT NULL THEN (id % id_shards())::integer END
+CREATE FUNCTION shard_of_id(id bigint) RETURNS integer LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  shards integer := id_shards();
+BEGIN
+  IF shards <= 0 OR id IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN (id % shards)::integer;
+END
 $$;
 
 -- A new id from `seq`: n × shards + shard, n the sequence's next value. Without a shard (no
@@ -51,3 +63,8 @@ BEGIN
   RETURN n * shards + coalesce(shard, (n % shards)::integer);
 END
 $$;
+
+-- An insert that names no id (the previous release, scripts) gets one of the same form.
+ALTER TABLE shops ALTER COLUMN id SET DEFAULT zoned_id('shops_id_seq', NULL);
+ALTER TABLE users ALTER COLUMN id SET DEFAULT zoned_id('users_id_seq', NULL);
+ALTER TABLE orders ALTER COLUMN id SET DEFAULT zoned_id('orders_id_seq', NULL);
