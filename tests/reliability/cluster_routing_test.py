@@ -6,7 +6,9 @@ request; what another node owns is forwarded to it. Checked against what Postgre
 1. Every node answers every shop as PostgreSQL has it; a rename sent to a node that does not own
    the shop is made by its owner; an entity's refusal (403) comes back unchanged; an operator's
    GET /admin/actors/shop/{id} on any node shows the owner's live actor.
-2. A placement of three shops owned by three nodes, sent to each node: 201, stock exact.
+2. A placement of three shops owned by three nodes, sent to each node: 201, stock exact in
+   PostgreSQL and in each owner's memory, nothing left held (the commits are tells forwarded
+   over NATS).
 3. Oversell: one product of stock 6, 18 concurrent placements of 1 spread over the three nodes:
    exactly 6 succeed, the rest 409 out_of_stock, PostgreSQL stock 0.
 4. One Idempotency-Key sent to the three nodes at once: one order; each node answers it after.
@@ -231,6 +233,23 @@ def main():
         for m in NODES:
             stock = float(psql(db, f"SELECT stock FROM products WHERE id = {products[m]}")[0][0])
             check(stock == 94, f"product of {m}'s shop after three placements of 2: {stock}")
+        # The placements' commits reached the shops of the other nodes (commit_reservation: a
+        # tell, forwarded over NATS without an answer): no stock stays held on any owner (else
+        # it would until reservation_timeout_s), and each shop's memory has PostgreSQL's stock.
+        for m in NODES:
+            sid = by_node[m]["id"]
+
+            def nothing_held():
+                r = client(m).get(f"/api/v1/admin/actors/shop/{sid}", token=w.staff)
+                return r.status == 200 and r.body["state"]["held"] == []
+            try:
+                wait_until(f"shop {sid} holds nothing", nothing_held, 3)
+            except AssertionError as e:
+                seen = client(m).get(f"/api/v1/admin/actors/shop/{sid}", token=w.staff)
+                check(False, f"{e}: {seen!r}")
+            got = client(m).get(f"/api/v1/products/{products[m]}")
+            check(got.status == 200 and float(got.body["stock"]) == 94,
+                  f"product of {m}'s shop as its owner serves it: {got!r}")
 
         # 3. No overselling across nodes.
         scarce = w.product(by_node["b"], 6)
@@ -497,8 +516,8 @@ def main():
             if stranded is not None:
                 # The crew's new node took the offer up: it shows it while PostgreSQL holds it
                 # open (asked before anything else, well before it expires)...
-                left = float(psql(db, f"SELECT extract(epoch FROM expires_at - now())"
-                                      f" FROM order_offers WHERE order_id = {stranded_order}")[0][0])
+                left = float(psql(db, "SELECT extract(epoch FROM expires_at - now()) FROM"
+                                      f" order_offers WHERE order_id = {stranded_order}")[0][0])
                 mine = Client(servers["a"].port, token=stranded["token"]).get("/api/v1/crew/offer")
                 figures["stranded_offer_left_s_when_asked"] = round(left, 2)
                 if left > 1.0:
