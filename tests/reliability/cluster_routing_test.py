@@ -32,7 +32,12 @@ request; what another node owns is forwarded to it. Checked against what Postgre
    use a and c: no write fails, nor while b rejoins and takes shards back (the shards given up
    drain first); kill -9 of node c while they use a and b: c's shards are served again by the
    others within ttl + a round + 2 s (writes in flight on c may get 504). Every acknowledged
-   write is in PostgreSQL. (First round: an offer open to a crew c serves when c is killed is
+   write is in PostgreSQL. First round, while c's shards move: 12 buyers of 6 items of a shop c
+   served, each retrying one Idempotency-Key through a and b until answered 201 or
+   out_of_stock: one order per buyer at most, stock = 6 - sold >= 0, every answer as
+   PostgreSQL has it; three crews accepting an order c served through a and b: exactly one
+   winner, the one PostgreSQL assigned. (First round, too: an offer open to a crew c serves when
+   c is killed is
    taken up by the crew's new node: GET /crew/offer through a shows it, and it is closed as
    expired in PostgreSQL within 3 s of its expiry.)
 
@@ -504,13 +509,75 @@ def main():
                 wait_until("the offer to c's crew is open", lambda: psql(
                     db, f"SELECT count(*) FROM order_offers WHERE order_id = {stranded_order}"
                         f" AND crew_id = {stranded['id']} AND outcome = 'open'") == [["1"]], 10)
+                # Invariants while c's shards move: buyers of a scarce product of a shop c serves,
+                # each retrying one Idempotency-Key through a and b; crews accepting an order c
+                # serves through a and b.
+                ls = leases(db)
+                c_shop = next(s for s in shops if ls[s["id"] % SHARDS][0] == "c")
+                c_scarce = w.product(c_shop, 6)
+                c_buyers = [w.customer() for _ in range(12)]
+                c_order = must(client("a").post("/api/v1/orders", order_body(
+                    [(w.product(c_shop, 10), 1)]), token=customer["token"]), 201)["id"]
             time.sleep(0.5)
             servers["c"].kill()
             killed = time.time()
+            if rnd == 0:
+                def buy(i):
+                    mine = [Client(servers[n].port, token=c_buyers[i]["token"]) for n in ("a", "b")]
+                    key = {"Idempotency-Key": f"kill-buyer-{i}"}
+                    answers = []
+                    while time.time() - killed < 20:
+                        r = mine[len(answers) % 2].post(
+                            "/api/v1/orders", order_body([(c_scarce, 1)]), headers=key)
+                        answers.append(r.code or r.status)
+                        if r.status == 201 or (r.status == 409 and r.code == "out_of_stock"):
+                            break
+                        time.sleep(0.2)  # 503/504/request_in_progress: the same key again
+                    return answers
+
+                def accept(i):
+                    mine = Client(servers[("a", "b")[i % 2]].port, token=crews[i]["token"])
+                    answers = []
+                    while time.time() - killed < 20:
+                        r = mine.post(f"/api/v1/orders/{c_order}/accept")
+                        answers.append(r.code or r.status)
+                        if r.status == 200 or (r.status == 409 and r.code != "request_in_progress"):
+                            break
+                        time.sleep(0.2)
+                    return answers
+                results = concurrently([(lambda i=i: buy(i)) for i in range(len(c_buyers))] +
+                                       [(lambda i=i: accept(i)) for i in range(len(crews))])
             wait_until("a and b hold every shard after c's kill -9",
                        lambda: len(held_by(db, "a")) + len(held_by(db, "b")) == SHARDS,
                        TTL_MS / 1000 + ROUND_S + 2.0)
             figures["takeover_kill_s"].append(round(time.time() - killed, 2))
+            if rnd == 0:
+                bought, accepted = results[:len(c_buyers)], results[len(c_buyers):]
+                figures["kill_buyers_answers"] = bought
+                figures["kill_accept_answers"] = accepted
+                per_buyer = {int(r[0]): int(r[1]) for r in psql(
+                    db, "SELECT o.user_id, count(*) FROM orders o JOIN order_items i ON"
+                        f" i.order_id = o.id WHERE i.product_id = {c_scarce} GROUP BY o.user_id")}
+                stock = float(psql(db, f"SELECT stock FROM products WHERE id = {c_scarce}")[0][0])
+                sold = sum(per_buyer.values())
+                check(all(n == 1 for n in per_buyer.values()) and sold == 6 - stock and
+                      stock >= 0 and sold <= 6,
+                      f"buyers through a kill of c: orders per buyer {per_buyer}, stock {stock}")
+                for i, b in enumerate(c_buyers):
+                    last = bought[i][-1]
+                    has = per_buyer.get(b["id"], 0)
+                    check((last == 201 and has == 1) or (last == "out_of_stock" and has == 0),
+                          f"buyer {b['id']} was answered {bought[i]}; PostgreSQL holds {has}")
+                crew_id, status = psql(db, f"SELECT crew_id, status FROM orders"
+                                           f" WHERE id = {c_order}")[0]
+                # One crew assigned; nobody else was told it won; the one assigned was told so,
+                # or had an attempt answered 504 (outcome unknown) that PostgreSQL took.
+                told = [str(crews[i]["id"]) for i, a in enumerate(accepted) if 200 in a]
+                mine = next((a for i, a in enumerate(accepted) if str(crews[i]["id"]) == crew_id),
+                            [])
+                check(status == "assigned" and told in ([crew_id], []) and
+                      (told == [crew_id] or 504 in mine),
+                      f"accepts through a kill of c: {accepted}; PostgreSQL {crew_id} {status}")
             figures.setdefault("kill_failed_writes", []).append(
                 len(writers.failures.get(f"kill c {rnd}", [])))
             if stranded is not None:
