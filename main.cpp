@@ -115,6 +115,7 @@ struct runtime {
   caf::actor lease_keeper;   // cluster mode: this node's shard leases (serve only)
   caf::actor shard_router;   // cluster mode with NATS: forwards to other nodes (serve only)
   std::shared_ptr<cluster_status> cluster = std::make_shared<cluster_status>();
+  int64_t incarnation = new_incarnation();  // cluster mode: this process, in heartbeats and claims
   std::shared_ptr<order_actor_counters> order_counters = std::make_shared<order_actor_counters>();
   std::shared_ptr<reconcile_figures> reconciled = std::make_shared<reconcile_figures>();
   std::shared_ptr<housekeeping_figures> purged = std::make_shared<housekeeping_figures>();
@@ -156,6 +157,8 @@ struct runtime {
     ps.delivery_fee = *fee;
     ps.coins_per_order = cfg.coins_per_order;
     ps.idempotency_stale_s = cfg.idempotency_stale_s;
+    if (!cfg.cluster_node_id.empty())
+      ps.claim_prefix = cfg.cluster_node_id + "/" + std::to_string(incarnation) + "/";
     escalation_options escalation;
     escalation.alert = std::chrono::seconds(cfg.pending_alert_s);
     escalation.expiry = std::chrono::seconds(cfg.pending_expiry_s);
@@ -281,6 +284,7 @@ void start_cluster_mode(runtime& rt, const config& cfg) {
   lo.max_moves = cfg.cluster_rebalance_moves;
   lo.registry = rt.registry;
   lo.status = rt.cluster;
+  lo.incarnation = rt.incarnation;
   if (!cfg.cluster_nats_url.empty()) {
     shard_router_options ro;
     ro.nats_url = cfg.cluster_nats_url;

@@ -224,6 +224,12 @@ void leave(self_ptr self) {
 
 }  // namespace
 
+int64_t new_incarnation() {
+  std::random_device rd;
+  auto x = static_cast<int64_t>((static_cast<uint64_t>(rd()) << 31) ^ rd()) & INT64_MAX;
+  return x ? x : 1;
+}
+
 caf::actor spawn_lease_keeper(caf::actor_system& sys, lease_keeper_options opts) {
   {
     auto conn = db::connect(opts.database_url, opts.connect_timeout_s);
@@ -240,9 +246,7 @@ caf::actor spawn_lease_keeper(caf::actor_system& sys, lease_keeper_options opts)
   return sys.spawn<caf::detached>([opts](self_ptr self) -> caf::behavior {
     self->state.opts = opts;
     self->state.me.node = opts.node;
-    std::random_device rd;
-    self->state.me.incarnation =
-        static_cast<int64_t>((static_cast<uint64_t>(rd()) << 31) ^ rd()) & INT64_MAX;
+    self->state.me.incarnation = opts.incarnation ? opts.incarnation : new_incarnation();
     self->set_exit_handler([self](caf::exit_msg& em) {
       leave(self);
       self->quit(em.reason);

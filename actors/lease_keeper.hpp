@@ -22,6 +22,9 @@ struct lease_keeper_options {
   int32_t max_moves = 4;  // shards given up per round when rebalancing
   caf::actor registry;
   std::shared_ptr<cluster_status> status;
+  /// This process's incarnation (random, drawn at start; 0: drawn here). The node's
+  /// Idempotency-Key claims name it, so a repeat may take a claim over once it is dead.
+  int64_t incarnation = 0;
 };
 
 /// Creates the cluster's lease rows if missing (throws when the database's cluster has another
@@ -33,5 +36,8 @@ struct lease_keeper_options {
 /// PostgreSQL stops serving before its leases can be claimed. On exit (graceful shutdown) it
 /// releases every lease and its heartbeat, so the others take over at once.
 caf::actor spawn_lease_keeper(caf::actor_system& sys, lease_keeper_options opts);
+
+/// A random incarnation for this process (never 0).
+int64_t new_incarnation();
 
 }  // namespace wassally

@@ -269,7 +269,7 @@ void start(self_ptr self) {
     resolve_shops(self);
     return;
   }
-  auto claim = security::random_digits(20);
+  auto claim = st.svc.claim_prefix + security::random_digits(20);
   auto cmd = orders_sql::claim_placement(st.req.who.user_id, st.req.idempotency_key,
                                          st.req.request_hash, claim, st.svc.idempotency_stale_s);
   cmd.deadline_unix_ms = st.req.who.deadline_unix_ms;

@@ -24,6 +24,10 @@ struct placement_services {
   /// An Idempotency-Key claimed by a placement that has not answered for this long may be taken
   /// over by a repeat (the first placement can then no longer commit).
   int idempotency_stale_s = 60;
+  /// Cluster mode: "<node>/<incarnation>/", the start of every claim this node makes. A claim
+  /// whose node is gone (its heartbeat expired, or it restarted) may be taken over at once,
+  /// without waiting for idempotency_stale_s (CLUSTER.md "Idempotency-Keys").
+  std::string claim_prefix;
 };
 
 /// At most this many distinct shops per cart or order (API.md).

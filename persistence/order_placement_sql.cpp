@@ -385,6 +385,14 @@ db_command claim_placement(int64_t user_id, const std::string& key, const std::s
                 " WHERE idempotency_keys.created_at <= now() - interval '24 hours'"
                 " OR (idempotency_keys.status = 0"
                 " AND idempotency_keys.created_at <= now() - make_interval(secs => $5))"
+                // Cluster mode: a claim (node/incarnation/token) whose node is gone, its
+                // heartbeat expired or its process restarted: its placement can no longer commit
+                // (it stores its answer only while the claim is its own).
+                " OR (idempotency_keys.status = 0 AND idempotency_keys.claim LIKE '%/%/%'"
+                " AND NOT EXISTS (SELECT 1 FROM cluster_node n"
+                " WHERE n.node = split_part(idempotency_keys.claim, '/', 1)"
+                " AND n.incarnation::text = split_part(idempotency_keys.claim, '/', 2)"
+                " AND n.expires_at > now()))"
                 " RETURNING 1",
                 user_id, key, request_hash, claim, stale_after_s);
             if (!claimed.empty()) return caf::make_message(idempotent_placement{});

@@ -36,7 +36,9 @@ request; what another node owns is forwarded to it. Checked against what Postgre
    served, each retrying one Idempotency-Key through a and b until answered 201 or
    out_of_stock: one order per buyer at most, stock = 6 - sold >= 0, every answer as
    PostgreSQL has it; three crews accepting an order c served through a and b: exactly one
-   winner, the one PostgreSQL assigned. (First round, too: an offer open to a crew c serves when
+   winner, the one PostgreSQL assigned. An Idempotency-Key claimed by c is taken over at once by
+   a repeat through b (201); one claimed by live a is not (409). (First round, too: an offer
+   open to a crew c serves when
    c is killed is
    taken up by the crew's new node: GET /crew/offer through a shows it, and it is closed as
    expired in PostgreSQL within 3 s of its expiry.)
@@ -519,13 +521,15 @@ def main():
                 c_order = must(client("a").post("/api/v1/orders", order_body(
                     [(w.product(c_shop, 10), 1)]), token=customer["token"]), 201)["id"]
             time.sleep(0.5)
-            servers["c"].kill()
-            killed = time.time()
+            results, load = [], None
             if rnd == 0:
+                killed = time.time() + 0.3  # the buyers start 0.3 s before the kill
+
                 def buy(i):
                     mine = [Client(servers[n].port, token=c_buyers[i]["token"]) for n in ("a", "b")]
                     key = {"Idempotency-Key": f"kill-buyer-{i}"}
                     answers = []
+                    time.sleep(random.random() * 0.6)  # some in flight on c when it dies
                     while time.time() - killed < 20:
                         r = mine[len(answers) % 2].post(
                             "/api/v1/orders", order_body([(c_scarce, 1)]), headers=key)
@@ -538,6 +542,7 @@ def main():
                 def accept(i):
                     mine = Client(servers[("a", "b")[i % 2]].port, token=crews[i]["token"])
                     answers = []
+                    time.sleep(random.random() * 0.6)
                     while time.time() - killed < 20:
                         r = mine.post(f"/api/v1/orders/{c_order}/accept")
                         answers.append(r.code or r.status)
@@ -545,13 +550,46 @@ def main():
                             break
                         time.sleep(0.2)
                     return answers
-                results = concurrently([(lambda i=i: buy(i)) for i in range(len(c_buyers))] +
-                                       [(lambda i=i: accept(i)) for i in range(len(crews))])
+                load = threading.Thread(target=lambda: results.extend(concurrently(
+                    [(lambda i=i: buy(i)) for i in range(len(c_buyers))] +
+                    [(lambda i=i: accept(i)) for i in range(len(crews))])))
+                load.start()
+                time.sleep(0.3)
+            servers["c"].kill()
+            killed = time.time()
             wait_until("a and b hold every shard after c's kill -9",
                        lambda: len(held_by(db, "a")) + len(held_by(db, "b")) == SHARDS,
                        TTL_MS / 1000 + ROUND_S + 2.0)
             figures["takeover_kill_s"].append(round(time.time() - killed, 2))
             if rnd == 0:
+                # An Idempotency-Key claimed by a node that is gone is taken over at once (its
+                # placement can no longer commit); one claimed by a live node is not.
+                def incarnation(n):
+                    return psql(db, "SELECT incarnation FROM cluster_node"
+                                    f" WHERE node = '{n}'")[0][0]
+
+                orphaned, held = w.customer(), w.customer()
+                for who, claim in ((orphaned, f"c/{incarnation('c')}/1"),
+                                   (held, f"a/{incarnation('a')}/1")):
+                    psql(db, "INSERT INTO idempotency_keys (user_id, key, request_hash, status,"
+                             f" body, claim) VALUES ({who['id']}, 'claimed-key', 'x', 0, '',"
+                             f" '{claim}')")
+                key = {"Idempotency-Key": "claimed-key"}
+                free = w.product(by_node["a"], 10)
+                took = client("b").post("/api/v1/orders", order_body([(free, 1)]),
+                                        token=orphaned["token"], headers=key)
+                kept = client("b").post("/api/v1/orders", order_body([(free, 1)]),
+                                        token=held["token"], headers=key)
+                rows = {int(r[0]): (r[1], r[2]) for r in psql(
+                    db, "SELECT user_id, status, split_part(claim, '/', 1) FROM idempotency_keys"
+                        f" WHERE key = 'claimed-key' AND user_id IN ({orphaned['id']},"
+                        f" {held['id']})")}
+                check(took.status == 201 and rows[orphaned["id"]][0] == "201",
+                      f"a key claimed by dead node c, sent to b: {took!r}; row {rows}")
+                check(kept.status == 409 and rows[held["id"]] == ("0", "a"),
+                      f"a key claimed by live node a, sent to b: {kept!r}; row {rows}")
+            if load is not None:
+                load.join()
                 bought, accepted = results[:len(c_buyers)], results[len(c_buyers):]
                 figures["kill_buyers_answers"] = bought
                 figures["kill_accept_answers"] = accepted
