@@ -18,6 +18,10 @@ common_db = {"503": resp("Unavailable"), "504": resp("Timeout")}
 common_body = {"400": resp("BadRequest"), "413": resp("PayloadTooLarge"), "415": resp("UnsupportedMediaType")}
 username = {"type": "string", "pattern": "^[A-Za-z0-9_.@+-]{3,150}$"}
 phone = {"type": "string", "pattern": "^\\+?[0-9]{7,15}$"}
+home_location = {"type": "object", "required": ["latitude", "longitude"],
+  "description": "Optional. Where the user mostly orders or works. In cluster mode the user's id is allocated in this point's service zone, so their cart (a customer) or their offers and accepts (a crew) are served by the node serving that zone (CLUSTER.md \"Shard key\"). Not stored.",
+  "properties": {"latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                 "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Wassally REST API", "version": "1.0.0",
@@ -90,7 +94,7 @@ doc = {
    "RegisterRequest": {"type": "object", "required": ["username", "password", "phone_number"],
      "properties": {"username": username, "password": {"type": "string", "minLength": 8, "maxLength": 1024}, "phone_number": phone,
        "first_name": {"type": "string", "maxLength": 150}, "last_name": {"type": "string", "maxLength": 150},
-       "email": {"type": "string", "format": "email", "maxLength": 254}}},
+       "email": {"type": "string", "format": "email", "maxLength": 254}, "home_location": home_location}},
    "LoginRequest": {"type": "object", "required": ["username", "password"],
      "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
    "LoginResponse": {"type": "object", "required": ["access", "refresh", "user"],
@@ -404,7 +408,7 @@ S["DeliveryRequestRequest"] = {"type": "object", "required": ["receiver_name", "
   "properties": {"receiver_name": {"type": "string", "minLength": 1, "maxLength": 200}, "receiver_phone": phone, "location": ref("Location"),
     "price": dict(dec, description="> 0; becomes the order's delivery_fee and total"), "notes": {"type": "string"}}}
 S["CrewAccountRequest"] = {"type": "object", "required": ["username", "password", "phone_number"],
-  "properties": {"username": username, "password": {"type": "string", "minLength": 8}, "phone_number": phone, "first_name": {"type": "string"}, "last_name": {"type": "string"}, "email": {"type": "string"}}}
+  "properties": {"username": username, "password": {"type": "string", "minLength": 8}, "phone_number": phone, "first_name": {"type": "string"}, "last_name": {"type": "string"}, "email": {"type": "string"}, "home_location": home_location}}
 S["StaffOverview"] = {"type": "object", "required": ["orders_by_status", "active_crews", "orders_last_hour", "revenue_today"],
   "properties": {"orders_by_status": {"type": "object", "properties": {k: {"type": "integer"} for k in ["pending", "assigned", "picked_up", "delivered", "cancelled"]}},
     "active_crews": {"type": "integer", "description": "crews with status available"}, "orders_last_hour": {"type": "integer"},
@@ -517,16 +521,18 @@ P["/api/v1/admin/actors"] = {"get": {"operationId": "adminActors", "tags": ["ope
 P["/api/v1/admin/actors/{kind}/{id}"] = {"parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": ["order", "shop", "crew", "cart"]}}] + id_param,
   "get": {"operationId": "adminActorState", "tags": ["operators"], "summary": "A live actor's state (cereal JSON of its own state type); 404 if not live — nothing is activated", "security": staff,
   "responses": {"200": ok("The state", {"type": "object", "properties": {"kind": {"type": "string"}, "id": {"type": "integer"}, "state": {"type": "object"}}}),
-                "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db}}}
+                "401": resp("Unauthorized"), "403": resp("Forbidden"), "404": resp("NotFound"), **common_db},
+  "description": "Cluster mode: asked of the node that serves the entity's shard (forwarded over NATS), so any node shows it; without routing, `503 not_owner` naming that node."}}
 P["/api/v1/admin/cluster"] = {
   "get": {"operationId": "adminCluster", "tags": ["operators"], "summary": "Cluster mode: this node's shards, and every shard lease and node as this node's last lease round read them from PostgreSQL (mode single: single-node mode, lists empty)", "security": staff,
-  "description": "See CLUSTER.md. An entity's shard is its id modulo `shards`; a node serves the shards in `held` and answers any other entity `503 not_owner` with `owner_node` and `owner_url` when known.",
+  "description": "See CLUSTER.md. An entity's shard is its id modulo `shards`; a node serves the shards in `held`. With routing (cluster_nats_url), a request for any other entity is forwarded over NATS to the node that serves it; without, or while NATS is unreachable, it is answered `503 not_owner` with `owner_node` and `owner_url` when known.",
   "responses": {"200": ok("The cluster as this node sees it", {"type": "object", "properties": {
       "mode": {"type": "string", "enum": ["single", "cluster"]}, "node": {"type": "string"}, "shards": {"type": "integer"}, "lease_ttl_ms": {"type": "integer"},
       "held": {"type": "array", "items": {"type": "integer"}},
       "leases": {"type": "array", "items": {"type": "object", "properties": {"shard": {"type": "integer"}, "node": {"type": "string", "nullable": True, "description": "null: free"}, "epoch": {"type": "integer"}, "expires_in_ms": {"type": "integer"}}}},
       "nodes": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"}, "url": {"type": "string"}, "live": {"type": "boolean"}}}},
-      "rounds": {"type": "integer"}, "failed_rounds": {"type": "integer"}, "claimed": {"type": "integer"}, "released": {"type": "integer"}, "lost": {"type": "integer"}, "last_error": {"type": "string"}}}),
+      "rounds": {"type": "integer"}, "failed_rounds": {"type": "integer"}, "claimed": {"type": "integer"}, "released": {"type": "integer"}, "lost": {"type": "integer"}, "last_error": {"type": "string"},
+      "routing": {"type": "object", "description": "Forwarding to other nodes over NATS", "properties": {"state": {"type": "string", "enum": ["off", "connecting", "connected", "disconnected"], "description": "off: no cluster_nats_url (or single-node mode)"}, "forwarded": {"type": "integer", "description": "requests forwarded to their owner and answered by it"}, "fallbacks": {"type": "integer", "description": "forwards answered 503 not_owner instead: nobody served the shard within the deadline, or NATS was unreachable (nothing was done)"}, "timeouts": {"type": "integer", "description": "forwards not answered within the request's deadline (504)"}, "served_for_others": {"type": "integer", "description": "requests other nodes forwarded here"}, "events_out": {"type": "integer", "description": "events of this node published on NATS for the other nodes"}, "events_in": {"type": "integer", "description": "events of other nodes delivered to this node's SSE streams and dispatcher"}}}}}),
                 "401": resp("Unauthorized"), "403": resp("Forbidden")}}}
 
 # --- Images ---
