@@ -295,7 +295,12 @@ void close_offer(self_ptr self, int64_t crew_id, const std::string& outcome,
           },
           [=](caf::error& err) {
             auto it = self->state.offers.find(crew_id);
-            if (it == self->state.offers.end() || it->second.seq != seq) return;
+            if (it == self->state.offers.end() || it->second.seq != seq) {
+              // Dropped meanwhile (cluster mode: the crew's shard moved): the decline still
+              // gets its answer, the failure, rather than none.
+              if (answer) answer(&err);
+              return;
+            }
             auto& lo = it->second;
             if (answer) {
               // The decline did not happen: the offer stands (or ends as it would have).
